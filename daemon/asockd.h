@@ -1,0 +1,449 @@
+/*
+ * asockd.h - the daemon's private header: core structures and the
+ * prototypes of every daemon source file, one section per file.
+ *
+ * The public plugin ABI is include/asockd/plugin.h; the opaque types it
+ * declares (struct asockd_conn, asockd_listener, asockd_instance,
+ * asockd_timer) are completed here.  No libev or libconfig type appears in
+ * the public header.
+ */
+#ifndef ASOCKD_H
+#define ASOCKD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "asockd/plugin.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define ASOCKD_READ_BUF		(64 * 1024)	/* shared read buffer */
+#define ASOCKD_IOV_MAX		64		/* iovecs per writev */
+
+/* ---------------------------------------------------------------- addr.c */
+
+/* A parsed listen/connect address. */
+struct addr {
+	int			 kind;	/* enum asockd_listener_kind */
+	struct sockaddr_storage	 ss;	/* bound/connect address */
+	socklen_t		 sslen;
+	char			 host[256];	/* TCP/UDP: host as written */
+	int			 port;		/* TCP/UDP: port (0 allowed) */
+};
+
+/*
+ * Parse "tcp://HOST:PORT", "udp://HOST:PORT", "unix:/path",
+ * "unix-dgram:/path".  HOST is an IPv4 literal, "[v6]" literal, or (when
+ * resolve is set) a name resolved with getaddrinfo (blocking: config time
+ * only).  Returns 0, or -1 with a message in err.
+ */
+int	 addr_parse(const char *uri, int resolve, struct addr *a, char *err,
+	    size_t errlen);
+/* Format sa as "127.0.0.1:7007", "[::1]:7007" or "unix:/path". */
+void	 addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+	    size_t buflen);
+/* The URI of a (bound) address: "tcp://127.0.0.1:40123". */
+void	 addr_uri(int kind, const struct sockaddr *sa, socklen_t len,
+	    char *buf, size_t buflen);
+const char *addr_kind_name(int kind);
+
+/* ---------------------------------------------------------------- log.c */
+
+#define LOG_TO_STDERR	1
+#define LOG_TO_SYSLOG	2
+
+void	 log_init(int where, int level);
+void	 log_setlevel(int level);
+int	 log_getlevel(void);
+/* "err", "warning", "notice", "info", "debug" -> level, or -1. */
+int	 log_level_parse(const char *name);
+void	 vlog(int pri, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
+void	 log_warn(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 log_notice(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* ---------------------------------------------------------------- xmalloc.c */
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ---------------------------------------------------------------- ini.c */
+
+/* A plugin's INI settings: every (section, key) with its value and line. */
+struct ini_entry {
+	char			*section;
+	char			*key;
+	char			*value;
+	int			 line;
+	TAILQ_ENTRY(ini_entry)	 entry;
+};
+TAILQ_HEAD(ini_entries, ini_entry);
+
+struct ini {
+	char			*file;
+	struct ini_entries	 entries;
+};
+
+/*
+ * Parse an INI file with inih.  Returns NULL after printing
+ * "FILE:LINE: message" (or "FILE: strerror") to the log.
+ */
+struct ini *ini_load(const char *path);
+void	 ini_free(struct ini *);
+/* Entry for section/key (section "" for keys before any [section]). */
+const struct ini_entry *ini_find(const struct ini *, const char *section,
+	    const char *key);
+
+/* ---------------------------------------------------------------- config.c */
+
+enum framing {
+	FRAMING_RAW = 0,
+	FRAMING_LINE,
+	FRAMING_LENGTH,
+	FRAMING_ARCHIVE
+};
+
+struct plugin_conf {
+	char			*name;
+	char			*path;		/* as written */
+	char			*ini;		/* resolved INI path, or NULL */
+	char			*file;		/* where it was defined */
+	int			 line;
+	TAILQ_ENTRY(plugin_conf) entry;
+};
+TAILQ_HEAD(plugin_confs, plugin_conf);
+
+struct listener_conf {
+	char			*name;
+	char			*listen;	/* URI as written */
+	struct addr		 addr;
+	char			*plugin;	/* name in plugins: */
+	int			 backlog;
+	int			 max_connections;
+	double			 idle_timeout;	/* 0: none */
+	size_t			 sndq_high;	/* output high-water mark */
+	size_t			 sndq_low;	/* output low-water mark */
+	size_t			 max_input;	/* unconsumed input limit */
+	int			 framing;	/* enum framing */
+	size_t			 max_line;
+	size_t			 max_frame;
+	int			 mode;		/* unix socket file mode, -1 */
+	int			 workers;	/* 0: all workers */
+	char			*file;		/* where it was defined */
+	int			 line;
+	TAILQ_ENTRY(listener_conf) entry;
+};
+TAILQ_HEAD(listener_confs, listener_conf);
+
+struct config {
+	char			*file;		/* main config file */
+	char			*plugin_dir;
+	int			 log_level;
+	double			 shutdown_timeout;
+	int			 workers;	/* 0: one per CPU */
+	char			*pidfile;
+	char			*user;
+	char			*group;
+	struct plugin_confs	 plugins;
+	struct listener_confs	 listeners;
+};
+
+/*
+ * Parse and validate path into a new struct config.  No side effects: no
+ * sockets, no dlopen.  Every error is logged as "FILE:LINE: message" (all
+ * of them, not just the first); returns NULL when there was any.
+ * plugin_dir_override, when not NULL, replaces daemon.plugin_dir.
+ */
+struct config *config_load(const char *path, const char *plugin_dir_override);
+void	 config_free(struct config *);
+/* The resolved path of a plugin's shared object (plugin_dir + path). */
+char	*config_plugin_path(const struct config *, const struct plugin_conf *);
+/* Writes the key table as documentation (used for docs and --help). */
+void	 config_print_keys(FILE *);
+
+/* ---------------------------------------------------------------- plugin.c */
+
+/* A loaded plugin: the daemon's side of struct asockd_instance. */
+struct asockd_instance {
+	char			*name;
+	char			*path;		/* resolved .so path */
+	void			*dl;
+	const struct asockd_plugin *desc;
+	void			*pdata;		/* from init */
+	struct ini		*ini;		/* NULL: no INI file */
+	int			 inited;
+	TAILQ_ENTRY(asockd_instance) entry;
+};
+TAILQ_HEAD(instances, asockd_instance);
+
+/*
+ * dlopen the plugin, find and check the descriptor (no plugin code runs
+ * before the checks pass), load its INI file.  NULL after logging why.
+ */
+struct asockd_instance *plugin_load(const struct config *,
+	    const struct plugin_conf *);
+int	 plugin_init(struct asockd_instance *);
+int	 plugin_validate(struct asockd_instance *);
+void	 plugin_unload(struct asockd_instance *);
+struct asockd_instance *plugin_find(struct instances *, const char *name);
+
+/* ---------------------------------------------------------------- hostapi.c */
+
+extern const struct asockd_host host_api;
+
+/* ---------------------------------------------------------------- listener.c */
+
+struct asockd_listener {
+	struct listener_conf	*conf;
+	struct asockd_instance	*inst;
+	int			 fd;
+	int			 kind;
+	char			 uri[160];	/* bound address, as a URI */
+	ev_io			 io;
+	int			 paused;	/* max_connections reached */
+	int			 inherited;	/* fd from socket activation */
+	unsigned int		 nconns;
+	TAILQ_HEAD(, asockd_conn) conns;
+	TAILQ_ENTRY(asockd_listener) entry;
+};
+TAILQ_HEAD(listeners, asockd_listener);
+
+extern struct listeners	 listeners;
+
+/* Bind every listener of conf (no plugin code).  -1 after logging. */
+int	 listener_open_all(struct config *, struct instances *);
+/* Start/stop the accept (or datagram) watchers. */
+void	 listener_start_all(void);
+void	 listener_stop_all(void);
+/* Close every listening socket (and unlink unix socket files). */
+void	 listener_close_all(void);
+/* A connection of l closed: resume accepting if it was paused. */
+void	 listener_conn_gone(struct asockd_listener *);
+
+/* ---------------------------------------------------------------- conn.c */
+
+enum conn_state {
+	CONN_CONNECTING = 0,	/* outbound connect in progress */
+	CONN_OPEN,		/* reading and writing */
+	CONN_CLOSING,		/* no more reading; flushing, then close */
+	CONN_CLOSED		/* socket closed; freed when unreferenced */
+};
+
+struct sendq_chunk;
+
+struct sendq {
+	STAILQ_HEAD(, sendq_chunk) chunks;
+	size_t			 len;	/* bytes queued */
+};
+
+struct asockd_timer {
+	ev_timer		 w;
+	struct asockd_instance	*inst;
+	struct asockd_conn	*conn;	/* NULL: plugin-wide timer */
+	asockd_timer_cb		 cb;
+	void			*arg;
+	int			 running;	/* inside cb */
+	int			 stopped;	/* freed when cb returns */
+	TAILQ_ENTRY(asockd_timer) entry;
+};
+
+struct asockd_conn {
+	uint64_t		 id;
+	int			 fd;
+	enum conn_state		 state;
+	struct asockd_listener	*listener;	/* NULL: outbound */
+	struct asockd_instance	*inst;
+	ev_io			 rio;		/* readable */
+	ev_io			 wio;		/* writable */
+	ev_timer		 idle;
+	ev_tstamp		 last_active;
+	ev_tstamp		 started;
+	int			 refs;		/* held across callbacks */
+	int			 close_reason;	/* pending close, 0: none */
+	unsigned int		 aborting:1;	/* pending close is an abort */
+	unsigned int		 blocked:1;	/* over high-water */
+	unsigned int		 rpaused:1;	/* plugin paused receive */
+	unsigned int		 shut_wr:1;	/* shutdown_write requested */
+	unsigned int		 wr_done:1;	/* write side shut down */
+	unsigned int		 eof:1;		/* peer ended its stream */
+	unsigned int		 oob:1;		/* registered for EPOLLPRI */
+	unsigned int		 notified:1;	/* on_close owed */
+	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
+	struct sendq		 sendq;
+	unsigned char		*in;		/* unconsumed input, or NULL */
+	size_t			 inlen;
+	size_t			 incap;
+	void			*udata;
+	char			*peer;		/* peer name, for logs */
+	TAILQ_HEAD(, asockd_timer) timers;
+	TAILQ_ENTRY(asockd_conn) entry;	/* in listener's or outbound list */
+};
+
+extern unsigned int	 conn_count;
+
+/* Take over an accepted fd on l: set up, call on_accept. */
+void	 conn_accept(struct asockd_listener *, int fd,
+	    const struct sockaddr *, socklen_t);
+/* A new outbound connection for inst whose connect() is in progress. */
+struct asockd_conn *conn_outbound(struct asockd_instance *, int fd,
+	    const char *peer, void *udata);
+/* The outbound connect finished: err 0 or -errno. */
+void	 conn_connected(struct asockd_conn *, int err);
+int	 conn_send(struct asockd_conn *, const void *, size_t);
+int	 conn_sendv(struct asockd_conn *, const struct iovec *, int);
+/* Graceful close (flush first) or abort, with a reason to log. */
+void	 conn_close(struct asockd_conn *, int reason);
+void	 conn_abort(struct asockd_conn *, int reason);
+int	 conn_shutdown_write(struct asockd_conn *);
+void	 conn_pause_receive(struct asockd_conn *, int);
+/* Reference held around plugin callbacks; a deferred close runs at 0. */
+void	 conn_ref(struct asockd_conn *);
+void	 conn_unref(struct asockd_conn *);
+/* Graceful close of every connection (daemon shutdown). */
+void	 conn_close_all(int reason);
+void	 conn_abort_all(int reason);
+void	 conn_log(struct asockd_conn *, int pri, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 vconn_log(struct asockd_conn *, int pri, const char *, va_list)
+	    __attribute__((format(printf, 3, 0)));
+const char *conn_reason_name(int reason);
+/* Set up the EPOLLPRI watcher for out-of-band data. */
+void	 conn_oob_init(void);
+
+/* ---------------------------------------------------------------- sendq.c */
+
+void	 sendq_init(struct sendq *);
+/* Copy len bytes to the tail of the queue. */
+void	 sendq_push(struct sendq *, const void *, size_t);
+/*
+ * Write as much of the queue as fd takes, with writev.  Returns bytes
+ * written (>= 0), or -1 with errno (EAGAIN is returned as 0).
+ */
+ssize_t	 sendq_flush(struct sendq *, int fd);
+/* Fill iov with up to max entries of the queue's head; returns count. */
+int	 sendq_iov(struct sendq *, struct iovec *, int max);
+/* Drop n bytes from the head of the queue. */
+void	 sendq_consume(struct sendq *, size_t n);
+void	 sendq_free(struct sendq *);
+
+/* ---------------------------------------------------------------- frame.c */
+
+/*
+ * Split one message off the front of buf for framing mode (line, length,
+ * archive).  Returns the bytes consumed (> 0) with *msg, *msglen set; 0
+ * when more bytes are needed; -1 when the peer broke the framing, with a
+ * static message in *why.  max is max_line or max_frame.
+ */
+ssize_t	 frame_next(int framing, const unsigned char *buf, size_t len,
+	    size_t max, const unsigned char **msg, size_t *msglen,
+	    const char **why);
+/* Check an archive payload: one or more complete MessagePack values,
+ * valid UTF-8 strings, nesting <= 64.  0 or -1 with *why. */
+int	 frame_check_archive(const unsigned char *msg, size_t len,
+	    const char **why);
+
+/* ---------------------------------------------------------------- archive.c */
+
+/* The archive reader/writer behind host->rd_* and host->wr_* (msgpack-c). */
+struct asockd_reader *archive_rd_open(const void *, size_t);
+void	 archive_rd_free(struct asockd_reader *);
+enum asockd_type archive_rd_next_type(struct asockd_reader *);
+int	 archive_rd_nil(struct asockd_reader *);
+int	 archive_rd_bool(struct asockd_reader *, int *);
+int	 archive_rd_int(struct asockd_reader *, int64_t *);
+int	 archive_rd_uint(struct asockd_reader *, uint64_t *);
+int	 archive_rd_float(struct asockd_reader *, float *);
+int	 archive_rd_double(struct asockd_reader *, double *);
+int	 archive_rd_str(struct asockd_reader *, const char **, size_t *);
+int	 archive_rd_bin(struct asockd_reader *, const void **, size_t *);
+int	 archive_rd_array(struct asockd_reader *, uint32_t *);
+int	 archive_rd_map(struct asockd_reader *, uint32_t *);
+int	 archive_rd_skip(struct asockd_reader *);
+/* Readers opened inside a callback are freed when it returns. */
+void	 archive_rd_gc(void);
+struct asockd_writer *archive_wr_new(void);
+void	 archive_wr_free(struct asockd_writer *);
+void	 archive_wr_reset(struct asockd_writer *);
+int	 archive_wr_nil(struct asockd_writer *);
+int	 archive_wr_bool(struct asockd_writer *, int);
+int	 archive_wr_int(struct asockd_writer *, int64_t);
+int	 archive_wr_uint(struct asockd_writer *, uint64_t);
+int	 archive_wr_float(struct asockd_writer *, float);
+int	 archive_wr_double(struct asockd_writer *, double);
+int	 archive_wr_str(struct asockd_writer *, const char *, size_t);
+int	 archive_wr_bin(struct asockd_writer *, const void *, size_t);
+int	 archive_wr_array(struct asockd_writer *, uint32_t);
+int	 archive_wr_map(struct asockd_writer *, uint32_t);
+const void *archive_wr_data(struct asockd_writer *, size_t *);
+/* 1 if s[0..len) is valid UTF-8. */
+int	 utf8_valid(const unsigned char *s, size_t len);
+
+/* ---------------------------------------------------------------- dgram.c */
+
+void	 dgram_start(struct asockd_listener *);
+int	 dgram_sendto(struct asockd_listener *, const void *, size_t,
+	    const struct sockaddr *, socklen_t);
+
+/* ---------------------------------------------------------------- connect.c */
+
+int	 connect_start(struct asockd_instance *, const char *target,
+	    void *udata, struct asockd_conn **out);
+void	 connect_init(void);
+
+/* ---------------------------------------------------------------- timer.c */
+
+struct asockd_timer *timer_start(struct asockd_instance *,
+	    struct asockd_conn *, double after, double repeat,
+	    asockd_timer_cb, void *);
+void	 timer_stop(struct asockd_timer *);
+/* Stop and free every timer of c (before its on_close). */
+void	 timer_stop_conn(struct asockd_conn *);
+
+/* ---------------------------------------------------------------- sd.c */
+
+/* systemd notify protocol: send "READY=1" etc. to $NOTIFY_SOCKET.
+ * Returns 1 when sent, 0 when NOTIFY_SOCKET is unset, -1 on error. */
+int	 sd_notifyf(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/*
+ * Socket activation: the fds passed by LISTEN_FDS/LISTEN_PID, with their
+ * LISTEN_FDNAMES.  Returns the count (0 when not activated); names[i] is
+ * "unknown" when not named.  Clears the environment variables.
+ */
+int	 sd_listen_fds(int **fds, char ***names);
+
+/* ---------------------------------------------------------------- main.c */
+
+extern struct ev_loop	*loop;
+extern struct config	*conf;
+extern struct instances	 instances;
+extern int		 shutting_down;
+
+#endif /* ASOCKD_H */

@@ -1,0 +1,427 @@
+/*
+ * asockd/plugin.h - the handler plugin ABI of asockd.
+ *
+ * A plugin is a shared object that exports one descriptor, a const
+ * struct asockd_plugin named ASOCKD_PLUGIN_SYMBOL ("asockd_plugin").  The
+ * daemon reads the descriptor as data and checks its ABI version and size
+ * before it calls any plugin code.  The ASOCKD_PLUGIN_DEFINE() macro below
+ * fills in the version and size fields.
+ *
+ * Notifications follow MFC's CAsyncSocket: one optional callback per event
+ * (accept, receive, send, out-of-band, connect, close, datagram).  A NULL
+ * callback means "not interested".  The host does all reading and writing;
+ * plugins hand it bytes and get bytes back.
+ *
+ * The contract (each rule is tested in tests/):
+ *  1. Callbacks for one connection never nest.  What a plugin asks for inside
+ *     a callback (send, close, abort, shutdown) takes effect without
+ *     re-entering the plugin: sends are written or queued at once, a close
+ *     or abort runs after the callback returns.  A connection is never freed
+ *     while one of its callbacks runs.
+ *  2. close is called exactly once per connection that was accepted (or
+ *     whose outbound connect succeeded), after every received byte was
+ *     delivered, with a reason telling a graceful end of stream from a
+ *     reset, a local close, a timeout and a daemon shutdown.  After close
+ *     returns the connection handle is invalid.
+ *  3. send never drops bytes: what the kernel does not take at once is
+ *     copied into the connection's output queue.  Above the high-water mark
+ *     (listener option sndq_high) the host stops reading from the peer and
+ *     host->writable() turns 0; once the queue drains the on_send
+ *     notification fires, once.  It does not fire on every writable edge.
+ *  4. Every host call that can fail returns 0 or a negative errno value;
+ *     there is no thread-wide last-error state.  Predicates and getters
+ *     return their value directly, as documented.
+ *  5. Everything runs on one thread, the event loop's; host functions must
+ *     not be called from other threads.
+ *
+ * Ownership is noted next to each declaration: "borrowed" pointers are
+ * valid until the callback (or host call) returns, "copied" data the host
+ * copies before the call returns, "owned by the plugin" is never freed by
+ * the host.
+ *
+ * Build a plugin out of tree with:
+ *   cc -shared -fPIC $(pkg-config --cflags asockd-plugin) my.c -o my.so
+ */
+#ifndef ASOCKD_PLUGIN_H
+#define ASOCKD_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * ABI version.  A plugin built against a different major version is
+ * refused.  Minor versions only append: a plugin built against minor N
+ * loads in a daemon of minor >= N; a plugin may test host->abi_minor (or
+ * host->size) before it calls a host function added in a later minor.
+ */
+#define ASOCKD_ABI_MAJOR	1
+#define ASOCKD_ABI_MINOR	1
+
+/* Name of the exported descriptor symbol. */
+#define ASOCKD_PLUGIN_SYMBOL	asockd_plugin
+#define ASOCKD_PLUGIN_SYMBOL_NAME	"asockd_plugin"
+
+/* Opaque handles; their layout is private to the daemon. */
+struct asockd_conn;		/* a stream connection (accepted or outbound) */
+struct asockd_listener;		/* a configured listener */
+struct asockd_instance;		/* one loaded plugin, as named in plugins: */
+struct asockd_timer;		/* a timer started with host->timer_start */
+struct asockd_reader;		/* archive reader over one message */
+struct asockd_writer;		/* archive writer building one message */
+
+/* Why a connection ended; passed to on_close and logged. */
+enum asockd_close_reason {
+	ASOCKD_CLOSE_PEER = 1,	/* peer ended its stream (EOF), all data read */
+	ASOCKD_CLOSE_RESET,	/* peer reset the connection (ECONNRESET/EPIPE) */
+	ASOCKD_CLOSE_LOCAL,	/* the plugin called close() or abort() */
+	ASOCKD_CLOSE_TIMEOUT,	/* idle_timeout expired */
+	ASOCKD_CLOSE_ERROR,	/* a socket error other than a reset */
+	ASOCKD_CLOSE_SHUTDOWN,	/* the daemon is stopping */
+	ASOCKD_CLOSE_PROTOCOL,	/* the peer broke the listener's framing */
+	ASOCKD_CLOSE_CONNECT	/* an outbound connect failed (no on_close) */
+};
+
+/* What kind of socket a listener has. */
+enum asockd_listener_kind {
+	ASOCKD_TCP = 1,
+	ASOCKD_UDP,
+	ASOCKD_UNIX,		/* unix: stream */
+	ASOCKD_UNIX_DGRAM	/* unix-dgram: */
+};
+
+/* Log levels for host->log, from most to least severe. */
+enum asockd_log_level {
+	ASOCKD_LOG_ERR = 3,
+	ASOCKD_LOG_WARNING = 4,
+	ASOCKD_LOG_NOTICE = 5,
+	ASOCKD_LOG_INFO = 6,
+	ASOCKD_LOG_DEBUG = 7
+};
+
+/* Archive value types (MessagePack families), see host->rd_next_type. */
+enum asockd_type {
+	ASOCKD_T_NONE = 0,	/* end of message */
+	ASOCKD_T_NIL,
+	ASOCKD_T_BOOL,
+	ASOCKD_T_UINT,		/* non-negative integer */
+	ASOCKD_T_INT,		/* negative integer */
+	ASOCKD_T_FLOAT,		/* float32 or float64 */
+	ASOCKD_T_STR,
+	ASOCKD_T_BIN,
+	ASOCKD_T_ARRAY,
+	ASOCKD_T_MAP,
+	ASOCKD_T_EXT
+};
+
+typedef void (*asockd_timer_cb)(struct asockd_timer *t, void *arg);
+
+/*
+ * The host function table.  The daemon passes it to the plugin's init hook;
+ * it stays valid until fini returns.  The table only grows: check
+ * host->size (or host->abi_minor) before calling a member that a newer
+ * minor version added.
+ */
+struct asockd_host {
+	uint16_t abi_major;	/* read-only: the daemon's ASOCKD_ABI_MAJOR */
+	uint16_t abi_minor;	/* read-only: the daemon's ASOCKD_ABI_MINOR */
+	uint32_t size;		/* read-only: sizeof(struct asockd_host) */
+	const char *version;	/* read-only: the daemon's version string */
+
+	/* --- logging (all levels) --- */
+
+	/* printf-style log line, prefixed with the plugin's name. */
+	void	(*log)(struct asockd_instance *inst, int level,
+		    const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+	/* Log line prefixed with the connection's listener, id and peer. */
+	void	(*conn_log)(struct asockd_conn *c, int level,
+		    const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+	/* --- settings from the plugin's INI file (config = "x.ini") --- */
+
+	/*
+	 * Typed getters with defaults.  A missing key (or no INI file) gives
+	 * def.  A value that does not parse as the type returns -EINVAL,
+	 * leaves *out at def and logs "FILE:LINE: ..." naming the key.
+	 * The string returned by ini_str is owned by the host and valid until
+	 * fini returns.
+	 */
+	const char *(*ini_str)(struct asockd_instance *inst,
+		    const char *section, const char *key, const char *def);
+	int	(*ini_int)(struct asockd_instance *inst, const char *section,
+		    const char *key, long long def, long long *out);
+	int	(*ini_bool)(struct asockd_instance *inst, const char *section,
+		    const char *key, int def, int *out);
+	int	(*ini_double)(struct asockd_instance *inst, const char *section,
+		    const char *key, double def, double *out);
+
+	/* Plugin-wide data, as stored by init (*pdata). */
+	void	*(*instance_data)(struct asockd_instance *inst);
+
+	/* --- stream connections --- */
+
+	/*
+	 * Queue len bytes for the peer.  The bytes are written at once when
+	 * the queue is empty and the kernel takes them; the rest is copied.
+	 * Returns 0, -EPIPE once the connection is closing or its write side
+	 * was shut down, or -ENOTCONN while an outbound connect is pending.
+	 * buf is borrowed for the call only.
+	 */
+	int	(*send)(struct asockd_conn *c, const void *buf, size_t len);
+	/* 1 while the output queue is at or under its high-water mark. */
+	int	(*writable)(struct asockd_conn *c);
+	/* Bytes waiting in the output queue. */
+	size_t	(*queued)(struct asockd_conn *c);
+	/*
+	 * Graceful close: stop reading, flush the queue, then close; on_close
+	 * follows with ASOCKD_CLOSE_LOCAL.  Inside a callback it takes effect
+	 * when the callback returns.  Returns 0, or -EALREADY when closing.
+	 */
+	int	(*close)(struct asockd_conn *c);
+	/* Close now, discarding queued output (sends a reset). */
+	int	(*abort)(struct asockd_conn *c);
+	/* shutdown(SHUT_WR) once the queue has drained; reading continues. */
+	int	(*shutdown_write)(struct asockd_conn *c);
+	/*
+	 * Peer and local addresses.  *len is in/out as for getpeername(2).
+	 * Returns 0 or -errno (-ENOSPC when the buffer is too small).
+	 */
+	int	(*peer_addr)(struct asockd_conn *c, struct sockaddr *sa,
+		    socklen_t *len);
+	int	(*local_addr)(struct asockd_conn *c, struct sockaddr *sa,
+		    socklen_t *len);
+	/* "[::1]:5000", "127.0.0.1:5000" or "unix:/path"; host-owned, valid
+	 * while the connection lives. */
+	const char *(*peer_name)(struct asockd_conn *c);
+	/* Per-connection user data, owned by the plugin (free it in on_close). */
+	void	(*set_udata)(struct asockd_conn *c, void *udata);
+	void	*(*udata)(struct asockd_conn *c);
+	/* The plugin instance and listener (NULL for outbound) of c. */
+	struct asockd_instance *(*conn_instance)(struct asockd_conn *c);
+	struct asockd_listener *(*conn_listener)(struct asockd_conn *c);
+	/* Listener name as configured; host-owned. */
+	const char *(*listener_name)(struct asockd_listener *l);
+	/*
+	 * Stop (0) or resume (1) delivering receive notifications for c.
+	 * Bytes the kernel holds stay there; nothing is lost.
+	 */
+	int	(*pause_receive)(struct asockd_conn *c, int paused);
+
+	/* --- timers --- */
+
+	/*
+	 * Call cb(t, arg) after `after` seconds, then every `repeat` seconds
+	 * when repeat > 0.  When c is not NULL the timer belongs to that
+	 * connection and is stopped and freed by the host when the
+	 * connection closes (before on_close); its callback never nests with
+	 * the connection's other callbacks.  Returns the timer, owned by the
+	 * host; NULL only for invalid arguments.
+	 */
+	struct asockd_timer *(*timer_start)(struct asockd_instance *inst,
+		    struct asockd_conn *c, double after, double repeat,
+		    asockd_timer_cb cb, void *arg);
+	/* Stop and free t.  Safe inside t's own callback. */
+	void	(*timer_stop)(struct asockd_timer *t);
+
+	/* --- datagrams --- */
+
+	/*
+	 * Send one datagram from listener l to addr.  Returns 0, or -errno
+	 * (-EAGAIN when the socket buffer is full: datagrams are not queued).
+	 */
+	int	(*sendto)(struct asockd_listener *l, const void *buf, size_t len,
+		    const struct sockaddr *addr, socklen_t addrlen);
+
+	/* --- outbound connections --- */
+
+	/*
+	 * Start a non-blocking connect to "tcp://host:port" or "unix:/path".
+	 * Names are resolved off the event loop.  The outcome arrives as
+	 * on_connect(c, 0) or on_connect(c, -errno); after a failure the
+	 * handle is freed when on_connect returns and on_close is not
+	 * called.  udata is set on c before on_connect.  Returns 0 and sets
+	 * *out (may be NULL), or -errno for a malformed target.
+	 */
+	int	(*connect)(struct asockd_instance *inst, const char *target,
+		    void *udata, struct asockd_conn **out);
+
+	/* --- archive layer (ABI 1.1) --- */
+
+	/*
+	 * Reader over one message (a borrowed buffer, for example the one
+	 * on_message got).  The reader itself is host-owned and valid until
+	 * rd_free or the end of the callback, whichever comes first.  Getters
+	 * return 0, -EPROTO on a type mismatch (nothing consumed), -ENODATA
+	 * past the end, -EBADMSG on malformed or non-UTF-8 data.
+	 */
+	struct asockd_reader *(*rd_open)(const void *buf, size_t len);
+	void	(*rd_free)(struct asockd_reader *r);
+	enum asockd_type (*rd_next_type)(struct asockd_reader *r);
+	int	(*rd_nil)(struct asockd_reader *r);
+	int	(*rd_bool)(struct asockd_reader *r, int *v);
+	int	(*rd_int)(struct asockd_reader *r, int64_t *v);
+	int	(*rd_uint)(struct asockd_reader *r, uint64_t *v);
+	int	(*rd_float)(struct asockd_reader *r, float *v);
+	int	(*rd_double)(struct asockd_reader *r, double *v);
+	/* *s points into the message (borrowed), not NUL-terminated. */
+	int	(*rd_str)(struct asockd_reader *r, const char **s, size_t *len);
+	int	(*rd_bin)(struct asockd_reader *r, const void **p, size_t *len);
+	int	(*rd_array)(struct asockd_reader *r, uint32_t *count);
+	int	(*rd_map)(struct asockd_reader *r, uint32_t *count);
+	/* Skip one whole value (arrays and maps with their contents). */
+	int	(*rd_skip)(struct asockd_reader *r);
+
+	/*
+	 * Writer: build a message with typed putters, then send it as one
+	 * frame (wr_send, wr_broadcast) or take its bytes (wr_data).  Writers
+	 * are owned by the plugin: wr_free releases one.  Putters return 0 or
+	 * -EINVAL (invalid UTF-8 in wr_str), -EMSGSIZE over max_frame.
+	 */
+	struct asockd_writer *(*wr_new)(void);
+	void	(*wr_free)(struct asockd_writer *w);
+	void	(*wr_reset)(struct asockd_writer *w);
+	int	(*wr_nil)(struct asockd_writer *w);
+	int	(*wr_bool)(struct asockd_writer *w, int v);
+	int	(*wr_int)(struct asockd_writer *w, int64_t v);
+	int	(*wr_uint)(struct asockd_writer *w, uint64_t v);
+	int	(*wr_float)(struct asockd_writer *w, float v);
+	int	(*wr_double)(struct asockd_writer *w, double v);
+	int	(*wr_str)(struct asockd_writer *w, const char *s, size_t len);
+	int	(*wr_bin)(struct asockd_writer *w, const void *p, size_t len);
+	int	(*wr_array)(struct asockd_writer *w, uint32_t count);
+	int	(*wr_map)(struct asockd_writer *w, uint32_t count);
+	/* The encoded message, without the frame header; borrowed. */
+	const void *(*wr_data)(struct asockd_writer *w, size_t *len);
+	/*
+	 * Send the message as one frame in the listener's framing (length
+	 * prefix for length/archive listeners).  Same queueing and
+	 * backpressure rules as send.  The writer is left as it was.
+	 */
+	int	(*wr_send)(struct asockd_conn *c, struct asockd_writer *w);
+	/* Send it to every open connection of listener l; returns 0 or the
+	 * first error; connections that fail are closed, others still get it. */
+	int	(*wr_broadcast)(struct asockd_listener *l,
+		    struct asockd_writer *w);
+	/* Send one framed message of raw bytes (line framing adds "\n"). */
+	int	(*send_frame)(struct asockd_conn *c, const void *buf,
+		    size_t len);
+};
+
+/*
+ * The plugin descriptor.  Export exactly one, const, named asockd_plugin;
+ * use ASOCKD_PLUGIN_DEFINE so the version and size fields are right.
+ * Every hook and callback is optional.
+ */
+struct asockd_plugin {
+	uint16_t abi_major;	/* ASOCKD_ABI_MAJOR the plugin was built with */
+	uint16_t abi_minor;	/* ASOCKD_ABI_MINOR the plugin was built with */
+	uint32_t size;		/* sizeof(struct asockd_plugin) at build time */
+	const char *name;	/* short name, for logs */
+	const char *version;	/* the plugin's own version string */
+	uint32_t flags;		/* reserved, 0 */
+
+	/* --- lifecycle hooks --- */
+
+	/*
+	 * Called once when the daemon starts (and in each worker process).
+	 * host is valid until fini returns; store it.  Set *pdata to the
+	 * plugin's own state (owned by the plugin).  Return 0, or -errno to
+	 * make start-up fail (log why with host->log first).
+	 */
+	int	(*init)(const struct asockd_host *host,
+		    struct asockd_instance *inst, void **pdata);
+	/*
+	 * asockd -t: check settings (read them with host->ini_*), log each
+	 * problem, return 0 or -EINVAL.  Called after init, before fini.
+	 */
+	int	(*validate)(struct asockd_instance *inst);
+	/* Called once at exit, after every connection was closed. */
+	void	(*fini)(struct asockd_instance *inst);
+
+	/* --- stream notifications --- */
+
+	/*
+	 * A connection was accepted.  Return 0 to keep it, or a negative
+	 * errno to refuse it: the host closes it at once and on_close is not
+	 * called.  The plugin may send from here (a greeting).
+	 */
+	int	(*on_accept)(struct asockd_conn *c);
+	/*
+	 * Bytes arrived (raw framing).  data is borrowed.  Return how many
+	 * bytes were consumed (0..len); the rest stays buffered and is handed
+	 * again, in front of new bytes, at the next notification.  A buffer
+	 * that fills up (max_input) without being consumed closes the
+	 * connection with ASOCKD_CLOSE_PROTOCOL.
+	 */
+	size_t	(*on_receive)(struct asockd_conn *c, const void *data,
+		    size_t len);
+	/*
+	 * The output queue went over its high-water mark and has drained to
+	 * its low-water mark: the plugin may send more.
+	 */
+	void	(*on_send)(struct asockd_conn *c);
+	/* TCP urgent data arrived (one byte, MSG_OOB). */
+	void	(*on_oob)(struct asockd_conn *c, unsigned char byte);
+	/* An outbound connect finished: err is 0 or a negative errno. */
+	void	(*on_connect)(struct asockd_conn *c, int err);
+	/*
+	 * The connection ended; reason is an enum asockd_close_reason.  No
+	 * host call that sends works any more; free the udata here.
+	 */
+	void	(*on_close)(struct asockd_conn *c, int reason);
+	/*
+	 * The peer shut down its write side (EOF) and every byte was
+	 * delivered.  When this callback is set the connection stays open for
+	 * sending until the plugin calls close; when it is NULL the host
+	 * closes gracefully (flushing the queue) and on_close gets
+	 * ASOCKD_CLOSE_PEER.
+	 */
+	void	(*on_eof)(struct asockd_conn *c);
+
+	/* --- message notifications (framed listeners, ABI 1.1) --- */
+
+	/*
+	 * One whole message arrived on a line/length/archive listener: the
+	 * line without its terminator, or the frame's payload.  msg is
+	 * borrowed.  For archive listeners open a reader with host->rd_open.
+	 */
+	void	(*on_message)(struct asockd_conn *c, const void *msg,
+		    size_t len);
+
+	/* --- datagram notifications --- */
+
+	/*
+	 * A datagram arrived on a udp:// or unix-dgram: listener.  data and
+	 * from are borrowed.  Answer with host->sendto(l, ..., from, fromlen).
+	 */
+	void	(*on_datagram)(struct asockd_listener *l, const void *data,
+		    size_t len, const struct sockaddr *from,
+		    socklen_t fromlen);
+};
+
+/*
+ * Define the descriptor with the right version and size fields, for
+ * example:
+ *   ASOCKD_PLUGIN_DEFINE(.name = "echo", .version = "1.0",
+ *       .on_receive = echo_receive);
+ */
+#define ASOCKD_PLUGIN_DEFINE(...)					\
+	const struct asockd_plugin ASOCKD_PLUGIN_SYMBOL = {		\
+		.abi_major = ASOCKD_ABI_MAJOR,				\
+		.abi_minor = ASOCKD_ABI_MINOR,				\
+		.size = sizeof(struct asockd_plugin),			\
+		__VA_ARGS__						\
+	}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASOCKD_PLUGIN_H */
