@@ -1,0 +1,903 @@
+/*
+ * config.c - the daemon's configuration: libconfig files parsed into a
+ * fresh struct config, validated, with no side effects (no sockets, no
+ * dlopen), so that -t, start-up and reload share one path.
+ *
+ * One table, keys[] below, drives everything about a setting: its type,
+ * whether it is required, its range, its default, the unknown-key check
+ * and the documentation printed by config_print_keys().
+ *
+ * Files: the main file, then every conf.d/ *.conf next to it in strcmp
+ * order (drop-ins may add plugins and listeners, not daemon settings).
+ * @include is resolved against the main file's directory in every file:
+ * libconfig 1.5 has one include directory per parse and no per-file hook.
+ *
+ * Errors are logged as "FILE:LINE: message".  Parsing goes on after an
+ * error so that one run reports all of them; the cross-checks over the
+ * whole configuration (unknown plugins, duplicate names and addresses)
+ * run at the end, and config_load() returns NULL if anything was wrong.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "asockd.h"
+
+#ifndef PLUGINDIR
+#define PLUGINDIR	"/usr/local/lib/asockd"
+#endif
+
+#define MiB		(1024.0 * 1024.0)
+#define NAME_MAX_LEN	64		/* listener names */
+
+enum scope {
+	SC_DAEMON,
+	SC_PLUGIN,
+	SC_LISTENER
+};
+
+enum ktype {
+	KT_STRING,	/* char * */
+	KT_FILE,	/* char *: path relative to its file, must exist */
+	KT_INT,		/* int */
+	KT_SIZE,	/* size_t */
+	KT_DOUBLE,	/* double; an integer is accepted */
+	KT_LEVEL,	/* int: a log level name */
+	KT_FRAMING,	/* int: enum framing */
+	KT_MODE		/* int: octal file mode as a string, -1 unset */
+};
+
+struct ckey {
+	int		 scope;
+	const char	*name;
+	int		 type;
+	int		 required;
+	double		 min, max;	/* numbers only */
+	const char	*def;		/* as text; NULL: unset */
+	size_t		 off;
+	const char	*doc;
+};
+
+#define D(f)	offsetof(struct config, f)
+#define P(f)	offsetof(struct plugin_conf, f)
+#define L(f)	offsetof(struct listener_conf, f)
+
+static const struct ckey keys[] = {
+	{ SC_DAEMON, "plugin_dir", KT_STRING, 0, 0, 0, PLUGINDIR,
+	    D(plugin_dir), "directory of the plugin shared objects "
+	    "(-P overrides it)" },
+	{ SC_DAEMON, "log_level", KT_LEVEL, 0, 0, 0, "info", D(log_level),
+	    "err, warning, notice, info or debug (-l overrides it)" },
+	{ SC_DAEMON, "shutdown_timeout", KT_DOUBLE, 0, 0, 86400, "10.0",
+	    D(shutdown_timeout), "seconds connections get to close on "
+	    "SIGTERM before they are aborted" },
+	{ SC_DAEMON, "workers", KT_INT, 0, 0, 1024, "0", D(workers),
+	    "worker processes; 0: one per CPU" },
+	{ SC_DAEMON, "pidfile", KT_STRING, 0, 0, 0, NULL, D(pidfile),
+	    "write the daemon's pid to this file; unset: none" },
+	{ SC_DAEMON, "user", KT_STRING, 0, 0, 0, NULL, D(user),
+	    "drop privileges to this user after binding; unset: stay" },
+	{ SC_DAEMON, "group", KT_STRING, 0, 0, 0, NULL, D(group),
+	    "drop privileges to this group; unset: the user's group" },
+
+	{ SC_PLUGIN, "path", KT_STRING, 1, 0, 0, NULL, P(path),
+	    "shared object; relative to plugin_dir unless absolute" },
+	{ SC_PLUGIN, "config", KT_FILE, 0, 0, 0, NULL, P(ini),
+	    "the plugin's INI file, relative to the config file that "
+	    "names it; must exist" },
+
+	{ SC_LISTENER, "name", KT_STRING, 1, 0, 0, NULL, L(name),
+	    "unique name, [A-Za-z0-9_.-], at most 64 characters (also the "
+	    "socket-activation fd name)" },
+	{ SC_LISTENER, "listen", KT_STRING, 1, 0, 0, NULL, L(listen),
+	    "tcp://HOST:PORT, udp://HOST:PORT, unix:PATH or "
+	    "unix-dgram:PATH" },
+	{ SC_LISTENER, "plugin", KT_STRING, 1, 0, 0, NULL, L(plugin),
+	    "name of a plugin in plugins" },
+	{ SC_LISTENER, "backlog", KT_INT, 0, 1, 65535, "511", L(backlog),
+	    "listen(2) backlog" },
+	{ SC_LISTENER, "max_connections", KT_INT, 0, 1, INT_MAX, "10000",
+	    L(max_connections), "open connections before accepting pauses" },
+	{ SC_LISTENER, "idle_timeout", KT_DOUBLE, 0, 0, 1e9, "300.0",
+	    L(idle_timeout), "seconds without traffic before a connection "
+	    "is closed; 0: never" },
+	{ SC_LISTENER, "sndq_high", KT_SIZE, 0, 1, 1024 * MiB, "262144",
+	    L(sndq_high), "output queue bytes above which reading stops "
+	    "and the plugin is told it is not writable" },
+	{ SC_LISTENER, "sndq_low", KT_SIZE, 0, 0, 1024 * MiB, "65536",
+	    L(sndq_low), "output queue bytes below which on_send fires; "
+	    "must be below sndq_high" },
+	{ SC_LISTENER, "max_input", KT_SIZE, 0, 1024, 1024 * MiB, "65536",
+	    L(max_input), "unconsumed input bytes kept per connection "
+	    "before reading pauses" },
+	{ SC_LISTENER, "framing", KT_FRAMING, 0, 0, 0, "raw", L(framing),
+	    "raw, line, length (4-byte big-endian prefix) or archive "
+	    "(length-prefixed MessagePack)" },
+	{ SC_LISTENER, "max_line", KT_SIZE, 0, 1, 64 * MiB, "8192",
+	    L(max_line), "longest line with framing = \"line\"" },
+	{ SC_LISTENER, "max_frame", KT_SIZE, 0, 1, 64 * MiB, "1048576",
+	    L(max_frame), "largest frame with framing = \"length\" or "
+	    "\"archive\"" },
+	{ SC_LISTENER, "mode", KT_MODE, 0, 0, 07777, NULL, L(mode),
+	    "unix listeners only: socket file mode, an octal string like "
+	    "\"0660\"; unset: as the umask leaves it" },
+	{ SC_LISTENER, "workers", KT_INT, 0, 0, 1, "0", L(workers),
+	    "0: every worker accepts; 1: only the first worker" },
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+static const char *const framings[] = {
+	[FRAMING_RAW] = "raw",
+	[FRAMING_LINE] = "line",
+	[FRAMING_LENGTH] = "length",
+	[FRAMING_ARCHIVE] = "archive",
+};
+
+/* Where a listener's settings were, for the cross-checks. */
+struct lsrc {
+	struct listener_conf	*l;
+	int			 name_line;
+	int			 listen_line;
+	int			 plugin_line;
+};
+
+struct cparse {
+	struct config	*conf;
+	const char	*file;		/* file being parsed */
+	char		*incdir;	/* the main file's directory */
+	int		 errors;
+	struct lsrc	*lsrc;
+	size_t		 nlsrc;
+};
+
+static void	 cerr(struct cparse *, const config_setting_t *,
+		    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+static const char *
+src_file(struct cparse *cp, const config_setting_t *s)
+{
+	const char	*f = NULL;
+
+	if (s != NULL)
+		f = config_setting_source_file(s);
+	return f != NULL ? f : cp->file;
+}
+
+static int
+src_line(const config_setting_t *s)
+{
+	return s != NULL ? (int)config_setting_source_line(s) : 0;
+}
+
+/* Log one error at the setting's FILE:LINE. */
+static void
+cerr(struct cparse *cp, const config_setting_t *s, const char *fmt, ...)
+{
+	char	 msg[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s:%d: %s", src_file(cp, s), src_line(s), msg);
+	cp->errors++;
+}
+
+static const char *
+type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "nothing";
+}
+
+static int
+framing_parse(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(framings) / sizeof(framings[0]); i++)
+		if (strcmp(s, framings[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* "0660" -> 0660; -1 unless the whole string is octal digits. */
+static int
+mode_parse(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	if (*s < '0' || *s > '7' || strlen(s) > 5)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 8);
+	if (*end != '\0' || errno != 0 || v > 07777)
+		return -1;
+	return (int)v;
+}
+
+static const struct ckey *
+key_find(int scope, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].scope == scope && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Apply the defaults of every key of scope to base. */
+static void
+defaults_apply(int scope, void *base)
+{
+	const struct ckey	*k;
+	char			*p;
+	size_t			 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &keys[i];
+		if (k->scope != scope)
+			continue;
+		p = (char *)base + k->off;
+		switch (k->type) {
+		case KT_STRING:
+		case KT_FILE:
+			free(*(char **)p);
+			*(char **)p = k->def != NULL ? xstrdup(k->def) : NULL;
+			break;
+		case KT_INT:
+			*(int *)p = k->def != NULL ? atoi(k->def) : 0;
+			break;
+		case KT_SIZE:
+			*(size_t *)p = k->def != NULL ?
+			    strtoull(k->def, NULL, 10) : 0;
+			break;
+		case KT_DOUBLE:
+			*(double *)p = k->def != NULL ?
+			    strtod(k->def, NULL) : 0;
+			break;
+		case KT_LEVEL:
+			*(int *)p = log_level_parse(k->def);
+			break;
+		case KT_FRAMING:
+			*(int *)p = framing_parse(k->def);
+			break;
+		case KT_MODE:
+			*(int *)p = k->def != NULL ? mode_parse(k->def) : -1;
+			break;
+		}
+	}
+}
+
+/* Resolve a KT_FILE path against the directory of the file naming it. */
+static char *
+path_resolve(const char *file, const char *path)
+{
+	const char	*slash;
+	char		*r;
+
+	if (path[0] == '/' || file == NULL ||
+	    (slash = strrchr(file, '/')) == NULL)
+		return xstrdup(path);
+	if (xasprintf(&r, "%.*s/%s", (int)(slash - file), file, path) == -1)
+		fatal("xasprintf");
+	return r;
+}
+
+static int
+number_check(struct cparse *cp, const config_setting_t *s,
+    const struct ckey *k, const char *ctx, double v)
+{
+	if (v >= k->min && v <= k->max)
+		return 0;
+	if (k->type == KT_DOUBLE)
+		cerr(cp, s, "%s: %s: %g is out of range (%g..%g)", ctx,
+		    k->name, v, k->min, k->max);
+	else
+		cerr(cp, s, "%s: %s: %.0f is out of range (%.0f..%.0f)", ctx,
+		    k->name, v, k->min, k->max);
+	return -1;
+}
+
+static void
+key_set_string(struct cparse *cp, const config_setting_t *s,
+    const struct ckey *k, const char *ctx, char *p)
+{
+	const char	*v = config_setting_get_string(s);
+	struct stat	 st;
+	char		*path;
+	int		 n;
+
+	if (*v == '\0') {
+		cerr(cp, s, "%s: %s: must not be empty", ctx, k->name);
+		return;
+	}
+	switch (k->type) {
+	case KT_STRING:
+		free(*(char **)p);
+		*(char **)p = xstrdup(v);
+		break;
+	case KT_FILE:
+		path = path_resolve(config_setting_source_file(s), v);
+		if (stat(path, &st) == -1) {
+			cerr(cp, s, "%s: %s: %s: %s", ctx, k->name, path,
+			    strerror(errno));
+			free(path);
+		} else if (!S_ISREG(st.st_mode)) {
+			cerr(cp, s, "%s: %s: %s: not a regular file", ctx,
+			    k->name, path);
+			free(path);
+		} else {
+			free(*(char **)p);
+			*(char **)p = path;
+		}
+		break;
+	case KT_LEVEL:
+		if ((n = log_level_parse(v)) == -1)
+			cerr(cp, s, "%s: %s: unknown level '%s' (err, "
+			    "warning, notice, info, debug)", ctx, k->name, v);
+		else
+			*(int *)p = n;
+		break;
+	case KT_FRAMING:
+		if ((n = framing_parse(v)) == -1)
+			cerr(cp, s, "%s: %s: unknown framing '%s' (raw, line, "
+			    "length, archive)", ctx, k->name, v);
+		else
+			*(int *)p = n;
+		break;
+	case KT_MODE:
+		if ((n = mode_parse(v)) == -1)
+			cerr(cp, s, "%s: %s: '%s' is not an octal file mode "
+			    "like \"0660\"", ctx, k->name, v);
+		else
+			*(int *)p = n;
+		break;
+	}
+}
+
+/* Check the type of s against k and store its value into base. */
+static void
+key_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
+    const char *ctx, void *base)
+{
+	char	*p = (char *)base + k->off;
+	int	 t = config_setting_type(s);
+	double	 v;
+
+	switch (k->type) {
+	case KT_INT:
+	case KT_SIZE:
+		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+			break;
+		v = (double)config_setting_get_int64(s);
+		if (number_check(cp, s, k, ctx, v) == -1)
+			return;
+		if (k->type == KT_INT)
+			*(int *)p = (int)v;
+		else
+			*(size_t *)p = (size_t)v;
+		return;
+	case KT_DOUBLE:
+		if (t == CONFIG_TYPE_FLOAT)
+			v = config_setting_get_float(s);
+		else if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+			v = (double)config_setting_get_int64(s);
+		else
+			break;
+		if (number_check(cp, s, k, ctx, v) == 0)
+			*(double *)p = v;
+		return;
+	default:
+		if (t != CONFIG_TYPE_STRING)
+			break;
+		key_set_string(cp, s, k, ctx, p);
+		return;
+	}
+	cerr(cp, s, "%s: %s: expected %s, got %s", ctx, k->name,
+	    k->type == KT_INT || k->type == KT_SIZE ? "an integer" :
+	    k->type == KT_DOUBLE ? "a number" : "a string", type_name(t));
+}
+
+/*
+ * Read the settings of group g into base (defaults already applied):
+ * unknown keys, wrong types and missing required keys are errors.
+ */
+static void
+group_parse(struct cparse *cp, const config_setting_t *g, int scope,
+    const char *ctx, void *base)
+{
+	const config_setting_t	*s;
+	const struct ckey	*k;
+	const char		*name;
+	int			 i, n;
+	size_t			 j;
+
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, i);
+		name = config_setting_name(s);
+		if ((k = key_find(scope, name)) == NULL) {
+			cerr(cp, s, "%s: unknown key '%s'", ctx, name);
+			continue;
+		}
+		key_set(cp, s, k, ctx, base);
+	}
+	for (j = 0; j < NKEYS; j++) {
+		k = &keys[j];
+		if (k->scope == scope && k->required &&
+		    config_setting_get_member(g, k->name) == NULL)
+			cerr(cp, g, "%s: missing required key '%s'", ctx,
+			    k->name);
+	}
+}
+
+static void
+plugins_parse(struct cparse *cp, const config_setting_t *g)
+{
+	const config_setting_t	*s;
+	struct plugin_conf	*p, *q;
+	char			 ctx[128];
+	const char		*name;
+	int			 i, n;
+
+	if (!config_setting_is_group(g)) {
+		cerr(cp, g, "plugins: expected a group { NAME = { ... }; }, "
+		    "got %s", type_name(config_setting_type(g)));
+		return;
+	}
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, i);
+		name = config_setting_name(s);
+		snprintf(ctx, sizeof(ctx), "plugin '%s'", name);
+		if (!config_setting_is_group(s)) {
+			cerr(cp, s, "%s: expected a group { path = ...; }, "
+			    "got %s", ctx, type_name(config_setting_type(s)));
+			continue;
+		}
+		TAILQ_FOREACH(q, &cp->conf->plugins, entry)
+			if (strcmp(q->name, name) == 0)
+				break;
+		if (q != NULL) {
+			cerr(cp, s, "%s: already defined at %s:%d", ctx,
+			    q->file, q->line);
+			continue;
+		}
+		p = xcalloc(1, sizeof(*p));
+		p->name = xstrdup(name);
+		p->file = xstrdup(src_file(cp, s));
+		p->line = src_line(s);
+		defaults_apply(SC_PLUGIN, p);
+		group_parse(cp, s, SC_PLUGIN, ctx, p);
+		TAILQ_INSERT_TAIL(&cp->conf->plugins, p, entry);
+	}
+}
+
+static int
+name_valid(const char *s)
+{
+	size_t	 n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-");
+
+	return s[n] == '\0' && n > 0 && n <= NAME_MAX_LEN;
+}
+
+/* Checks of one listener that need no other part of the config. */
+static void
+listener_check(struct cparse *cp, const config_setting_t *g,
+    const char *ctx, struct listener_conf *l)
+{
+	const config_setting_t	*s;
+	char			 err[512];
+
+	if (l->name != NULL && !name_valid(l->name))
+		cerr(cp, config_setting_get_member(g, "name"),
+		    "%s: bad name (use 1 to %d of A-Z a-z 0-9 _ . -)", ctx,
+		    NAME_MAX_LEN);
+	if (l->listen != NULL) {
+		s = config_setting_get_member(g, "listen");
+		if (addr_parse(l->listen, 1, &l->addr, err,
+		    sizeof(err)) == -1) {
+			cerr(cp, s, "%s: listen: %s", ctx, err);
+			l->addr.kind = 0;
+		} else if (l->mode != -1 && l->addr.kind != ASOCKD_UNIX &&
+		    l->addr.kind != ASOCKD_UNIX_DGRAM)
+			cerr(cp, config_setting_get_member(g, "mode"),
+			    "%s: mode applies only to unix listeners", ctx);
+	}
+	if (l->sndq_low >= l->sndq_high)
+		cerr(cp, config_setting_get_member(g, "sndq_low") != NULL ?
+		    config_setting_get_member(g, "sndq_low") :
+		    config_setting_get_member(g, "sndq_high") != NULL ?
+		    config_setting_get_member(g, "sndq_high") : g,
+		    "%s: sndq_low (%zu) must be below sndq_high (%zu)", ctx,
+		    l->sndq_low, l->sndq_high);
+}
+
+static void
+listener_parse(struct cparse *cp, const config_setting_t *g, int idx)
+{
+	const config_setting_t	*s;
+	struct listener_conf	*l;
+	struct lsrc		*ls;
+	char			 ctx[128];
+
+	s = config_setting_get_member(g, "name");
+	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING)
+		snprintf(ctx, sizeof(ctx), "listener '%s'",
+		    config_setting_get_string(s));
+	else
+		snprintf(ctx, sizeof(ctx), "listener #%d", idx + 1);
+
+	l = xcalloc(1, sizeof(*l));
+	l->file = xstrdup(src_file(cp, g));
+	l->line = src_line(g);
+	defaults_apply(SC_LISTENER, l);
+	group_parse(cp, g, SC_LISTENER, ctx, l);
+	listener_check(cp, g, ctx, l);
+	TAILQ_INSERT_TAIL(&cp->conf->listeners, l, entry);
+
+	cp->lsrc = xrealloc(cp->lsrc, (cp->nlsrc + 1) * sizeof(*cp->lsrc));
+	ls = &cp->lsrc[cp->nlsrc++];
+	ls->l = l;
+	ls->name_line = src_line(config_setting_get_member(g, "name"));
+	ls->listen_line = src_line(config_setting_get_member(g, "listen"));
+	ls->plugin_line = src_line(config_setting_get_member(g, "plugin"));
+}
+
+static void
+listeners_parse(struct cparse *cp, const config_setting_t *list)
+{
+	const config_setting_t	*g;
+	int			 i, n;
+
+	if (!config_setting_is_list(list)) {
+		cerr(cp, list, "listeners: expected a list ( { ... }, ... ), "
+		    "got %s", type_name(config_setting_type(list)));
+		return;
+	}
+	n = config_setting_length(list);
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(list, i);
+		if (!config_setting_is_group(g)) {
+			cerr(cp, g, "listener #%d: expected a group { ... }, "
+			    "got %s", i + 1,
+			    type_name(config_setting_type(g)));
+			continue;
+		}
+		listener_parse(cp, g, i);
+	}
+}
+
+/* Parse one file (the main one when is_main is set) into cp->conf. */
+static void
+file_parse(struct cparse *cp, const char *path, int is_main)
+{
+	config_t		 cf;
+	const config_setting_t	*root, *s;
+	const char		*name, *efile;
+	struct stat		 st;
+	int			 i, n;
+
+	if (stat(path, &st) == -1) {
+		log_warnx("%s: %s", path, strerror(errno));
+		cp->errors++;
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		log_warnx("%s: %s", path, strerror(EISDIR));
+		cp->errors++;
+		return;
+	}
+	cp->file = path;
+	config_init(&cf);
+	config_set_include_dir(&cf, cp->incdir);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		efile = config_error_file(&cf);
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO &&
+		    config_error_line(&cf) == 0)
+			log_warnx("%s: %s", efile != NULL ? efile : path,
+			    config_error_text(&cf));
+		else
+			log_warnx("%s:%d: %s", efile != NULL ? efile : path,
+			    config_error_line(&cf), config_error_text(&cf));
+		cp->errors++;
+		config_destroy(&cf);
+		return;
+	}
+
+	root = config_root_setting(&cf);
+	n = config_setting_length(root);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(root, i);
+		name = config_setting_name(s);
+		if (strcmp(name, "daemon") == 0) {
+			if (!is_main)
+				cerr(cp, s, "daemon: allowed only in the main "
+				    "config file %s", cp->conf->file);
+			else if (!config_setting_is_group(s))
+				cerr(cp, s, "daemon: expected a group { ... }, "
+				    "got %s", type_name(config_setting_type(s)));
+			else
+				group_parse(cp, s, SC_DAEMON, "daemon",
+				    cp->conf);
+		} else if (strcmp(name, "plugins") == 0)
+			plugins_parse(cp, s);
+		else if (strcmp(name, "listeners") == 0)
+			listeners_parse(cp, s);
+		else
+			cerr(cp, s, "unknown key '%s' (daemon, plugins, "
+			    "listeners)", name);
+	}
+	config_destroy(&cf);
+}
+
+static int
+dropin_filter(const struct dirent *d)
+{
+	size_t	 n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 5 &&
+	    strcmp(d->d_name + n - 5, ".conf") == 0;
+}
+
+/* Plain byte order, whatever the locale. */
+static int
+dropin_compare(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void
+dropins_parse(struct cparse *cp)
+{
+	struct dirent	**names;
+	struct stat	  st;
+	char		 *dir, *path;
+	int		  i, n;
+
+	if (xasprintf(&dir, "%s/conf.d", cp->incdir) == -1)
+		fatal("xasprintf");
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		free(dir);
+		return;
+	}
+	if ((n = scandir(dir, &names, dropin_filter, dropin_compare)) == -1) {
+		log_warnx("%s: %s", dir, strerror(errno));
+		cp->errors++;
+		free(dir);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (xasprintf(&path, "%s/%s", dir, names[i]->d_name) == -1)
+			fatal("xasprintf");
+		free(names[i]);
+		file_parse(cp, path, 0);
+		free(path);
+	}
+	free(names);
+	free(dir);
+}
+
+static int
+addr_same(const struct addr *a, const struct addr *b)
+{
+	if (a->kind == 0 || a->kind != b->kind || a->sslen == 0 ||
+	    a->sslen != b->sslen)
+		return 0;
+	/* Port 0 asks the kernel for a fresh port each time. */
+	if ((a->kind == ASOCKD_TCP || a->kind == ASOCKD_UDP) && a->port == 0)
+		return 0;
+	return memcmp(&a->ss, &b->ss, a->sslen) == 0;
+}
+
+/* Checks across the whole configuration, after every file was read. */
+static void
+cross_check(struct cparse *cp)
+{
+	struct lsrc		*a, *b;
+	struct plugin_conf	*p;
+	size_t			 i, j;
+
+	for (i = 0; i < cp->nlsrc; i++) {
+		a = &cp->lsrc[i];
+		if (a->l->plugin != NULL) {
+			TAILQ_FOREACH(p, &cp->conf->plugins, entry)
+				if (strcmp(p->name, a->l->plugin) == 0)
+					break;
+			if (p == NULL) {
+				log_warnx("%s:%d: listener '%s': unknown "
+				    "plugin '%s'", a->l->file, a->plugin_line,
+				    a->l->name ? a->l->name : "?",
+				    a->l->plugin);
+				cp->errors++;
+			}
+		}
+		for (j = 0; j < i; j++) {
+			b = &cp->lsrc[j];
+			if (a->l->name != NULL && b->l->name != NULL &&
+			    strcmp(a->l->name, b->l->name) == 0) {
+				log_warnx("%s:%d: duplicate listener name "
+				    "'%s' (first defined at %s:%d)",
+				    a->l->file, a->name_line, a->l->name,
+				    b->l->file, b->name_line);
+				cp->errors++;
+			}
+			if (addr_same(&a->l->addr, &b->l->addr)) {
+				log_warnx("%s:%d: listener '%s': address "
+				    "'%s' is already used by listener '%s' "
+				    "(%s:%d)", a->l->file, a->listen_line,
+				    a->l->name ? a->l->name : "?",
+				    a->l->listen,
+				    b->l->name ? b->l->name : "?",
+				    b->l->file, b->listen_line);
+				cp->errors++;
+			}
+		}
+	}
+}
+
+struct config *
+config_load(const char *path, const char *plugin_dir_override)
+{
+	struct cparse	 cp;
+	struct config	*c;
+	const char	*slash;
+
+	memset(&cp, 0, sizeof(cp));
+	c = xcalloc(1, sizeof(*c));
+	TAILQ_INIT(&c->plugins);
+	TAILQ_INIT(&c->listeners);
+	c->file = xstrdup(path);
+	defaults_apply(SC_DAEMON, c);
+	cp.conf = c;
+
+	if ((slash = strrchr(path, '/')) == NULL)
+		cp.incdir = xstrdup(".");
+	else if (slash == path)
+		cp.incdir = xstrdup("/");
+	else if (xasprintf(&cp.incdir, "%.*s", (int)(slash - path),
+	    path) == -1)
+		fatal("xasprintf");
+
+	file_parse(&cp, path, 1);
+	dropins_parse(&cp);
+	cross_check(&cp);
+
+	if (plugin_dir_override != NULL) {
+		free(c->plugin_dir);
+		c->plugin_dir = xstrdup(plugin_dir_override);
+	}
+	free(cp.incdir);
+	free(cp.lsrc);
+	if (cp.errors > 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+config_free(struct config *c)
+{
+	struct plugin_conf	*p;
+	struct listener_conf	*l;
+
+	if (c == NULL)
+		return;
+	while ((p = TAILQ_FIRST(&c->plugins)) != NULL) {
+		TAILQ_REMOVE(&c->plugins, p, entry);
+		free(p->name);
+		free(p->path);
+		free(p->ini);
+		free(p->file);
+		free(p);
+	}
+	while ((l = TAILQ_FIRST(&c->listeners)) != NULL) {
+		TAILQ_REMOVE(&c->listeners, l, entry);
+		free(l->name);
+		free(l->listen);
+		free(l->plugin);
+		free(l->file);
+		free(l);
+	}
+	free(c->file);
+	free(c->plugin_dir);
+	free(c->pidfile);
+	free(c->user);
+	free(c->group);
+	free(c);
+}
+
+char *
+config_plugin_path(const struct config *c, const struct plugin_conf *p)
+{
+	char	*r;
+
+	if (p->path[0] == '/')
+		return xstrdup(p->path);
+	if (xasprintf(&r, "%s/%s", c->plugin_dir, p->path) == -1)
+		fatal("xasprintf");
+	return r;
+}
+
+static const char *
+ktype_name(int type)
+{
+	switch (type) {
+	case KT_STRING:
+		return "string";
+	case KT_FILE:
+		return "path";
+	case KT_INT:
+	case KT_SIZE:
+		return "integer";
+	case KT_DOUBLE:
+		return "number";
+	case KT_LEVEL:
+		return "level";
+	case KT_FRAMING:
+		return "framing";
+	case KT_MODE:
+		return "mode";
+	}
+	return "?";
+}
+
+void
+config_print_keys(FILE *fp)
+{
+	static const char *const scopes[] = {
+		[SC_DAEMON] = "daemon",
+		[SC_PLUGIN] = "plugins.NAME",
+		[SC_LISTENER] = "listeners[]",
+	};
+	const struct ckey	*k;
+	size_t			 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &keys[i];
+		fprintf(fp, "%s.%s (%s", scopes[k->scope], k->name,
+		    ktype_name(k->type));
+		if (k->required)
+			fprintf(fp, ", required");
+		if (k->type == KT_DOUBLE)
+			fprintf(fp, ", %g..%g", k->min, k->max);
+		else if (k->type == KT_INT || k->type == KT_SIZE)
+			fprintf(fp, ", %.0f..%.0f", k->min, k->max);
+		if (k->def != NULL)
+			fprintf(fp, ", default %s%s%s",
+			    k->type == KT_STRING ? "\"" : "", k->def,
+			    k->type == KT_STRING ? "\"" : "");
+		fprintf(fp, ")\n\t%s\n", k->doc);
+	}
+}
