@@ -1,0 +1,683 @@
+/*
+ * archive.c - the archive layer: MessagePack messages checked, read and
+ * written (host->rd_* and host->wr_*).  docs/archive.md is the wire format.
+ *
+ * Values are encoded and decoded by msgpack-c.  What msgpack-c is not used
+ * for is walking a message's structure: its unpacker allocates the
+ * objects of an array or map as soon as it has read the header, so a map32
+ * header claiming 4 billion entries in a 10-byte frame asks for ~96 GB, and
+ * an array32 of 64 Mi entries gets its 1.5 GB (checked on msgpack-c
+ * 4.0.0), and it refuses nesting deeper than 32.  Instead mp_header() below
+ * reads one value's header (a format byte and its length field, nothing
+ * more), and the validator and the reader walk the bytes with it, checking
+ * every count and length against the bytes actually left before anything
+ * else happens.  Scalars, strings and binaries are then decoded by
+ * msgpack_unpack() on exactly their own bytes, which allocates nothing.
+ *
+ * The reader is a cursor over a borrowed buffer.  Readers opened inside a
+ * plugin callback are listed here and freed by archive_rd_gc() when the
+ * callback returns, so a plugin that forgets rd_free leaks nothing.
+ *
+ * The writer packs with msgpack_packer into a buffer grown with xrealloc
+ * (out of memory is fatal); a putter that would take the message past
+ * what a length prefix can carry fails with -EMSGSIZE and leaves the
+ * message as it was.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "asockd.h"
+
+#define ARCHIVE_MAX_DEPTH	64		/* nested arrays and maps */
+#define ARCHIVE_MAX_LEN		UINT32_MAX	/* largest frame payload */
+#define WRITER_MIN		256
+
+/* One value's header, as mp_header() decodes it. */
+struct mp_hdr {
+	enum asockd_type	 type;
+	size_t			 hlen;	/* header bytes; scalars: all of it */
+	uint64_t		 n;	/* str/bin/ext: bytes; array/map: count */
+};
+
+struct asockd_reader {
+	const unsigned char	*buf;
+	size_t			 len;
+	size_t			 pos;		/* next value */
+	msgpack_zone		 zone;		/* unused: scalars only */
+	TAILQ_ENTRY(asockd_reader) entry;
+};
+
+struct asockd_writer {
+	msgpack_packer		 pk;
+	unsigned char		*buf;
+	size_t			 len;
+	size_t			 cap;
+};
+
+static TAILQ_HEAD(, asockd_reader) readers =
+    TAILQ_HEAD_INITIALIZER(readers);
+
+#define WHY(s)	"bad archive payload: " s
+
+static uint64_t
+be(const unsigned char *p, size_t n)
+{
+	uint64_t	 v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/*
+ * Decode the header of the value at p (avail bytes there).  h->type is set
+ * even on failure when the format byte tells it, so rd_next_type can name
+ * a truncated value.  Returns 0, or -1 when the header (for fixed-size
+ * scalars: the value) is cut short or the byte is 0xc1, never used.
+ */
+static int
+mp_header(const unsigned char *p, size_t avail, struct mp_hdr *h)
+{
+	unsigned char	 c = p[0];
+	size_t		 lenbytes = 0, extra = 0;
+
+	h->n = 0;
+	h->hlen = 1;
+	if (c <= 0x7f) {
+		h->type = ASOCKD_T_UINT;
+		return 0;
+	}
+	if (c >= 0xe0) {
+		h->type = ASOCKD_T_INT;
+		return 0;
+	}
+	if (c <= 0x9f) {
+		h->type = c <= 0x8f ? ASOCKD_T_MAP : ASOCKD_T_ARRAY;
+		h->n = c & 0x0f;
+		return 0;
+	}
+	if (c <= 0xbf) {
+		h->type = ASOCKD_T_STR;
+		h->n = c & 0x1f;
+		return 0;
+	}
+	switch (c) {
+	case 0xc0:
+		h->type = ASOCKD_T_NIL;
+		return 0;
+	case 0xc2:
+	case 0xc3:
+		h->type = ASOCKD_T_BOOL;
+		return 0;
+	case 0xc4: case 0xc5: case 0xc6:	/* bin 8/16/32 */
+		h->type = ASOCKD_T_BIN;
+		lenbytes = 1 << (c - 0xc4);
+		break;
+	case 0xc7: case 0xc8: case 0xc9:	/* ext 8/16/32 */
+		h->type = ASOCKD_T_EXT;
+		lenbytes = 1 << (c - 0xc7);
+		extra = 1;			/* the ext type byte */
+		break;
+	case 0xca:
+	case 0xcb:
+		h->type = ASOCKD_T_FLOAT;
+		h->hlen = c == 0xca ? 5 : 9;
+		break;
+	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		h->type = ASOCKD_T_UINT;
+		h->hlen = 1 + (1 << (c - 0xcc));
+		break;
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		/* Signed formats holding a value >= 0 read as UINT. */
+		h->type = avail > 1 && p[1] < 0x80 ? ASOCKD_T_UINT :
+		    ASOCKD_T_INT;
+		h->hlen = 1 + (1 << (c - 0xd0));
+		break;
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		h->type = ASOCKD_T_EXT;		/* fixext 1..16 */
+		h->hlen = 2;
+		h->n = 1 << (c - 0xd4);
+		break;
+	case 0xd9: case 0xda: case 0xdb:	/* str 8/16/32 */
+		h->type = ASOCKD_T_STR;
+		lenbytes = 1 << (c - 0xd9);
+		break;
+	case 0xdc: case 0xdd:			/* array 16/32 */
+		h->type = ASOCKD_T_ARRAY;
+		lenbytes = 2 << (c - 0xdc);
+		break;
+	case 0xde: case 0xdf:			/* map 16/32 */
+		h->type = ASOCKD_T_MAP;
+		lenbytes = 2 << (c - 0xde);
+		break;
+	default:				/* 0xc1 */
+		h->type = ASOCKD_T_NONE;
+		return -1;
+	}
+	if (lenbytes > 0)
+		h->hlen = 1 + lenbytes + extra;
+	if (avail < h->hlen)
+		return -1;
+	if (lenbytes > 0)
+		h->n = be(p + 1, lenbytes);
+	return 0;
+}
+
+/*
+ * Check that the body the header announces fits in left bytes (those after
+ * the header).  Each element of an array or map takes at least one byte,
+ * so a count above the bytes left is a lie found before anything is
+ * allocated or walked.
+ */
+static int
+mp_fits(const struct mp_hdr *h, size_t left)
+{
+	switch (h->type) {
+	case ASOCKD_T_MAP:
+		return h->n <= left / 2;
+	case ASOCKD_T_ARRAY:
+	case ASOCKD_T_STR:
+	case ASOCKD_T_BIN:
+	case ASOCKD_T_EXT:
+		return h->n <= left;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Walk one whole value starting at p[*off], checking structure, lengths,
+ * UTF-8 and depth; without recursion (an explicit stack of elements left
+ * per level).  Returns 0 with *off past the value, or -1 with *why.
+ */
+static int
+mp_walk(const unsigned char *p, size_t len, size_t *off, const char **why)
+{
+	uint64_t	 left[ARCHIVE_MAX_DEPTH];
+	struct mp_hdr	 h;
+	size_t		 o = *off;
+	int		 depth = 0;
+
+	for (;;) {
+		if (o >= len) {
+			*why = WHY("truncated value");
+			return -1;
+		}
+		if (mp_header(p + o, len - o, &h) == -1) {
+			*why = h.type == ASOCKD_T_NONE ?
+			    WHY("invalid format byte 0xc1") :
+			    WHY("truncated value");
+			return -1;
+		}
+		o += h.hlen;
+		if (!mp_fits(&h, len - o)) {
+			*why = WHY("length past the end of the frame");
+			return -1;
+		}
+		switch (h.type) {
+		case ASOCKD_T_STR:
+			if (!utf8_valid(p + o, h.n)) {
+				*why = WHY("string is not valid UTF-8");
+				return -1;
+			}
+			/* FALLTHROUGH */
+		case ASOCKD_T_BIN:
+		case ASOCKD_T_EXT:
+			o += h.n;
+			break;
+		case ASOCKD_T_ARRAY:
+		case ASOCKD_T_MAP:
+			if (depth == ARCHIVE_MAX_DEPTH) {
+				*why = WHY("nesting deeper than 64");
+				return -1;
+			}
+			if (h.n > 0) {
+				left[depth++] = h.type == ASOCKD_T_MAP ?
+				    h.n * 2 : h.n;
+				continue;
+			}
+			break;
+		default:
+			break;
+		}
+		/* A value is complete: count it against its containers. */
+		while (depth > 0 && --left[depth - 1] == 0)
+			depth--;
+		if (depth == 0)
+			break;
+	}
+	*off = o;
+	return 0;
+}
+
+int
+frame_check_archive(const unsigned char *msg, size_t len, const char **why)
+{
+	size_t	 off = 0;
+
+	if (len == 0) {
+		*why = WHY("empty");
+		return -1;
+	}
+	while (off < len)
+		if (mp_walk(msg, len, &off, why) == -1)
+			return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+struct asockd_reader *
+archive_rd_open(const void *buf, size_t len)
+{
+	struct asockd_reader	*r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->buf = buf;
+	r->len = buf == NULL ? 0 : len;
+	/* msgpack-c wants a zone; scalar values never allocate from it. */
+	if (!msgpack_zone_init(&r->zone, 64))
+		fatalx("msgpack_zone_init: out of memory");
+	TAILQ_INSERT_TAIL(&readers, r, entry);
+	return r;
+}
+
+void
+archive_rd_free(struct asockd_reader *r)
+{
+	if (r == NULL)
+		return;
+	TAILQ_REMOVE(&readers, r, entry);
+	msgpack_zone_destroy(&r->zone);
+	free(r);
+}
+
+void
+archive_rd_gc(void)
+{
+	struct asockd_reader	*r;
+
+	while ((r = TAILQ_FIRST(&readers)) != NULL)
+		archive_rd_free(r);
+}
+
+/*
+ * Decode the header at the cursor and check that what it announces is
+ * there.  0, -ENODATA at the end, -EBADMSG when malformed.
+ */
+static int
+rd_peek(struct asockd_reader *r, struct mp_hdr *h)
+{
+	size_t	 left = r->len - r->pos;
+
+	if (left == 0)
+		return -ENODATA;
+	if (mp_header(r->buf + r->pos, left, h) == -1 ||
+	    !mp_fits(h, left - h->hlen))
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * Peek a value of type want (or want2) and decode it with msgpack-c;
+ * never called for arrays and maps.  The cursor moves only on success.
+ */
+static int
+rd_scalar(struct asockd_reader *r, enum asockd_type want,
+    enum asockd_type want2, msgpack_object *o, size_t *size)
+{
+	struct mp_hdr	 h;
+	size_t		 off = 0;
+	int		 rv;
+
+	if ((rv = rd_peek(r, &h)) != 0)
+		return rv;
+	if (h.type != want && h.type != want2)
+		return -EPROTO;
+	*size = h.hlen + h.n;
+	if (msgpack_unpack((const char *)r->buf + r->pos, *size, &off,
+	    &r->zone, o) != MSGPACK_UNPACK_SUCCESS || off != *size)
+		return -EBADMSG;
+	return 0;
+}
+
+enum asockd_type
+archive_rd_next_type(struct asockd_reader *r)
+{
+	struct mp_hdr	 h;
+
+	if (r->pos == r->len)
+		return ASOCKD_T_NONE;
+	(void)mp_header(r->buf + r->pos, r->len - r->pos, &h);
+	return h.type;
+}
+
+int
+archive_rd_nil(struct asockd_reader *r)
+{
+	msgpack_object	 o;
+	size_t		 sz;
+	int		 rv;
+
+	if ((rv = rd_scalar(r, ASOCKD_T_NIL, ASOCKD_T_NIL, &o, &sz)) != 0)
+		return rv;
+	r->pos += sz;
+	return 0;
+}
+
+int
+archive_rd_bool(struct asockd_reader *r, int *v)
+{
+	msgpack_object	 o;
+	size_t		 sz;
+	int		 rv;
+
+	if ((rv = rd_scalar(r, ASOCKD_T_BOOL, ASOCKD_T_BOOL, &o, &sz)) != 0)
+		return rv;
+	*v = o.via.boolean ? 1 : 0;
+	r->pos += sz;
+	return 0;
+}
+
+int
+archive_rd_int(struct asockd_reader *r, int64_t *v)
+{
+	msgpack_object	 o;
+	size_t		 sz;
+	int		 rv;
+
+	if ((rv = rd_scalar(r, ASOCKD_T_INT, ASOCKD_T_UINT, &o, &sz)) != 0)
+		return rv;
+	if (o.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		*v = o.via.i64;
+	else if (o.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o.via.u64 <= INT64_MAX)
+		*v = (int64_t)o.via.u64;
+	else
+		return -EPROTO;		/* above INT64_MAX */
+	r->pos += sz;
+	return 0;
+}
+
+int
+archive_rd_uint(struct asockd_reader *r, uint64_t *v)
+{
+	msgpack_object	 o;
+	size_t		 sz;
+	int		 rv;
+
+	if ((rv = rd_scalar(r, ASOCKD_T_UINT, ASOCKD_T_UINT, &o, &sz)) != 0)
+		return rv;
+	if (o.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -EBADMSG;	/* mp_header and msgpack-c disagree */
+	*v = o.via.u64;
+	r->pos += sz;
+	return 0;
+}
+
+int
+archive_rd_double(struct asockd_reader *r, double *v)
+{
+	msgpack_object	 o;
+	size_t		 sz;
+	int		 rv;
+
+	if ((rv = rd_scalar(r, ASOCKD_T_FLOAT, ASOCKD_T_FLOAT, &o,
+	    &sz)) != 0)
+		return rv;
+	*v = o.via.f64;		/* float32 is widened by msgpack-c */
+	r->pos += sz;
+	return 0;
+}
+
+int
+archive_rd_float(struct asockd_reader *r, float *v)
+{
+	double	 d;
+	int	 rv;
+
+	/* A float64 is rounded to the nearest float. */
+	if ((rv = archive_rd_double(r, &d)) == 0)
+		*v = (float)d;
+	return rv;
+}
+
+int
+archive_rd_str(struct asockd_reader *r, const char **s, size_t *len)
+{
+	msgpack_object	 o;
+	size_t		 sz;
+	int		 rv;
+
+	if ((rv = rd_scalar(r, ASOCKD_T_STR, ASOCKD_T_STR, &o, &sz)) != 0)
+		return rv;
+	if (!utf8_valid((const unsigned char *)o.via.str.ptr, o.via.str.size))
+		return -EBADMSG;
+	*s = o.via.str.ptr;
+	*len = o.via.str.size;
+	r->pos += sz;
+	return 0;
+}
+
+int
+archive_rd_bin(struct asockd_reader *r, const void **p, size_t *len)
+{
+	msgpack_object	 o;
+	size_t		 sz;
+	int		 rv;
+
+	if ((rv = rd_scalar(r, ASOCKD_T_BIN, ASOCKD_T_BIN, &o, &sz)) != 0)
+		return rv;
+	*p = o.via.bin.ptr;
+	*len = o.via.bin.size;
+	r->pos += sz;
+	return 0;
+}
+
+/* Array and map headers: only the header is consumed. */
+static int
+rd_container(struct asockd_reader *r, enum asockd_type want,
+    uint32_t *count)
+{
+	struct mp_hdr	 h;
+	int		 rv;
+
+	if ((rv = rd_peek(r, &h)) != 0)
+		return rv;
+	if (h.type != want)
+		return -EPROTO;
+	*count = (uint32_t)h.n;
+	r->pos += h.hlen;
+	return 0;
+}
+
+int
+archive_rd_array(struct asockd_reader *r, uint32_t *count)
+{
+	return rd_container(r, ASOCKD_T_ARRAY, count);
+}
+
+int
+archive_rd_map(struct asockd_reader *r, uint32_t *count)
+{
+	return rd_container(r, ASOCKD_T_MAP, count);
+}
+
+int
+archive_rd_skip(struct asockd_reader *r)
+{
+	const char	*why;
+	size_t		 off = r->pos;
+
+	if (r->pos == r->len)
+		return -ENODATA;
+	if (mp_walk(r->buf, r->len, &off, &why) == -1)
+		return -EBADMSG;
+	r->pos = off;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+/* msgpack_packer's output: append to the writer's buffer. */
+static int
+wr_write(void *data, const char *buf, size_t len)
+{
+	struct asockd_writer	*w = data;
+	size_t			 cap;
+
+	if (len > ARCHIVE_MAX_LEN - w->len)
+		return -1;
+	if (w->len + len > w->cap) {
+		cap = w->cap < WRITER_MIN ? WRITER_MIN : w->cap;
+		while (cap < w->len + len)
+			cap = cap > SIZE_MAX / 2 ? w->len + len : cap * 2;
+		w->buf = xrealloc(w->buf, cap);
+		w->cap = cap;
+	}
+	memcpy(w->buf + w->len, buf, len);
+	w->len += len;
+	return 0;
+}
+
+/*
+ * A failed putter leaves the message as it was before the call: mark is
+ * the length before it (taken in a statement of its own, since the order
+ * in which function arguments are evaluated is unspecified).
+ */
+static int
+wr_done(struct asockd_writer *w, size_t mark, int rv)
+{
+	if (rv != 0) {
+		w->len = mark;
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+struct asockd_writer *
+archive_wr_new(void)
+{
+	struct asockd_writer	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	msgpack_packer_init(&w->pk, w, wr_write);
+	return w;
+}
+
+void
+archive_wr_free(struct asockd_writer *w)
+{
+	if (w == NULL)
+		return;
+	free(w->buf);
+	free(w);
+}
+
+void
+archive_wr_reset(struct asockd_writer *w)
+{
+	w->len = 0;
+}
+
+int
+archive_wr_nil(struct asockd_writer *w)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, msgpack_pack_nil(&w->pk));
+}
+
+int
+archive_wr_bool(struct asockd_writer *w, int v)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, v ? msgpack_pack_true(&w->pk) :
+	    msgpack_pack_false(&w->pk));
+}
+
+int
+archive_wr_int(struct asockd_writer *w, int64_t v)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, msgpack_pack_int64(&w->pk, v));
+}
+
+int
+archive_wr_uint(struct asockd_writer *w, uint64_t v)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, msgpack_pack_uint64(&w->pk, v));
+}
+
+int
+archive_wr_float(struct asockd_writer *w, float v)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, msgpack_pack_float(&w->pk, v));
+}
+
+int
+archive_wr_double(struct asockd_writer *w, double v)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, msgpack_pack_double(&w->pk, v));
+}
+
+int
+archive_wr_str(struct asockd_writer *w, const char *s, size_t len)
+{
+	size_t	 mark = w->len;
+
+	if (len > 0 && (s == NULL ||
+	    !utf8_valid((const unsigned char *)s, len)))
+		return -EINVAL;
+	if (len > ARCHIVE_MAX_LEN)
+		return -EMSGSIZE;
+	return wr_done(w, mark,
+	    msgpack_pack_str_with_body(&w->pk, len > 0 ? s : "", len));
+}
+
+int
+archive_wr_bin(struct asockd_writer *w, const void *p, size_t len)
+{
+	size_t	 mark = w->len;
+
+	if (len > 0 && p == NULL)
+		return -EINVAL;
+	if (len > ARCHIVE_MAX_LEN)
+		return -EMSGSIZE;
+	return wr_done(w, mark,
+	    msgpack_pack_bin_with_body(&w->pk, len > 0 ? p : "", len));
+}
+
+int
+archive_wr_array(struct asockd_writer *w, uint32_t count)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, msgpack_pack_array(&w->pk, count));
+}
+
+int
+archive_wr_map(struct asockd_writer *w, uint32_t count)
+{
+	size_t	 mark = w->len;
+
+	return wr_done(w, mark, msgpack_pack_map(&w->pk, count));
+}
+
+const void *
+archive_wr_data(struct asockd_writer *w, size_t *len)
+{
+	*len = w->len;
+	return w->len > 0 ? (const void *)w->buf : (const void *)"";
+}
