@@ -18,6 +18,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <syslog.h>
 
 #include <ev.h>
 
@@ -25,6 +27,20 @@
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
+#endif
+
+/* glibc's sys/queue.h lacks the _SAFE iterators. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#ifndef STAILQ_LAST
+#define STAILQ_LAST(head, type, field)					\
+	(STAILQ_EMPTY(head) ? NULL : (struct type *)(void *)		\
+	    ((char *)((head)->stqh_last) - offsetof(struct type, field)))
 #endif
 
 #define ASOCKD_READ_BUF		(64 * 1024)	/* shared read buffer */
@@ -69,6 +85,8 @@ int	 log_getlevel(void);
 int	 log_level_parse(const char *name);
 void	 vlog(int pri, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
+void	 logit(int pri, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	 log_warn(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...)
@@ -245,6 +263,9 @@ void	 listener_stop_all(void);
 void	 listener_close_all(void);
 /* A connection of l closed: resume accepting if it was paused. */
 void	 listener_conn_gone(struct asockd_listener *);
+unsigned int listener_count(void);
+/* Close and free every listener (at exit). */
+void	 listener_free_all(void);
 
 /* ---------------------------------------------------------------- conn.c */
 
@@ -256,6 +277,7 @@ enum conn_state {
 };
 
 struct sendq_chunk;
+struct resolve;
 
 struct sendq {
 	STAILQ_HEAD(, sendq_chunk) chunks;
@@ -294,6 +316,9 @@ struct asockd_conn {
 	unsigned int		 eof:1;		/* peer ended its stream */
 	unsigned int		 oob:1;		/* registered for EPOLLPRI */
 	unsigned int		 notified:1;	/* on_close owed */
+	unsigned int		 reaping:1;	/* on the reap list */
+	uint32_t		 sndq_high;	/* output high-water mark */
+	uint32_t		 sndq_low;	/* output low-water mark */
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
 	struct sendq		 sendq;
@@ -302,6 +327,7 @@ struct asockd_conn {
 	size_t			 incap;
 	void			*udata;
 	char			*peer;		/* peer name, for logs */
+	struct resolve		*resolving;	/* outbound name lookup */
 	TAILQ_HEAD(, asockd_timer) timers;
 	TAILQ_ENTRY(asockd_conn) entry;	/* in listener's or outbound list */
 };
@@ -317,7 +343,8 @@ struct asockd_conn *conn_outbound(struct asockd_instance *, int fd,
 /* The outbound connect finished: err 0 or -errno. */
 void	 conn_connected(struct asockd_conn *, int err);
 int	 conn_send(struct asockd_conn *, const void *, size_t);
-int	 conn_sendv(struct asockd_conn *, const struct iovec *, int);
+/* Send a message in the listener's framing (length prefix, or line). */
+int	 conn_send_frame(struct asockd_conn *, const void *, size_t);
 /* Graceful close (flush first) or abort, with a reason to log. */
 void	 conn_close(struct asockd_conn *, int reason);
 void	 conn_abort(struct asockd_conn *, int reason);
@@ -326,6 +353,13 @@ void	 conn_pause_receive(struct asockd_conn *, int);
 /* Reference held around plugin callbacks; a deferred close runs at 0. */
 void	 conn_ref(struct asockd_conn *);
 void	 conn_unref(struct asockd_conn *);
+void	 conn_unref_finish(struct asockd_conn *);
+/*
+ * Bracket every plugin callback (of any kind): closes requested inside
+ * are carried out by cb_leave() once the outermost callback returned.
+ */
+void	 cb_enter(void);
+void	 cb_leave(void);
 /* Graceful close of every connection (daemon shutdown). */
 void	 conn_close_all(int reason);
 void	 conn_abort_all(int reason);
@@ -416,6 +450,8 @@ int	 dgram_sendto(struct asockd_listener *, const void *, size_t,
 int	 connect_start(struct asockd_instance *, const char *target,
 	    void *udata, struct asockd_conn **out);
 void	 connect_init(void);
+/* c is being freed: drop its pending name lookup. */
+void	 connect_forget(struct asockd_conn *);
 
 /* ---------------------------------------------------------------- timer.c */
 
@@ -425,6 +461,8 @@ struct asockd_timer *timer_start(struct asockd_instance *,
 void	 timer_stop(struct asockd_timer *);
 /* Stop and free every timer of c (before its on_close). */
 void	 timer_stop_conn(struct asockd_conn *);
+/* Stop the plugin-wide timers of inst (before fini). */
+void	 timer_stop_instance(struct asockd_instance *);
 
 /* ---------------------------------------------------------------- sd.c */
 
@@ -439,11 +477,19 @@ int	 sd_notifyf(const char *fmt, ...)
  */
 int	 sd_listen_fds(int **fds, char ***names);
 
+/* ---------------------------------------------------------------- util.c */
+
+/* Set O_NONBLOCK on fd; -1 after logging. */
+int	 fd_nonblock(int);
+
 /* ---------------------------------------------------------------- main.c */
 
 extern struct ev_loop	*loop;
 extern struct config	*conf;
 extern struct instances	 instances;
 extern int		 shutting_down;
+
+/* During shutdown: a connection is gone; stop when none are left. */
+void	 main_conn_gone(void);
 
 #endif /* ASOCKD_H */

@@ -1,0 +1,931 @@
+/*
+ * conn.c - stream connections: lifecycle, the read path, sends, closing.
+ *
+ * The path of a byte: libev reports the socket readable (conn_read_cb);
+ * the host reads into one shared buffer (rbuf), hands the bytes to the
+ * plugin's on_receive (or splits them into messages for on_message), and
+ * keeps only what the plugin did not consume in a per-connection buffer.
+ * The plugin answers with host->send (conn_send): written at once when the
+ * output queue is empty, the rest copied into the queue (sendq.c) and
+ * written by conn_write_cb when the socket is writable again.
+ *
+ * Re-entrancy: every plugin callback runs between cb_enter() and
+ * cb_leave() with a reference held on its connection.  A close or abort
+ * asked for while any callback runs is only recorded (close_reason) and
+ * the connection put on the reap list; cb_leave() carries it out once the
+ * outermost callback has returned.  So no plugin callback ever starts
+ * inside another ("no notifications within notifications"), and no
+ * connection is freed while the plugin may still hold it.
+ *
+ * Teardown has one path, conn_finish(), which stops every watcher before
+ * the fd is closed, calls on_close once, and logs the connection's line.
+ */
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "asockd.h"
+
+#define INBUF_MIN	4096
+
+unsigned int		 conn_count;
+static uint64_t		 next_id;
+static unsigned char	 rbuf[ASOCKD_READ_BUF];
+static TAILQ_HEAD(, asockd_conn) outbound = TAILQ_HEAD_INITIALIZER(outbound);
+
+/* Connections whose close was requested inside a callback. */
+struct reap {
+	struct asockd_conn	*c;
+	STAILQ_ENTRY(reap)	 entry;
+};
+static STAILQ_HEAD(, reap) reaplist = STAILQ_HEAD_INITIALIZER(reaplist);
+static int		 cb_depth;
+
+static int		 oob_epfd = -1;
+static ev_io		 oob_io;
+
+static void	 conn_read_cb(struct ev_loop *, ev_io *, int);
+static void	 conn_write_cb(struct ev_loop *, ev_io *, int);
+static void	 conn_idle_cb(struct ev_loop *, ev_timer *, int);
+static void	 conn_finish(struct asockd_conn *, int);
+static void	 conn_request_close(struct asockd_conn *, int, int);
+
+static const char *const reason_names[] = {
+	"none", "peer", "reset", "local", "timeout", "error", "shutdown",
+	"protocol", "connect"
+};
+
+const char *
+conn_reason_name(int reason)
+{
+	if (reason < 0 || reason > ASOCKD_CLOSE_CONNECT)
+		return "unknown";
+	return reason_names[reason];
+}
+
+/*
+ * Callback bracketing.  cb_leave() runs what was deferred once the
+ * outermost plugin callback has returned.
+ */
+void
+cb_enter(void)
+{
+	cb_depth++;
+}
+
+void
+cb_leave(void)
+{
+	struct reap		*r;
+	struct asockd_conn	*c;
+
+	if (--cb_depth > 0)
+		return;
+	archive_rd_gc();
+	while ((r = STAILQ_FIRST(&reaplist)) != NULL) {
+		STAILQ_REMOVE_HEAD(&reaplist, entry);
+		c = r->c;
+		free(r);
+		c->reaping = 0;
+		if (c->refs == 0)
+			conn_unref_finish(c);
+	}
+}
+
+void
+conn_ref(struct asockd_conn *c)
+{
+	c->refs++;
+}
+
+/* Carry out a pending close once nothing holds c. */
+void
+conn_unref_finish(struct asockd_conn *c)
+{
+	int	 reason = c->close_reason;
+
+	if (reason == 0 || c->state == CONN_CLOSED)
+		return;
+	if (c->aborting) {
+		conn_finish(c, reason);
+		return;
+	}
+	/* graceful: stop reading, flush, then finish */
+	c->state = CONN_CLOSING;
+	ev_io_stop(loop, &c->rio);
+	if (c->sendq.len == 0)
+		conn_finish(c, reason);
+	else
+		ev_io_start(loop, &c->wio);
+}
+
+void
+conn_unref(struct asockd_conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	if (cb_depth > 0)
+		return;		/* cb_leave() reaps it */
+	conn_unref_finish(c);
+}
+
+void
+vconn_log(struct asockd_conn *c, int pri, const char *fmt, va_list ap)
+{
+	char	 buf[1536];
+
+	if (pri > log_getlevel())
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	logit(pri, "%s %s conn %llu peer %s: %s",
+	    c->listener ? "listener" : "outbound",
+	    c->listener ? c->listener->conf->name : c->inst->name,
+	    (unsigned long long)c->id, c->peer ? c->peer : "?", buf);
+}
+
+void
+conn_log(struct asockd_conn *c, int pri, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vconn_log(c, pri, fmt, ap);
+	va_end(ap);
+}
+
+static struct asockd_conn *
+conn_new(struct asockd_instance *inst, struct asockd_listener *l, int fd,
+    const char *peer)
+{
+	struct asockd_conn	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->id = ++next_id;
+	c->fd = fd;
+	c->inst = inst;
+	c->listener = l;
+	c->peer = xstrdup(peer);
+	sendq_init(&c->sendq);
+	TAILQ_INIT(&c->timers);
+	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+	c->rio.data = c;
+	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+	c->wio.data = c;
+	ev_init(&c->idle, conn_idle_cb);
+	c->idle.data = c;
+	c->started = c->last_active = ev_now(loop);
+	c->sndq_high = l ? l->conf->sndq_high : 262144;
+	c->sndq_low = l ? l->conf->sndq_low : 65536;
+	if (l != NULL) {
+		TAILQ_INSERT_TAIL(&l->conns, c, entry);
+		l->nconns++;
+	} else
+		TAILQ_INSERT_TAIL(&outbound, c, entry);
+	conn_count++;
+	return c;
+}
+
+static void
+conn_oob_register(struct asockd_conn *c)
+{
+	struct epoll_event	 ev;
+
+	if (oob_epfd == -1 || c->inst->desc->on_oob == NULL)
+		return;
+	if (c->listener != NULL && c->listener->kind != ASOCKD_TCP)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLPRI;
+	ev.data.ptr = c;
+	if (epoll_ctl(oob_epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
+		conn_log(c, LOG_WARNING, "epoll_ctl(EPOLLPRI): %s",
+		    strerror(errno));
+		return;
+	}
+	c->oob = 1;
+}
+
+static void
+conn_oob_unregister(struct asockd_conn *c)
+{
+	if (!c->oob)
+		return;
+	epoll_ctl(oob_epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->oob = 0;
+}
+
+/* Start reading and the idle timer of an open connection. */
+static void
+conn_open(struct asockd_conn *c)
+{
+	double	 idle = c->listener ? c->listener->conf->idle_timeout : 0;
+
+	c->state = CONN_OPEN;
+	c->notified = 1;
+	if (!c->rpaused)
+		ev_io_start(loop, &c->rio);
+	if (idle > 0) {
+		ev_timer_set(&c->idle, idle, 0.);
+		ev_timer_start(loop, &c->idle);
+	}
+	conn_oob_register(c);
+}
+
+void
+conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct asockd_conn	*c;
+	char			 peer[160];
+	int			 one = 1, rc = 0;
+
+	if (l->kind == ASOCKD_TCP)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	addr_format(sa, salen, peer, sizeof(peer));
+	c = conn_new(l->inst, l, fd, peer);
+	conn_log(c, LOG_DEBUG, "accepted");
+
+	conn_ref(c);
+	c->state = CONN_OPEN;	/* a greeting may be sent from on_accept */
+	if (l->inst->desc->on_accept != NULL) {
+		cb_enter();
+		rc = l->inst->desc->on_accept(c);
+		cb_leave();
+	}
+	if (rc < 0) {
+		conn_log(c, LOG_INFO, "refused by plugin %s: %s",
+		    l->inst->name, strerror(-rc));
+		c->notified = 0;
+		conn_request_close(c, ASOCKD_CLOSE_LOCAL, 1);
+	} else if (c->close_reason == 0)
+		conn_open(c);
+	else
+		c->notified = 1;
+	conn_unref(c);
+}
+
+struct asockd_conn *
+conn_outbound(struct asockd_instance *inst, int fd, const char *peer,
+    void *udata)
+{
+	struct asockd_conn	*c;
+
+	c = conn_new(inst, NULL, fd, peer);
+	c->udata = udata;
+	c->state = CONN_CONNECTING;
+	if (fd != -1)
+		ev_io_start(loop, &c->wio);	/* connect completion */
+	return c;
+}
+
+void
+conn_connected(struct asockd_conn *c, int err)
+{
+	socklen_t	 len = sizeof(err);
+	int		 soerr = 0;
+
+	if (err == 0 && c->fd != -1) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+			soerr = errno;
+		err = -soerr;
+	}
+	ev_io_stop(loop, &c->wio);
+	if (err == 0) {
+		c->state = CONN_OPEN;
+		conn_log(c, LOG_DEBUG, "connected");
+	} else
+		conn_log(c, LOG_INFO, "connect failed: %s", strerror(-err));
+	conn_ref(c);
+	if (c->inst->desc->on_connect != NULL) {
+		cb_enter();
+		c->inst->desc->on_connect(c, err);
+		cb_leave();
+	}
+	if (err != 0) {
+		c->notified = 0;
+		conn_request_close(c, ASOCKD_CLOSE_CONNECT, 1);
+	} else if (c->close_reason == 0)
+		conn_open(c);
+	else
+		c->notified = 1;
+	conn_unref(c);
+}
+
+/* The socket error errno as a close reason. */
+static int
+errno_reason(int err)
+{
+	if (err == ECONNRESET || err == EPIPE)
+		return ASOCKD_CLOSE_RESET;
+	if (err == ETIMEDOUT)
+		return ASOCKD_CLOSE_TIMEOUT;
+	return ASOCKD_CLOSE_ERROR;
+}
+
+/* Record a close; carry it out now unless a callback is running. */
+static void
+conn_request_close(struct asockd_conn *c, int reason, int abort)
+{
+	struct reap	*r;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	if (c->close_reason == 0 || (abort && !c->aborting)) {
+		if (c->close_reason == 0)
+			c->close_reason = reason;
+		if (abort)
+			c->aborting = 1;
+	}
+	if (c->refs > 0)
+		return;		/* conn_unref() carries it out */
+	if (cb_depth > 0) {
+		if (!c->reaping) {
+			r = xmalloc(sizeof(*r));
+			r->c = c;
+			c->reaping = 1;
+			STAILQ_INSERT_TAIL(&reaplist, r, entry);
+		}
+		return;
+	}
+	conn_unref_finish(c);
+}
+
+void
+conn_close(struct asockd_conn *c, int reason)
+{
+	conn_request_close(c, reason, 0);
+}
+
+void
+conn_abort(struct asockd_conn *c, int reason)
+{
+	conn_request_close(c, reason, 1);
+}
+
+/* The one teardown path. */
+static void
+conn_finish(struct asockd_conn *c, int reason)
+{
+	const struct asockd_plugin	*d = c->inst->desc;
+	struct linger			 lg = { 1, 0 };
+	struct asockd_listener		*l = c->listener;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	c->state = CONN_CLOSED;
+	ev_io_stop(loop, &c->rio);
+	ev_io_stop(loop, &c->wio);
+	ev_timer_stop(loop, &c->idle);
+	conn_oob_unregister(c);
+	timer_stop_conn(c);
+	connect_forget(c);
+
+	if (c->notified && d->on_close != NULL) {
+		conn_ref(c);
+		cb_enter();
+		d->on_close(c, reason);
+		cb_leave();
+		c->refs--;
+	}
+	if (c->fd != -1) {
+		if (c->aborting && reason == ASOCKD_CLOSE_LOCAL)
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));	/* abort: send a reset */
+		close(c->fd);
+	}
+	if (c->notified || reason != ASOCKD_CLOSE_LOCAL)
+		conn_log(c, LOG_INFO, "closed (%s) after %.3f s, %llu bytes in,"
+		    " %llu bytes out%s", conn_reason_name(reason),
+		    ev_now(loop) - c->started,
+		    (unsigned long long)c->bytes_in,
+		    (unsigned long long)c->bytes_out,
+		    c->sendq.len ? ", output discarded" : "");
+	sendq_free(&c->sendq);
+	free(c->in);
+	c->in = NULL;
+	if (l != NULL) {
+		TAILQ_REMOVE(&l->conns, c, entry);
+		l->nconns--;
+	} else
+		TAILQ_REMOVE(&outbound, c, entry);
+	conn_count--;
+	if (c->refs > 0 || c->reaping) {
+		/* freed by whoever still holds it (never in practice) */
+		log_warnx("conn %llu finished while referenced",
+		    (unsigned long long)c->id);
+	}
+	free(c->peer);
+	free(c);
+	if (l != NULL)
+		listener_conn_gone(l);
+	if (shutting_down)
+		main_conn_gone();
+}
+
+/* Input buffer limit: raw max_input, or room for one whole frame. */
+static size_t
+conn_inlimit(struct asockd_conn *c)
+{
+	struct listener_conf	*lc;
+
+	if (c->listener == NULL)
+		return 65536;
+	lc = c->listener->conf;
+	switch (lc->framing) {
+	case FRAMING_LINE:
+		return lc->max_input > lc->max_line + 2 ?
+		    lc->max_input : lc->max_line + 2;
+	case FRAMING_LENGTH:
+	case FRAMING_ARCHIVE:
+		return lc->max_input > lc->max_frame + 4 ?
+		    lc->max_input : lc->max_frame + 4;
+	default:
+		return lc->max_input;
+	}
+}
+
+/*
+ * Hand data to the plugin; returns the bytes consumed, or -1 when the peer
+ * broke the framing (the connection is then being aborted).
+ */
+static ssize_t
+conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
+{
+	const struct asockd_plugin	*d = c->inst->desc;
+	const unsigned char		*msg;
+	const char			*why;
+	size_t				 off = 0, msglen, consumed;
+	ssize_t				 n;
+	int				 framing;
+
+	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
+	if (framing == FRAMING_RAW) {
+		if (d->on_receive == NULL)
+			return len;
+		cb_enter();
+		consumed = d->on_receive(c, data, len);
+		cb_leave();
+		if (consumed > len) {
+			conn_log(c, LOG_WARNING, "plugin %s consumed %zu of %zu"
+			    " bytes", c->inst->name, consumed, len);
+			consumed = len;
+		}
+		return consumed;
+	}
+	while (off < len && c->close_reason == 0) {
+		n = frame_next(framing, data + off, len - off,
+		    framing == FRAMING_LINE ? c->listener->conf->max_line :
+		    c->listener->conf->max_frame, &msg, &msglen, &why);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			conn_log(c, LOG_NOTICE, "framing error: %s", why);
+			conn_abort(c, ASOCKD_CLOSE_PROTOCOL);
+			return -1;
+		}
+		off += n;
+		if (d->on_message != NULL) {
+			cb_enter();
+			d->on_message(c, msg, msglen);
+			cb_leave();
+		}
+	}
+	return off;
+}
+
+/* Keep the len - consumed unconsumed bytes of data for the next round. */
+static void
+conn_keep(struct asockd_conn *c, const unsigned char *data, size_t len,
+    size_t consumed)
+{
+	size_t	 left = len - consumed;
+
+	if (data != c->in) {
+		if (left == 0)
+			return;
+		if (c->incap < left) {
+			c->incap = left < INBUF_MIN ? INBUF_MIN : left;
+			free(c->in);
+			c->in = xmalloc(c->incap);
+		}
+		memcpy(c->in, data + consumed, left);
+		c->inlen = left;
+		return;
+	}
+	if (left == 0) {
+		/* an idle connection keeps no buffer */
+		free(c->in);
+		c->in = NULL;
+		c->inlen = c->incap = 0;
+		return;
+	}
+	if (consumed > 0)
+		memmove(c->in, c->in + consumed, left);
+	c->inlen = left;
+}
+
+static void
+conn_eof(struct asockd_conn *c)
+{
+	const struct asockd_plugin	*d = c->inst->desc;
+	int				 framing;
+
+	c->eof = 1;
+	ev_io_stop(loop, &c->rio);
+	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
+	if (c->inlen > 0 && framing != FRAMING_RAW) {
+		conn_log(c, LOG_NOTICE, "framing error: truncated %s at end"
+		    " of stream (%zu bytes)", framing == FRAMING_LINE ?
+		    "line" : "frame", c->inlen);
+		conn_abort(c, ASOCKD_CLOSE_PROTOCOL);
+		return;
+	}
+	if (c->inlen > 0)
+		conn_log(c, LOG_DEBUG, "%zu unconsumed bytes at end of stream",
+		    c->inlen);
+	if (d->on_eof != NULL) {
+		cb_enter();
+		d->on_eof(c);
+		cb_leave();
+	} else
+		conn_close(c, ASOCKD_CLOSE_PEER);
+}
+
+static void
+conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct asockd_conn	*c = w->data;
+	unsigned char		*buf;
+	size_t			 cap, limit;
+	ssize_t			 n, consumed;
+
+	if (c->inlen == 0) {
+		buf = rbuf;
+		cap = sizeof(rbuf);
+	} else {
+		limit = conn_inlimit(c);
+		if (c->inlen >= limit) {
+			conn_log(c, LOG_NOTICE, "input buffer full (%zu bytes)"
+			    " and the plugin consumes nothing", c->inlen);
+			conn_abort(c, ASOCKD_CLOSE_PROTOCOL);
+			return;
+		}
+		if (c->incap - c->inlen < INBUF_MIN && c->incap < limit) {
+			c->incap = c->incap * 2 > limit ? limit : c->incap * 2;
+			c->in = xrealloc(c->in, c->incap);
+		}
+		buf = c->in + c->inlen;
+		cap = c->incap - c->inlen;
+	}
+	n = recv(c->fd, buf, cap, 0);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_log(c, LOG_DEBUG, "recv: %s", strerror(errno));
+		conn_abort(c, errno_reason(errno));
+		return;
+	}
+	conn_ref(c);
+	if (n == 0) {
+		conn_eof(c);
+		conn_unref(c);
+		return;
+	}
+	c->bytes_in += n;
+	c->last_active = ev_now(l);
+	if (buf == rbuf) {
+		consumed = conn_deliver(c, rbuf, n);
+		if (consumed >= 0 && c->state != CONN_CLOSED)
+			conn_keep(c, rbuf, n, consumed);
+	} else {
+		c->inlen += n;
+		consumed = conn_deliver(c, c->in, c->inlen);
+		if (consumed >= 0 && c->state != CONN_CLOSED)
+			conn_keep(c, c->in, c->inlen, consumed);
+	}
+	conn_unref(c);
+}
+
+static void
+conn_drained(struct asockd_conn *c)
+{
+	const struct asockd_plugin	*d = c->inst->desc;
+
+	if (c->sendq.len == 0) {
+		ev_io_stop(loop, &c->wio);
+		if (c->state == CONN_CLOSING) {
+			conn_finish(c, c->close_reason);
+			return;
+		}
+		if (c->shut_wr && !c->wr_done) {
+			shutdown(c->fd, SHUT_WR);
+			c->wr_done = 1;
+		}
+	}
+	if (c->blocked && c->state == CONN_OPEN && c->close_reason == 0 &&
+	    c->sendq.len <= c->sndq_low) {
+		c->blocked = 0;
+		if (!c->rpaused && !c->eof)
+			ev_io_start(loop, &c->rio);
+		if (d->on_send != NULL) {
+			conn_ref(c);
+			cb_enter();
+			d->on_send(c);
+			cb_leave();
+			conn_unref(c);
+		}
+	}
+}
+
+static void
+conn_write_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct asockd_conn	*c = w->data;
+	ssize_t			 n;
+
+	if (c->state == CONN_CONNECTING) {
+		conn_connected(c, 0);
+		return;
+	}
+	n = sendq_flush(&c->sendq, c->fd);
+	if (n == -1) {
+		conn_log(c, LOG_DEBUG, "sendmsg: %s", strerror(errno));
+		c->aborting = 1;
+		conn_finish(c, errno_reason(errno));
+		return;
+	}
+	if (n > 0) {
+		c->bytes_out += n;
+		c->last_active = ev_now(l);
+	}
+	conn_drained(c);
+}
+
+int
+conn_send(struct asockd_conn *c, const void *buf, size_t len)
+{
+	ssize_t	 n = 0;
+
+	if (c->state == CONN_CONNECTING)
+		return -ENOTCONN;
+	if (c->state != CONN_OPEN || c->close_reason != 0 || c->shut_wr)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	if (c->sendq.len == 0) {
+		do
+			n = send(c->fd, buf, len, MSG_NOSIGNAL);
+		while (n == -1 && errno == EINTR);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				int err = errno;
+
+				conn_log(c, LOG_DEBUG, "send: %s",
+				    strerror(err));
+				conn_abort(c, errno_reason(err));
+				return -err;
+			}
+			n = 0;
+		}
+		c->bytes_out += n;
+		if ((size_t)n == len)
+			return 0;
+		ev_io_start(loop, &c->wio);
+	}
+	sendq_push(&c->sendq, (const unsigned char *)buf + n, len - n);
+	if (!c->blocked && c->sendq.len > c->sndq_high) {
+		/* backpressure: stop reading until the queue drains */
+		c->blocked = 1;
+		ev_io_stop(loop, &c->rio);
+	}
+	return 0;
+}
+
+int
+conn_shutdown_write(struct asockd_conn *c)
+{
+	if (c->state != CONN_OPEN || c->close_reason != 0)
+		return -ENOTCONN;
+	if (c->shut_wr)
+		return -EALREADY;
+	c->shut_wr = 1;
+	if (c->sendq.len == 0) {
+		if (shutdown(c->fd, SHUT_WR) == -1)
+			return -errno;
+		c->wr_done = 1;
+	}
+	return 0;
+}
+
+void
+conn_pause_receive(struct asockd_conn *c, int paused)
+{
+	c->rpaused = paused != 0;
+	if (c->state != CONN_OPEN)
+		return;
+	if (paused)
+		ev_io_stop(loop, &c->rio);
+	else if (!c->blocked && !c->eof && c->close_reason == 0)
+		ev_io_start(loop, &c->rio);
+}
+
+static void
+conn_idle_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	struct asockd_conn	*c = w->data;
+	double			 timeout = c->listener->conf->idle_timeout;
+	double			 left;
+
+	/* lazy re-arming: activity only updates last_active */
+	left = c->last_active + timeout - ev_now(l);
+	if (left > 0.001) {
+		ev_timer_set(w, left, 0.);
+		ev_timer_start(l, w);
+		return;
+	}
+	conn_log(c, LOG_INFO, "idle for %.1f s", timeout);
+	if (c->state == CONN_CLOSING) {
+		c->aborting = 1;
+		conn_finish(c, ASOCKD_CLOSE_TIMEOUT);
+		return;
+	}
+	conn_close(c, ASOCKD_CLOSE_TIMEOUT);
+	if (c->state == CONN_CLOSING) {
+		/* give the flush one more period, then abort */
+		c->last_active = ev_now(l);
+		ev_timer_set(w, timeout, 0.);
+		ev_timer_start(l, w);
+	}
+}
+
+static void
+conn_all(struct asockd_conn *c, int reason, int abort)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	if (abort) {
+		c->aborting = 1;
+		if (c->close_reason == 0)
+			c->close_reason = reason;
+		conn_finish(c, c->close_reason);
+	} else
+		conn_close(c, reason);
+}
+
+static void
+conn_each(int reason, int abort)
+{
+	struct asockd_listener	*l;
+	struct asockd_conn	*c, *tmp;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		TAILQ_FOREACH_SAFE(c, &l->conns, entry, tmp)
+			conn_all(c, reason, abort);
+	TAILQ_FOREACH_SAFE(c, &outbound, entry, tmp)
+		conn_all(c, reason, abort);
+}
+
+void
+conn_close_all(int reason)
+{
+	conn_each(reason, 0);
+}
+
+void
+conn_abort_all(int reason)
+{
+	conn_each(reason, 1);
+}
+
+static void
+conn_oob_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct epoll_event	 evs[64];
+	struct asockd_conn	*c;
+	unsigned char		 byte;
+	ssize_t			 r;
+	int			 i, n;
+
+	n = epoll_wait(oob_epfd, evs, 64, 0);
+	for (i = 0; i < n; i++) {
+		c = evs[i].data.ptr;
+		r = recv(c->fd, &byte, 1, MSG_OOB);
+		if (r != 1) {
+			if (r == -1 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			/* no urgent byte after all: do not spin on it */
+			conn_log(c, LOG_DEBUG, "recv(MSG_OOB): %s",
+			    r == 0 ? "EOF" : strerror(errno));
+			conn_oob_unregister(c);
+			continue;
+		}
+		c->last_active = ev_now(l);
+		conn_ref(c);
+		cb_enter();
+		c->inst->desc->on_oob(c, byte);
+		cb_leave();
+		conn_unref(c);
+	}
+}
+
+/*
+ * libev watches only read and write readiness.  Urgent data shows as
+ * EPOLLPRI, so connections whose plugin has on_oob are registered with a
+ * second epoll instance, and libev watches that epoll fd for readability.
+ */
+void
+conn_oob_init(void)
+{
+	if ((oob_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		log_warn("epoll_create1: out-of-band data disabled");
+		return;
+	}
+	ev_io_init(&oob_io, conn_oob_cb, oob_epfd, EV_READ);
+	ev_io_start(loop, &oob_io);
+}
+
+/*
+ * Send one message in the listener's framing: a 4-byte big-endian length
+ * before it (length, archive), a newline after it (line), nothing (raw).
+ * Header and payload go out in one sendmsg when the queue is empty.
+ */
+int
+conn_send_frame(struct asockd_conn *c, const void *buf, size_t len)
+{
+	struct iovec	 iov[2];
+	struct msghdr	 msg;
+	unsigned char	 hdr[4];
+	size_t		 total, hlen = 0, tlen = 0, n;
+	ssize_t		 w = 0;
+	int		 framing;
+
+	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
+	if (framing == FRAMING_RAW)
+		return conn_send(c, buf, len);
+	if (c->state == CONN_CONNECTING)
+		return -ENOTCONN;
+	if (c->state != CONN_OPEN || c->close_reason != 0 || c->shut_wr)
+		return -EPIPE;
+	if (framing == FRAMING_LINE) {
+		if (len > c->listener->conf->max_line)
+			return -EMSGSIZE;
+		tlen = 1;
+	} else {
+		if (len == 0 || len > c->listener->conf->max_frame)
+			return -EMSGSIZE;
+		hdr[0] = len >> 24;
+		hdr[1] = len >> 16;
+		hdr[2] = len >> 8;
+		hdr[3] = len;
+		hlen = 4;
+	}
+	total = hlen + len + tlen;
+	if (c->sendq.len == 0) {
+		iov[0].iov_base = hlen ? (void *)hdr : (void *)(uintptr_t)buf;
+		iov[0].iov_len = hlen ? hlen : len;
+		iov[1].iov_base = hlen ? (void *)(uintptr_t)buf : (void *)"\n";
+		iov[1].iov_len = hlen ? len : 1;
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = 2;
+		do
+			w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+		while (w == -1 && errno == EINTR);
+		if (w == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				int err = errno;
+
+				conn_abort(c, errno_reason(err));
+				return -err;
+			}
+			w = 0;
+		}
+		c->bytes_out += w;
+		if ((size_t)w == total)
+			return 0;
+		ev_io_start(loop, &c->wio);
+	}
+	/* queue what was not written, part by part */
+	n = (size_t)w;
+	if (n < hlen)
+		sendq_push(&c->sendq, hdr + n, hlen - n);
+	n = n > hlen ? n - hlen : 0;
+	if (n < len)
+		sendq_push(&c->sendq, (const unsigned char *)buf + n, len - n);
+	n = (size_t)w > hlen + len ? (size_t)w - hlen - len : 0;
+	if (tlen && n == 0)
+		sendq_push(&c->sendq, "\n", 1);
+	if (!c->blocked && c->sendq.len > c->sndq_high) {
+		c->blocked = 1;
+		ev_io_stop(loop, &c->rio);
+	}
+	return 0;
+}

@@ -1,0 +1,214 @@
+/*
+ * connect.c - outbound connections started by plugins (host->connect).
+ *
+ * A literal address is connected at once (non-blocking); the connection's
+ * write watcher reports the outcome, which conn_connected() turns into
+ * on_connect.  A host name is resolved by getaddrinfo on a short-lived
+ * thread, so the event loop never blocks on DNS; the thread hands its
+ * result back through an ev_async watcher.  If the plugin drops the
+ * connection while the lookup runs, the result is simply discarded.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "asockd.h"
+
+struct resolve {
+	struct asockd_conn	*conn;	/* NULL once the conn is gone */
+	char			*host;
+	char			*port;
+	int			 gai_err;
+	struct addrinfo		*res;
+	STAILQ_ENTRY(resolve)	 entry;
+};
+
+static STAILQ_HEAD(, resolve) resolved = STAILQ_HEAD_INITIALIZER(resolved);
+static pthread_mutex_t	 resolved_mtx = PTHREAD_MUTEX_INITIALIZER;
+static ev_async		 resolved_async;
+static int		 connect_ready;
+
+static int
+connect_sock(struct addr *a)
+{
+	int	 fd;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&a->ss, a->sslen) == -1 &&
+	    errno != EINPROGRESS) {
+		int err = errno;
+
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static void *
+resolve_thread(void *arg)
+{
+	struct resolve	*r = arg;
+	struct addrinfo	 hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	r->gai_err = getaddrinfo(r->host, r->port, &hints, &r->res);
+	pthread_mutex_lock(&resolved_mtx);
+	STAILQ_INSERT_TAIL(&resolved, r, entry);
+	pthread_mutex_unlock(&resolved_mtx);
+	ev_async_send(loop, &resolved_async);
+	return NULL;
+}
+
+static void
+resolve_done(struct resolve *r)
+{
+	struct asockd_conn	*c = r->conn;
+	struct addr		 a;
+	int			 fd = -EHOSTUNREACH;
+
+	if (c == NULL)
+		return;		/* the plugin dropped it meanwhile */
+	c->resolving = NULL;
+	if (r->gai_err != 0) {
+		conn_log(c, LOG_INFO, "cannot resolve %s: %s", r->host,
+		    gai_strerror(r->gai_err));
+		conn_connected(c, r->gai_err == EAI_NONAME ? -ENOENT :
+		    -EHOSTUNREACH);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	memcpy(&a.ss, r->res->ai_addr, r->res->ai_addrlen);
+	a.sslen = r->res->ai_addrlen;
+	fd = connect_sock(&a);
+	if (fd < 0) {
+		conn_connected(c, fd);
+		return;
+	}
+	c->fd = fd;
+	ev_io_set(&c->rio, fd, EV_READ);
+	ev_io_set(&c->wio, fd, EV_WRITE);
+	ev_io_start(loop, &c->wio);
+}
+
+static void
+resolved_cb(struct ev_loop *lp, ev_async *w, int revents)
+{
+	struct resolve	*r;
+
+	for (;;) {
+		pthread_mutex_lock(&resolved_mtx);
+		if ((r = STAILQ_FIRST(&resolved)) != NULL)
+			STAILQ_REMOVE_HEAD(&resolved, entry);
+		pthread_mutex_unlock(&resolved_mtx);
+		if (r == NULL)
+			break;
+		resolve_done(r);
+		if (r->res != NULL)
+			freeaddrinfo(r->res);
+		free(r->host);
+		free(r->port);
+		free(r);
+	}
+}
+
+void
+connect_init(void)
+{
+	ev_async_init(&resolved_async, resolved_cb);
+	ev_async_start(loop, &resolved_async);
+	ev_unref(loop);		/* pending lookups alone do not keep us */
+	connect_ready = 1;
+}
+
+/* The conn is going away: forget its lookup. */
+void
+connect_forget(struct asockd_conn *c)
+{
+	if (c->resolving != NULL) {
+		c->resolving->conn = NULL;
+		c->resolving = NULL;
+	}
+}
+
+/* Split "tcp://host:port" into a name and a port; -1 if malformed. */
+static int
+split_target(const char *target, char **host, char **port)
+{
+	const char	*p, *colon;
+
+	if (strncmp(target, "tcp://", 6) != 0)
+		return -1;
+	p = target + 6;
+	if ((colon = strrchr(p, ':')) == NULL || colon == p ||
+	    colon[1] == '\0')
+		return -1;
+	*host = strndup(p, colon - p);
+	*port = xstrdup(colon + 1);
+	if (*host == NULL)
+		fatal("strndup");
+	return 0;
+}
+
+int
+connect_start(struct asockd_instance *inst, const char *target,
+    void *udata, struct asockd_conn **out)
+{
+	struct asockd_conn	*c;
+	struct resolve		*r;
+	struct addr		 a;
+	pthread_t		 tid;
+	pthread_attr_t		 attr;
+	char			 err[256], peer[160];
+	char			*host, *port;
+	int			 fd;
+
+	if (!connect_ready)
+		return -EAGAIN;
+	if (addr_parse(target, 0, &a, err, sizeof(err)) == 0) {
+		if (a.kind != ASOCKD_TCP && a.kind != ASOCKD_UNIX)
+			return -EPROTONOSUPPORT;
+		if ((fd = connect_sock(&a)) < 0)
+			return fd;
+		addr_format((struct sockaddr *)&a.ss, a.sslen, peer,
+		    sizeof(peer));
+		c = conn_outbound(inst, fd, peer, udata);
+		if (out != NULL)
+			*out = c;
+		return 0;
+	}
+	if (split_target(target, &host, &port) == -1)
+		return -EINVAL;
+	r = xcalloc(1, sizeof(*r));
+	r->host = host;
+	r->port = port;
+	snprintf(peer, sizeof(peer), "%s:%s", host, port);
+	c = conn_outbound(inst, -1, peer, udata);
+	c->resolving = r;
+	r->conn = c;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, resolve_thread, r) != 0) {
+		pthread_attr_destroy(&attr);
+		c->resolving = NULL;
+		conn_abort(c, ASOCKD_CLOSE_CONNECT);
+		free(r->host);
+		free(r->port);
+		free(r);
+		return -EAGAIN;
+	}
+	pthread_attr_destroy(&attr);
+	if (out != NULL)
+		*out = c;
+	return 0;
+}

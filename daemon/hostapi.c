@@ -1,0 +1,385 @@
+/*
+ * hostapi.c - the host function table handed to plugins (struct
+ * asockd_host).  Each entry is a thin, checked wrapper around the daemon
+ * function that does the work; every call that can fail returns 0 or a
+ * negative errno.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "asockd.h"
+
+static void
+host_log(struct asockd_instance *inst, int level, const char *fmt, ...)
+{
+	char	 buf[1536];
+	va_list	 ap;
+
+	if (level > log_getlevel())
+		return;
+	if (level < LOG_ERR)
+		level = LOG_ERR;
+	if (level > LOG_DEBUG)
+		level = LOG_DEBUG;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	logit(level, "plugin %s: %s", inst ? inst->name : "?", buf);
+}
+
+static void
+host_conn_log(struct asockd_conn *c, int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (level < LOG_ERR)
+		level = LOG_ERR;
+	if (level > LOG_DEBUG)
+		level = LOG_DEBUG;
+	va_start(ap, fmt);
+	vconn_log(c, level, fmt, ap);
+	va_end(ap);
+}
+
+static const struct ini_entry *
+host_ini_find(struct asockd_instance *inst, const char *section,
+    const char *key)
+{
+	if (inst == NULL || inst->ini == NULL || key == NULL)
+		return NULL;
+	return ini_find(inst->ini, section ? section : "", key);
+}
+
+static const char *
+host_ini_str(struct asockd_instance *inst, const char *section,
+    const char *key, const char *def)
+{
+	const struct ini_entry	*e = host_ini_find(inst, section, key);
+
+	return e ? e->value : def;
+}
+
+static int
+ini_bad(struct asockd_instance *inst, const struct ini_entry *e,
+    const char *what)
+{
+	log_warnx("%s:%d: [%s] %s: '%s' is not %s", inst->ini->file, e->line,
+	    e->section, e->key, e->value, what);
+	return -EINVAL;
+}
+
+static int
+host_ini_int(struct asockd_instance *inst, const char *section,
+    const char *key, long long def, long long *out)
+{
+	const struct ini_entry	*e = host_ini_find(inst, section, key);
+	char			*end;
+	long long		 v;
+
+	*out = def;
+	if (e == NULL)
+		return 0;
+	errno = 0;
+	v = strtoll(e->value, &end, 0);
+	if (errno != 0 || end == e->value || *end != '\0')
+		return ini_bad(inst, e, "an integer");
+	*out = v;
+	return 0;
+}
+
+static int
+host_ini_bool(struct asockd_instance *inst, const char *section,
+    const char *key, int def, int *out)
+{
+	const struct ini_entry	*e = host_ini_find(inst, section, key);
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+	size_t			 i;
+
+	*out = def;
+	if (e == NULL)
+		return 0;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(e->value, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(e->value, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return ini_bad(inst, e, "a boolean (yes/no, true/false, on/off, 1/0)");
+}
+
+static int
+host_ini_double(struct asockd_instance *inst, const char *section,
+    const char *key, double def, double *out)
+{
+	const struct ini_entry	*e = host_ini_find(inst, section, key);
+	char			*end;
+	double			 v;
+
+	*out = def;
+	if (e == NULL)
+		return 0;
+	errno = 0;
+	v = strtod(e->value, &end);
+	if (errno != 0 || end == e->value || *end != '\0' || !isfinite(v))
+		return ini_bad(inst, e, "a number");
+	*out = v;
+	return 0;
+}
+
+static void *
+host_instance_data(struct asockd_instance *inst)
+{
+	return inst->pdata;
+}
+
+static int
+host_send(struct asockd_conn *c, const void *buf, size_t len)
+{
+	if (buf == NULL && len > 0)
+		return -EINVAL;
+	return conn_send(c, buf, len);
+}
+
+static int
+host_writable(struct asockd_conn *c)
+{
+	return c->state == CONN_OPEN && c->close_reason == 0 &&
+	    !c->shut_wr && c->sendq.len <= c->sndq_high;
+}
+
+static size_t
+host_queued(struct asockd_conn *c)
+{
+	return c->sendq.len;
+}
+
+static int
+host_close(struct asockd_conn *c)
+{
+	if (c->state == CONN_CLOSED || c->close_reason != 0 ||
+	    c->state == CONN_CLOSING)
+		return -EALREADY;
+	conn_close(c, ASOCKD_CLOSE_LOCAL);
+	return 0;
+}
+
+static int
+host_abort(struct asockd_conn *c)
+{
+	if (c->state == CONN_CLOSED || c->aborting)
+		return -EALREADY;
+	conn_abort(c, ASOCKD_CLOSE_LOCAL);
+	return 0;
+}
+
+static int
+host_shutdown_write(struct asockd_conn *c)
+{
+	return conn_shutdown_write(c);
+}
+
+static int
+sock_addr(struct asockd_conn *c, struct sockaddr *sa, socklen_t *len,
+    int peer)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	int			 r;
+
+	if (c->fd == -1)
+		return -ENOTCONN;
+	r = peer ? getpeername(c->fd, (struct sockaddr *)&ss, &sslen) :
+	    getsockname(c->fd, (struct sockaddr *)&ss, &sslen);
+	if (r == -1)
+		return -errno;
+	if (sslen > *len)
+		return -ENOSPC;
+	memcpy(sa, &ss, sslen);
+	*len = sslen;
+	return 0;
+}
+
+static int
+host_peer_addr(struct asockd_conn *c, struct sockaddr *sa, socklen_t *len)
+{
+	return sock_addr(c, sa, len, 1);
+}
+
+static int
+host_local_addr(struct asockd_conn *c, struct sockaddr *sa, socklen_t *len)
+{
+	return sock_addr(c, sa, len, 0);
+}
+
+static const char *
+host_peer_name(struct asockd_conn *c)
+{
+	return c->peer;
+}
+
+static void
+host_set_udata(struct asockd_conn *c, void *udata)
+{
+	c->udata = udata;
+}
+
+static void *
+host_udata(struct asockd_conn *c)
+{
+	return c->udata;
+}
+
+static struct asockd_instance *
+host_conn_instance(struct asockd_conn *c)
+{
+	return c->inst;
+}
+
+static struct asockd_listener *
+host_conn_listener(struct asockd_conn *c)
+{
+	return c->listener;
+}
+
+static const char *
+host_listener_name(struct asockd_listener *l)
+{
+	return l->conf->name;
+}
+
+static int
+host_pause_receive(struct asockd_conn *c, int paused)
+{
+	if (c->state == CONN_CLOSED)
+		return -ENOTCONN;
+	conn_pause_receive(c, paused);
+	return 0;
+}
+
+static int
+host_sendto(struct asockd_listener *l, const void *buf, size_t len,
+    const struct sockaddr *addr, socklen_t addrlen)
+{
+	return dgram_sendto(l, buf, len, addr, addrlen);
+}
+
+static int
+host_connect(struct asockd_instance *inst, const char *target, void *udata,
+    struct asockd_conn **out)
+{
+	if (target == NULL)
+		return -EINVAL;
+	return connect_start(inst, target, udata, out);
+}
+
+static int
+host_send_frame(struct asockd_conn *c, const void *buf, size_t len)
+{
+	if (buf == NULL && len > 0)
+		return -EINVAL;
+	return conn_send_frame(c, buf, len);
+}
+
+static int
+host_wr_send(struct asockd_conn *c, struct asockd_writer *w)
+{
+	const void	*p;
+	size_t		 len;
+
+	p = archive_wr_data(w, &len);
+	return conn_send_frame(c, p, len);
+}
+
+static int
+host_wr_broadcast(struct asockd_listener *l, struct asockd_writer *w)
+{
+	struct asockd_conn	*c, *tmp;
+	const void		*p;
+	size_t			 len;
+	int			 r, first = 0;
+
+	if (l == NULL)
+		return -EINVAL;
+	p = archive_wr_data(w, &len);
+	TAILQ_FOREACH_SAFE(c, &l->conns, entry, tmp) {
+		if (c->state != CONN_OPEN || c->close_reason != 0)
+			continue;
+		if ((r = conn_send_frame(c, p, len)) < 0 && first == 0)
+			first = r;
+	}
+	return first;
+}
+
+const struct asockd_host host_api = {
+	.abi_major = ASOCKD_ABI_MAJOR,
+	.abi_minor = ASOCKD_ABI_MINOR,
+	.size = sizeof(struct asockd_host),
+	.version = PACKAGE_VERSION,
+	.log = host_log,
+	.conn_log = host_conn_log,
+	.ini_str = host_ini_str,
+	.ini_int = host_ini_int,
+	.ini_bool = host_ini_bool,
+	.ini_double = host_ini_double,
+	.instance_data = host_instance_data,
+	.send = host_send,
+	.writable = host_writable,
+	.queued = host_queued,
+	.close = host_close,
+	.abort = host_abort,
+	.shutdown_write = host_shutdown_write,
+	.peer_addr = host_peer_addr,
+	.local_addr = host_local_addr,
+	.peer_name = host_peer_name,
+	.set_udata = host_set_udata,
+	.udata = host_udata,
+	.conn_instance = host_conn_instance,
+	.conn_listener = host_conn_listener,
+	.listener_name = host_listener_name,
+	.pause_receive = host_pause_receive,
+	.timer_start = timer_start,
+	.timer_stop = timer_stop,
+	.sendto = host_sendto,
+	.connect = host_connect,
+	.rd_open = archive_rd_open,
+	.rd_free = archive_rd_free,
+	.rd_next_type = archive_rd_next_type,
+	.rd_nil = archive_rd_nil,
+	.rd_bool = archive_rd_bool,
+	.rd_int = archive_rd_int,
+	.rd_uint = archive_rd_uint,
+	.rd_float = archive_rd_float,
+	.rd_double = archive_rd_double,
+	.rd_str = archive_rd_str,
+	.rd_bin = archive_rd_bin,
+	.rd_array = archive_rd_array,
+	.rd_map = archive_rd_map,
+	.rd_skip = archive_rd_skip,
+	.wr_new = archive_wr_new,
+	.wr_free = archive_wr_free,
+	.wr_reset = archive_wr_reset,
+	.wr_nil = archive_wr_nil,
+	.wr_bool = archive_wr_bool,
+	.wr_int = archive_wr_int,
+	.wr_uint = archive_wr_uint,
+	.wr_float = archive_wr_float,
+	.wr_double = archive_wr_double,
+	.wr_str = archive_wr_str,
+	.wr_bin = archive_wr_bin,
+	.wr_array = archive_wr_array,
+	.wr_map = archive_wr_map,
+	.wr_data = archive_wr_data,
+	.wr_send = host_wr_send,
+	.wr_broadcast = host_wr_broadcast,
+	.send_frame = host_send_frame,
+};

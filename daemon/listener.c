@@ -1,0 +1,362 @@
+/*
+ * listener.c - listening sockets: bind, accept, and pausing under pressure.
+ *
+ * Every listener of the config is bound before any plugin code runs.  The
+ * accept watcher takes up to ACCEPT_BATCH connections per event.  When the
+ * process runs out of descriptors (EMFILE/ENFILE) or memory, accepting
+ * stops on every listener and a timer re-arms it, so the loop does not
+ * spin on a readable listener it cannot serve; a listener at its
+ * max_connections stops accepting until one of its connections closes.
+ * Connections wait in the kernel's backlog meanwhile; nothing is dropped.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "asockd.h"
+
+#define ACCEPT_BATCH	64
+#define ACCEPT_RETRY	0.1	/* seconds between retries under EMFILE */
+
+struct listeners	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
+static ev_timer		 accept_retry;
+static int		 accept_paused;	/* out of fds: all stopped */
+
+static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
+
+/* Replace a stale unix socket file; refuse one that is in use. */
+static int
+unix_prepare(struct listener_conf *lc)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&lc->addr.ss;
+	struct stat		 st;
+	int			 fd, r;
+
+	if (sun->sun_path[0] == '\0')
+		return 0;	/* abstract namespace */
+	if (lstat(sun->sun_path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("%s:%d: listener %s: %s exists and is not a socket",
+		    lc->file, lc->line, lc->name, sun->sun_path);
+		return -1;
+	}
+	/* a socket file nobody accepts on is stale */
+	fd = socket(AF_UNIX, (lc->addr.kind == ASOCKD_UNIX ? SOCK_STREAM :
+	    SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	r = connect(fd, (const struct sockaddr *)sun, lc->addr.sslen);
+	close(fd);
+	if (r == 0) {
+		log_warnx("%s:%d: listener %s: %s is in use by another process",
+		    lc->file, lc->line, lc->name, sun->sun_path);
+		return -1;
+	}
+	log_info("listener %s: removing stale socket %s", lc->name,
+	    sun->sun_path);
+	if (unlink(sun->sun_path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", sun->sun_path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+listener_bind(struct asockd_listener *l)
+{
+	struct listener_conf	*lc = l->conf;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	int			 fd, type, one = 1;
+	int			 stream = l->kind == ASOCKD_TCP ||
+				    l->kind == ASOCKD_UNIX;
+
+	type = (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC;
+	if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
+	    unix_prepare(lc) == -1)
+		return -1;
+	if ((fd = socket(lc->addr.ss.ss_family, type, 0)) == -1) {
+		log_warn("%s:%d: listener %s: socket", lc->file, lc->line,
+		    lc->name);
+		return -1;
+	}
+	if (lc->addr.ss.ss_family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lc->addr.ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&lc->addr.ss, lc->addr.sslen) == -1) {
+		log_warn("%s:%d: listener %s: bind %s", lc->file, lc->line,
+		    lc->name, lc->listen);
+		close(fd);
+		return -1;
+	}
+	if (lc->addr.ss.ss_family == AF_UNIX && lc->mode >= 0) {
+		const struct sockaddr_un *sun =
+		    (const struct sockaddr_un *)&lc->addr.ss;
+
+		if (sun->sun_path[0] != '\0' &&
+		    chmod(sun->sun_path, (mode_t)lc->mode) == -1) {
+			log_warn("%s:%d: listener %s: chmod %s", lc->file,
+			    lc->line, lc->name, sun->sun_path);
+			close(fd);
+			return -1;
+		}
+	}
+	if (stream && listen(fd, lc->backlog) == -1) {
+		log_warn("%s:%d: listener %s: listen", lc->file, lc->line,
+		    lc->name);
+		close(fd);
+		return -1;
+	}
+	l->fd = fd;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		sslen = 0;
+	addr_uri(l->kind, (struct sockaddr *)&ss, sslen, l->uri,
+	    sizeof(l->uri));
+	return 0;
+}
+
+/* Take a socket-activated fd for l when one carries its name. */
+static int
+listener_inherit(struct asockd_listener *l, int *fds, char **names, int n)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 i, type, want;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] == -1 || strcmp(names[i], l->conf->name) != 0)
+			continue;
+		len = sizeof(type);
+		want = (l->kind == ASOCKD_TCP || l->kind == ASOCKD_UNIX) ?
+		    SOCK_STREAM : SOCK_DGRAM;
+		if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) == -1
+		    || type != want) {
+			log_warnx("listener %s: inherited fd %d is not a %s"
+			    " socket", l->conf->name, fds[i],
+			    want == SOCK_STREAM ? "stream" : "datagram");
+			return -1;
+		}
+		len = sizeof(ss);
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) == -1)
+			len = 0;
+		if (len > 0 && ss.ss_family != l->conf->addr.ss.ss_family) {
+			log_warnx("listener %s: inherited fd %d has another"
+			    " address family than %s", l->conf->name, fds[i],
+			    l->conf->listen);
+			return -1;
+		}
+		l->fd = fds[i];
+		fds[i] = -1;
+		l->inherited = 1;
+		if (fd_nonblock(l->fd) == -1)
+			return -1;
+		addr_uri(l->kind, (struct sockaddr *)&ss, len, l->uri,
+		    sizeof(l->uri));
+		return 1;
+	}
+	return 0;
+}
+
+static void
+accept_retry_cb(struct ev_loop *lp, ev_timer *w, int revents)
+{
+	accept_paused = 0;
+	log_info("resuming accepting connections");
+	listener_start_all();
+}
+
+int
+listener_open_all(struct config *cf, struct instances *insts)
+{
+	struct listener_conf	*lc;
+	struct asockd_listener	*l;
+	int			*fds = NULL, nfds, i, r;
+	char			**names = NULL;
+
+	ev_init(&accept_retry, accept_retry_cb);
+	nfds = sd_listen_fds(&fds, &names);
+	TAILQ_FOREACH(lc, &cf->listeners, entry) {
+		l = xcalloc(1, sizeof(*l));
+		l->conf = lc;
+		l->kind = lc->addr.kind;
+		l->fd = -1;
+		l->inst = plugin_find(insts, lc->plugin);
+		TAILQ_INIT(&l->conns);
+		TAILQ_INSERT_TAIL(&listeners, l, entry);
+		if ((r = listener_inherit(l, fds, names, nfds)) == -1)
+			return -1;
+		if (r == 0 && listener_bind(l) == -1)
+			return -1;
+		log_notice("listener %s: listening on %s%s", lc->name, l->uri,
+		    l->inherited ? " (socket activation)" : "");
+	}
+	for (i = 0; i < nfds; i++) {
+		if (fds[i] != -1) {
+			log_warnx("socket activation: fd %d (%s) matches no"
+			    " listener: closed", fds[i], names[i]);
+			close(fds[i]);
+		}
+		free(names[i]);
+	}
+	free(fds);
+	free(names);
+	return 0;
+}
+
+void
+listener_start_all(void)
+{
+	struct asockd_listener	*l;
+
+	TAILQ_FOREACH(l, &listeners, entry) {
+		if (l->fd == -1 || l->inst == NULL)
+			continue;
+		if (l->kind == ASOCKD_UDP || l->kind == ASOCKD_UNIX_DGRAM) {
+			dgram_start(l);
+			continue;
+		}
+		if (accept_paused || l->nconns >= (unsigned int)
+		    l->conf->max_connections)
+			continue;
+		if (!ev_is_active(&l->io)) {
+			ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
+			l->io.data = l;
+			ev_io_start(loop, &l->io);
+		}
+		l->paused = 0;
+	}
+}
+
+void
+listener_stop_all(void)
+{
+	struct asockd_listener	*l;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		ev_io_stop(loop, &l->io);
+	ev_timer_stop(loop, &accept_retry);
+}
+
+void
+listener_close_all(void)
+{
+	struct asockd_listener	*l;
+	const struct sockaddr_un *sun;
+
+	listener_stop_all();
+	TAILQ_FOREACH(l, &listeners, entry) {
+		if (l->fd == -1)
+			continue;
+		close(l->fd);
+		l->fd = -1;
+		sun = (const struct sockaddr_un *)&l->conf->addr.ss;
+		if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
+		    !l->inherited && sun->sun_path[0] != '\0')
+			unlink(sun->sun_path);
+	}
+}
+
+/* Free the listener structs (after every connection is gone). */
+void
+listener_free_all(void)
+{
+	struct asockd_listener	*l;
+
+	listener_close_all();
+	while ((l = TAILQ_FIRST(&listeners)) != NULL) {
+		TAILQ_REMOVE(&listeners, l, entry);
+		free(l);
+	}
+}
+
+void
+listener_conn_gone(struct asockd_listener *l)
+{
+	if (l->paused && !accept_paused && !shutting_down && l->fd != -1 &&
+	    l->nconns < (unsigned int)l->conf->max_connections) {
+		l->paused = 0;
+		ev_io_start(loop, &l->io);
+	}
+}
+
+static void
+listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
+{
+	struct asockd_listener	*l = w->data;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 fd, i;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (l->nconns >= (unsigned int)l->conf->max_connections) {
+			log_notice("listener %s: max_connections (%d) reached,"
+			    " not accepting", l->conf->name,
+			    l->conf->max_connections);
+			ev_io_stop(lp, &l->io);
+			l->paused = 1;
+			return;
+		}
+		len = sizeof(ss);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				log_warn("listener %s: accept4", l->conf->name);
+				/* stop everything; retry from a timer */
+				listener_stop_all();
+				accept_paused = 1;
+				ev_timer_set(&accept_retry, ACCEPT_RETRY, 0.);
+				ev_timer_start(lp, &accept_retry);
+				return;
+			default:
+				log_warn("listener %s: accept4", l->conf->name);
+				return;
+			}
+		}
+		if (len == 0 || ss.ss_family == AF_UNIX) {
+			/* unix peers are mostly unnamed: name the listener */
+			struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+			if (len <= offsetof(struct sockaddr_un, sun_path) ||
+			    sun->sun_path[0] == '\0') {
+				len = l->conf->addr.sslen;
+				memcpy(&ss, &l->conf->addr.ss, len);
+			}
+		}
+		conn_accept(l, fd, (struct sockaddr *)&ss, len);
+	}
+}
+
+unsigned int
+listener_count(void)
+{
+	struct asockd_listener	*l;
+	unsigned int		 n = 0;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		n++;
+	return n;
+}

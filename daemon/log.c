@@ -1,0 +1,197 @@
+/*
+ * log.c - logging to stderr (foreground) or syslog.
+ *
+ * In the foreground every line goes to stderr; when $JOURNAL_STREAM names
+ * stderr's device:inode (systemd connected stderr to the journal) each line
+ * starts with "<N>", its syslog priority, which journald strips and keeps.
+ * log_warn appends strerror(errno) so the caller names only the syscall:
+ * log_warn("accept4") -> "accept4: Too many open files".
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asockd.h"
+
+static int	 log_where = LOG_TO_STDERR;
+static int	 log_level = LOG_INFO;
+static int	 log_journal;	/* stderr is the journal: "<N>" prefixes */
+
+static const char *const level_names[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
+};
+
+static int
+journal_stderr(void)
+{
+	const char		*js;
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+
+	if ((js = getenv("JOURNAL_STREAM")) == NULL)
+		return 0;
+	if (sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+void
+log_init(int where, int level)
+{
+	log_where = where;
+	log_level = level;
+	log_journal = where == LOG_TO_STDERR && journal_stderr();
+	if (where == LOG_TO_SYSLOG)
+		openlog("asockd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_setlevel(int level)
+{
+	log_level = level;
+}
+
+int
+log_getlevel(void)
+{
+	return log_level;
+}
+
+int
+log_level_parse(const char *name)
+{
+	int	 i;
+
+	for (i = LOG_ERR; i <= LOG_DEBUG; i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return i;
+	if (strcmp(name, "error") == 0)
+		return LOG_ERR;
+	if (strcmp(name, "warn") == 0)
+		return LOG_WARNING;
+	return -1;
+}
+
+void
+vlog(int pri, const char *fmt, va_list ap)
+{
+	char	 buf[2048];
+	int	 saved = errno;
+
+	if (pri > log_level)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_where == LOG_TO_SYSLOG)
+		syslog(pri, "%s", buf);
+	else if (log_journal)
+		fprintf(stderr, "<%d>%s\n", pri, buf);
+	else
+		fprintf(stderr, "asockd[%d]: %s: %s\n", (int)getpid(),
+		    level_names[pri], buf);
+	errno = saved;
+}
+
+static void
+vlog_errno(int pri, int err, const char *fmt, va_list ap)
+{
+	char	 buf[1536];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	logit(pri, "%s: %s", buf, strerror(err));
+}
+
+void
+logit(int pri, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(pri, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 err = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_WARNING, err, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_NOTICE, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (log_level < LOG_DEBUG)
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 err = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_CRIT, err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
