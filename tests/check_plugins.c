@@ -1,0 +1,618 @@
+/*
+ * check_plugins.c - the bundled plugins (echo, discard, daytime, chargen,
+ * time) and the plugin loader, tested against the real daemon.
+ *
+ * Each test starts its own asockd (check forks a child per test, and the
+ * harness kills what a child started when it exits).  Listeners use port
+ * 0; the harness reads the bound ports from the daemon's log.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "asockd/plugin.h"
+#include "harness.h"
+
+#define CHARGEN_LINE	74		/* 72 characters + CR LF */
+#define TIME_OFFSET	2208988800LL	/* 1900-01-01 .. 1970-01-01 */
+
+static const char plugins_conf[] =
+	"plugins: {\n"
+	"  echo: { path = \"echo.so\"; };\n"
+	"  discard: { path = \"discard.so\"; };\n"
+	"  daytime: { path = \"daytime.so\"; };\n"
+	"  chargen: { path = \"chargen.so\"; };\n"
+	"  time: { path = \"time.so\"; };\n"
+	"};\n";
+
+static const char listeners_conf[] =
+	"listeners: (\n"
+	"  { name = \"echo4\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; },\n"
+	"%s"
+	"  { name = \"echo-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"echo\"; },\n"
+	"  { name = \"echo-unix\"; listen = \"unix:@TMP@/echo.sock\"; plugin = \"echo\"; },\n"
+	"  { name = \"echo-dgram\"; listen = \"unix-dgram:@TMP@/echo-dg.sock\"; plugin = \"echo\"; },\n"
+	"  { name = \"discard\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"discard\"; },\n"
+	"  { name = \"discard-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"discard\"; },\n"
+	"  { name = \"daytime\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"daytime\"; },\n"
+	"  { name = \"daytime-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"daytime\"; },\n"
+	"  { name = \"chargen\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"chargen\"; },\n"
+	"  { name = \"chargen-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"chargen\"; },\n"
+	"  { name = \"time\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"time\"; },\n"
+	"  { name = \"time-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"time\"; }\n"
+	");\n";
+
+static const char echo6_conf[] =
+	"  { name = \"echo6\"; listen = \"tcp://[::1]:0\"; plugin = \"echo\"; },\n";
+
+/* 1 when this machine can bind ::1 (containers often have no IPv6). */
+static int
+have_ipv6(void)
+{
+	struct sockaddr_in6	 sin6;
+	int			 fd, ok;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1)
+		return 0;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* The daemon with every bundled plugin on every kind of listener. */
+static struct daemon *
+start_std(void)
+{
+	struct daemon	*d;
+	char		 conf[4096];
+
+	snprintf(conf, sizeof(conf), "%s", plugins_conf);
+	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf),
+	    listeners_conf, have_ipv6() ? echo6_conf : "");
+	d = h_daemon_start(conf, NULL);
+	ck_assert_msg(d != NULL, "asockd did not start");
+	return d;
+}
+
+static int
+connect_port(struct daemon *d, const char *listener)
+{
+	int	 port, fd;
+
+	port = h_port(d, listener);
+	ck_assert_msg(port > 0, "no port for listener %s", listener);
+	fd = h_tcp_connect("127.0.0.1", port);
+	ck_assert_msg(fd != -1, "connect to %s failed", listener);
+	return fd;
+}
+
+static int
+udp_port(struct daemon *d, const char *listener)
+{
+	int	 port, fd;
+
+	port = h_port(d, listener);
+	ck_assert_msg(port > 0, "no port for listener %s", listener);
+	fd = h_udp_connect("127.0.0.1", port);
+	ck_assert_msg(fd != -1, "udp socket for %s failed", listener);
+	return fd;
+}
+
+/* Send msg and expect it back on a stream socket. */
+static void
+echo_stream(int fd)
+{
+	static const char	 msg[] = "hello, asockd\r\n";
+	char			 buf[sizeof(msg)];
+
+	ck_assert_int_eq(h_write_all(fd, msg, sizeof(msg) - 1),
+	    sizeof(msg) - 1);
+	ck_assert_int_eq(h_read_n(fd, buf, sizeof(msg) - 1, 5000),
+	    sizeof(msg) - 1);
+	ck_assert(memcmp(buf, msg, sizeof(msg) - 1) == 0);
+}
+
+/* Send one datagram and expect the same one back. */
+static void
+echo_dgram(int fd)
+{
+	static const char	 msg[] = "datagram\n";
+	char			 buf[256];
+	ssize_t			 n;
+
+	ck_assert_int_eq(send(fd, msg, sizeof(msg) - 1, 0), sizeof(msg) - 1);
+	n = recv(fd, buf, sizeof(buf), 0);
+	ck_assert_int_eq(n, sizeof(msg) - 1);
+	ck_assert(memcmp(buf, msg, n) == 0);
+}
+
+/* One datagram answer to an empty request; returns its length. */
+static ssize_t
+dgram_ask(int fd, void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	ck_assert_int_eq(send(fd, "?", 1, 0), 1);
+	n = recv(fd, buf, len, 0);
+	ck_assert_msg(n >= 0, "no datagram reply");
+	return n;
+}
+
+START_TEST(echo_tcp4)
+{
+	struct daemon	*d = start_std();
+	int		 fd = connect_port(d, "echo4");
+
+	echo_stream(fd);
+	echo_stream(fd);	/* the connection stays open */
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+START_TEST(echo_tcp6)
+{
+	struct daemon	*d;
+	int		 fd;
+
+	if (!have_ipv6()) {
+		fprintf(stderr, "echo_tcp6: no IPv6 loopback, skipped\n");
+		return;
+	}
+	d = start_std();
+	fd = h_tcp_connect("::1", h_port(d, "echo6"));
+	ck_assert(fd != -1);
+	echo_stream(fd);
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+START_TEST(echo_udp)
+{
+	struct daemon	*d = start_std();
+	int		 fd = udp_port(d, "echo-udp");
+
+	echo_dgram(fd);
+	echo_dgram(fd);
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+START_TEST(echo_unix)
+{
+	struct daemon	*d = start_std();
+	char		 path[512];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/echo.sock", h_tmpdir());
+	fd = h_unix_connect(path);
+	ck_assert(fd != -1);
+	echo_stream(fd);
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+START_TEST(echo_unix_dgram)
+{
+	struct daemon	*d = start_std();
+	char		 path[512];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/echo-dg.sock", h_tmpdir());
+	fd = h_unix_dgram_connect(path);
+	ck_assert(fd != -1);
+	echo_dgram(fd);
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * 1 MiB through echo, written and read at the same time with poll: a
+ * client that wrote everything first would deadlock against the host's
+ * backpressure (the host stops reading while its queue is full).
+ */
+START_TEST(echo_1mib)
+{
+	struct daemon	*d = start_std();
+	const size_t	 total = 1024 * 1024;
+	unsigned char	*out, *in;
+	struct pollfd	 pfd;
+	size_t		 sent = 0, got = 0, i;
+	long long	 end;
+	ssize_t		 n;
+	int		 fd;
+
+	out = malloc(total);
+	in = malloc(total);
+	ck_assert(out != NULL && in != NULL);
+	srandom(42);
+	for (i = 0; i < total; i++)
+		out[i] = random() & 0xff;
+	fd = connect_port(d, "echo4");
+	end = h_now_ms() + 20000;
+	while (got < total && h_now_ms() < end) {
+		pfd.fd = fd;
+		pfd.events = POLLIN | (sent < total ? POLLOUT : 0);
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (pfd.revents & POLLOUT) {
+			n = send(fd, out + sent, total - sent < 65536 ?
+			    total - sent : 65536, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n > 0)
+				sent += n;
+		}
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = recv(fd, in + got, total - got, MSG_DONTWAIT);
+			ck_assert_msg(n != 0, "EOF after %zu bytes", got);
+			if (n > 0)
+				got += n;
+		}
+	}
+	ck_assert_uint_eq(sent, total);
+	ck_assert_uint_eq(got, total);
+	ck_assert(memcmp(in, out, total) == 0);
+	close(fd);
+	free(in);
+	free(out);
+	h_daemon_free(d);
+}
+END_TEST
+
+START_TEST(discard_tcp)
+{
+	struct daemon	*d = start_std();
+	char		 buf[65536], rbuf[16];
+	int		 fd, i;
+
+	memset(buf, 'x', sizeof(buf));
+	fd = connect_port(d, "discard");
+	for (i = 0; i < 16; i++)
+		ck_assert_int_eq(h_write_all(fd, buf, sizeof(buf)),
+		    sizeof(buf));
+	/* Nothing comes back; our EOF makes the host close gracefully. */
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	ck_assert_int_eq(h_read_eof(fd, rbuf, sizeof(rbuf), 5000), 0);
+	close(fd);
+
+	fd = udp_port(d, "discard-udp");
+	ck_assert_int_eq(send(fd, "x", 1, 0), 1);
+	{
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		ck_assert_int_eq(poll(&pfd, 1, 300), 0);
+	}
+	close(fd);
+	/* Still serving. */
+	fd = connect_port(d, "echo4");
+	echo_stream(fd);
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* Check "Wednesday, November 25, 2026 11:22:33-UTC\r\n" against now. */
+static void
+check_daytime(const char *line, size_t len)
+{
+	struct tm	 tm;
+	const char	*rest;
+	time_t		 now = time(NULL), t;
+
+	ck_assert_msg(len > 2 && line[len - 2] == '\r' && line[len - 1] == '\n',
+	    "daytime line not CRLF-terminated: %.*s", (int)len, line);
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(line, "%A, %B %d, %Y %H:%M:%S", &tm);
+	ck_assert_msg(rest != NULL, "daytime line unparsable: %.*s",
+	    (int)len, line);
+	tm.tm_isdst = -1;
+	t = mktime(&tm);	/* the plugin printed local time */
+	ck_assert_msg(t > now - 10 && t < now + 10, "daytime is off: %.*s",
+	    (int)len, line);
+}
+
+START_TEST(daytime)
+{
+	struct daemon	*d = start_std();
+	char		 buf[256];
+	ssize_t		 n;
+	int		 fd;
+
+	fd = connect_port(d, "daytime");
+	n = h_read_eof(fd, buf, sizeof(buf) - 1, 5000);
+	buf[n > 0 ? n : 0] = '\0';
+	check_daytime(buf, n);
+	ck_assert(h_wait_eof(fd, 2000));
+	close(fd);
+
+	fd = udp_port(d, "daytime-udp");
+	n = dgram_ask(fd, buf, sizeof(buf) - 1);
+	buf[n] = '\0';
+	check_daytime(buf, n);
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+static void
+check_time(const unsigned char *b)
+{
+	long long	 t, now;
+
+	t = (long long)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+	now = (long long)time(NULL) + TIME_OFFSET;
+	now &= 0xffffffffLL;	/* RFC 868 wraps in 2036 */
+	ck_assert_msg(llabs(t - now) <= 5, "time %lld, expected %lld", t, now);
+}
+
+START_TEST(time_tcp_udp)
+{
+	struct daemon	*d = start_std();
+	unsigned char	 buf[16];
+	int		 fd;
+
+	fd = connect_port(d, "time");
+	ck_assert_int_eq(h_read_eof(fd, buf, sizeof(buf), 5000), 4);
+	check_time(buf);
+	close(fd);
+
+	fd = udp_port(d, "time-udp");
+	ck_assert_int_eq(dgram_ask(fd, buf, sizeof(buf)), 4);
+	check_time(buf);
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* The byte at stream offset off of the RFC 864 pattern (72-char lines). */
+static char
+chargen_at(unsigned long long off)
+{
+	unsigned long long	 line = off / CHARGEN_LINE;
+	unsigned int		 col = off % CHARGEN_LINE;
+
+	if (col == 72)
+		return '\r';
+	if (col == 73)
+		return '\n';
+	return ' ' + (line + col) % 95;
+}
+
+START_TEST(chargen_pattern)
+{
+	struct daemon	*d = start_std();
+	char		 buf[CHARGEN_LINE * 200], ring[2 * 95 * CHARGEN_LINE];
+	size_t		 i;
+	ssize_t		 n;
+	int		 fd, k;
+
+	fd = connect_port(d, "chargen");
+	n = h_read_n(fd, buf, sizeof(buf), 5000);
+	ck_assert_int_eq(n, sizeof(buf));
+	/* The first lines, spelled out. */
+	ck_assert(memcmp(buf, " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGH"
+	    "IJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r\n", CHARGEN_LINE) == 0);
+	ck_assert(memcmp(buf + CHARGEN_LINE, "!\"#$%&'()*+,-./0123456789:;<="
+	    ">?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh\r\n",
+	    CHARGEN_LINE) == 0);
+	for (i = 0; i < sizeof(buf); i++)
+		ck_assert_msg(buf[i] == chargen_at(i), "byte %zu", i);
+	close(fd);
+
+	/* UDP: up to 512 bytes, a slice of the pattern. */
+	for (i = 0; i < sizeof(ring); i++)
+		ring[i] = chargen_at(i);
+	fd = udp_port(d, "chargen-udp");
+	for (k = 0; k < 5; k++) {
+		n = dgram_ask(fd, buf, sizeof(buf));
+		ck_assert_int_le(n, 512);
+		ck_assert(n == 0 || memmem(ring, sizeof(ring), buf, n) != NULL);
+	}
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * chargen against a reader that takes 64 KiB per 100 ms: chargen may only
+ * send while host->writable() says so, so the daemon's memory stays flat.
+ * A plugin that ignored backpressure would queue gigabytes in 3 s.
+ */
+START_TEST(chargen_slow_reader)
+{
+	struct daemon		*d = start_std();
+	static char		 buf[65536];
+	unsigned long long	 off = 0;
+	long			 rss0, rss, peak = 0;
+	long long		 end;
+	size_t			 i;
+	ssize_t			 n;
+	int			 fd;
+
+	fd = connect_port(d, "chargen");
+	usleep(100 * 1000);
+	rss0 = h_rss_kb(d->pid);
+	ck_assert(rss0 > 0);
+	end = h_now_ms() + 3000;
+	while (h_now_ms() < end) {
+		n = h_read_n(fd, buf, sizeof(buf), 5000);
+		ck_assert_int_eq(n, sizeof(buf));
+		for (i = 0; i < (size_t)n; i++, off++)
+			if (buf[i] != chargen_at(off))
+				ck_abort_msg("pattern broken at %llu", off);
+		rss = h_rss_kb(d->pid);
+		if (rss > peak)
+			peak = rss;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(peak - rss0 < 8 * 1024,
+	    "daemon RSS grew from %ld to %ld KiB", rss0, peak);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* refuse.so refuses every 2nd connection (the 1st, 3rd, ...). */
+START_TEST(refused)
+{
+	struct daemon	*d;
+	int		 fd, i;
+	char		 buf[8];
+
+	h_write_file("refuse.ini", "[refuse]\nevery = 2\n");
+	d = h_daemon_start(
+	    "plugins: {\n"
+	    "  refuse: { path = \"@TEST_PLUGIN_DIR@/refuse.so\";\n"
+	    "    config = \"@TMP@/refuse.ini\"; };\n"
+	    "  echo: { path = \"echo.so\"; };\n"
+	    "};\n"
+	    "listeners: (\n"
+	    "  { name = \"refuse\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"refuse\"; },\n"
+	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; }\n"
+	    ");\n", NULL);
+	ck_assert(d != NULL);
+	for (i = 0; i < 4; i++) {
+		fd = connect_port(d, "refuse");
+		if (i % 2 == 0) {
+			/* Refused: EOF or a reset at once, no data. */
+			ck_assert_msg(h_wait_eof(fd, 2000),
+			    "connection %d not closed", i);
+		} else {
+			ck_assert_int_eq(h_write_all(fd, "ping", 4), 4);
+			ck_assert_int_eq(h_read_n(fd, buf, 4, 5000), 4);
+			ck_assert(memcmp(buf, "ping", 4) == 0);
+		}
+		close(fd);
+	}
+	ck_assert(h_log_wait(d, "refused", 2000));
+	fd = connect_port(d, "echo");
+	echo_stream(fd);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * Start the daemon on a config whose plugin `path` must be refused;
+ * returns its exit code with its output in out.
+ */
+static int
+run_bad_plugin(const char *path, char *out, size_t outlen)
+{
+	char	 text[1024], *conf;
+	char	*argv[] = { NULL, (char *)"-f", (char *)"-l", (char *)"debug",
+	    (char *)"-c", NULL, (char *)"-P", NULL, NULL };
+
+	snprintf(text, sizeof(text),
+	    "plugins: { bad: { path = \"%s\"; }; };\n"
+	    "listeners: ( { name = \"bad\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"bad\"; } );\n", path);
+	conf = h_write_file("bad.conf", text);
+	argv[5] = conf;
+	argv[7] = getenv("ASOCKD_TEST_PLUGIN_DIR");
+	if (argv[7] == NULL)
+		argv[7] = (char *)".";
+	argv[0] = (char *)"asockd";
+	return h_run(argv, out, outlen);
+}
+
+START_TEST(bad_abi)
+{
+	char	 out[8192], v[32];
+	int	 rc;
+
+	rc = run_bad_plugin("badabi.so", out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "badabi.so") != NULL, "no file: %s", out);
+	/* Both versions: the plugin's major and the daemon's major.minor. */
+	snprintf(v, sizeof(v), "%d.%d", ASOCKD_ABI_MAJOR, ASOCKD_ABI_MINOR);
+	ck_assert_msg(strstr(out, v) != NULL, "no daemon ABI: %s", out);
+	snprintf(v, sizeof(v), "%d.", ASOCKD_ABI_MAJOR + 1);
+	ck_assert_msg(strstr(out, v) != NULL, "no plugin ABI: %s", out);
+}
+END_TEST
+
+START_TEST(no_symbol)
+{
+	char	 out[8192];
+	int	 rc;
+
+	rc = run_bad_plugin("nosym.so", out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "nosym.so") != NULL, "no file: %s", out);
+	ck_assert_msg(strstr(out, ASOCKD_PLUGIN_SYMBOL_NAME) != NULL,
+	    "no symbol name: %s", out);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	char	 out[8192];
+	int	 rc;
+
+	rc = run_bad_plugin("no-such-plugin.so", out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "no-such-plugin.so") != NULL,
+	    "no file: %s", out);
+}
+END_TEST
+
+static Suite *
+plugins_suite(void)
+{
+	Suite	*s = suite_create("plugins");
+	TCase	*tc;
+
+	tc = tcase_create("bundled");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, echo_tcp4);
+	tcase_add_test(tc, echo_tcp6);
+	tcase_add_test(tc, echo_udp);
+	tcase_add_test(tc, echo_unix);
+	tcase_add_test(tc, echo_unix_dgram);
+	tcase_add_test(tc, echo_1mib);
+	tcase_add_test(tc, discard_tcp);
+	tcase_add_test(tc, daytime);
+	tcase_add_test(tc, time_tcp_udp);
+	tcase_add_test(tc, chargen_pattern);
+	tcase_add_test(tc, chargen_slow_reader);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("loader");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, refused);
+	tcase_add_test(tc, bad_abi);
+	tcase_add_test(tc, no_symbol);
+	tcase_add_test(tc, missing_file);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_run_suite(plugins_suite());
+}
