@@ -158,11 +158,17 @@ struct cparse {
 	int		 errors;
 	struct lsrc	*lsrc;
 	size_t		 nlsrc;
+	char		 srcbuf[PATH_MAX];	/* see src_file() */
 };
 
 static void	 cerr(struct cparse *, const config_setting_t *,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 
+/*
+ * The file a setting comes from.  libconfig 1.5 records an included file
+ * by the name written after @include, so a relative one is put back under
+ * the include directory.  The result lives until the next call.
+ */
 static const char *
 src_file(struct cparse *cp, const config_setting_t *s)
 {
@@ -170,7 +176,10 @@ src_file(struct cparse *cp, const config_setting_t *s)
 
 	if (s != NULL)
 		f = config_setting_source_file(s);
-	return f != NULL ? f : cp->file;
+	if (f == NULL || strcmp(f, cp->file) == 0 || f[0] == '/')
+		return f != NULL ? f : cp->file;
+	snprintf(cp->srcbuf, sizeof(cp->srcbuf), "%s/%s", cp->incdir, f);
+	return cp->srcbuf;
 }
 
 static int
@@ -346,7 +355,7 @@ key_set_string(struct cparse *cp, const config_setting_t *s,
 		*(char **)p = xstrdup(v);
 		break;
 	case KT_FILE:
-		path = path_resolve(config_setting_source_file(s), v);
+		path = path_resolve(src_file(cp, s), v);
 		if (stat(path, &st) == -1) {
 			cerr(cp, s, "%s: %s: %s: %s", ctx, k->name, path,
 			    strerror(errno));
@@ -623,6 +632,12 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 	config_set_include_dir(&cf, cp->incdir);
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {
 		efile = config_error_file(&cf);
+		if (efile != NULL && strcmp(efile, path) != 0 &&
+		    efile[0] != '/') {
+			snprintf(cp->srcbuf, sizeof(cp->srcbuf), "%s/%s",
+			    cp->incdir, efile);
+			efile = cp->srcbuf;
+		}
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO &&
 		    config_error_line(&cf) == 0)
 			log_warnx("%s: %s", efile != NULL ? efile : path,
