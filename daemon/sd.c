@@ -188,65 +188,72 @@ listen_unsetenv(void)
 	unsetenv("LISTEN_FDNAMES");
 }
 
+static void
+names_free(char **names, int n)
+{
+	int	 i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 /*
- * Split LISTEN_FDNAMES into n names.  The pointer array and the strings
- * share one allocation so the caller frees it with one free().  Returns
- * NULL after logging when the count does not match (names would be paired
- * with the wrong sockets).
+ * Split LISTEN_FDNAMES into n malloc'd names ("unknown" for each when it is
+ * unset).  Returns NULL after logging when the count does not match: the
+ * names would be paired with the wrong sockets.
  */
 static char **
 listen_names(const char *fdnames, int n)
 {
-	char	**names, *buf, *p, *colon;
-	size_t	  need;
-	int	  i;
+	char		**names;
+	const char	 *p, *colon;
+	size_t		  len;
+	int		  i;
 
-	need = (size_t)n * sizeof(char *);
-	if (fdnames != NULL)
-		need += strlen(fdnames) + 1;
-	else
-		need += (size_t)n * sizeof("unknown");
-	if ((names = malloc(need)) == NULL) {
-		log_warn("sd_listen_fds: malloc");
+	if ((names = calloc(n, sizeof(*names))) == NULL) {
+		log_warn("sd_listen_fds: calloc");
 		return (NULL);
 	}
-	buf = (char *)(names + n);
-
-	if (fdnames == NULL) {
-		for (i = 0; i < n; i++) {
-			names[i] = buf;
-			memcpy(buf, "unknown", sizeof("unknown"));
-			buf += sizeof("unknown");
-		}
-		return (names);
-	}
-
-	memcpy(buf, fdnames, strlen(fdnames) + 1);
-	p = buf;
+	p = fdnames;
 	for (i = 0; i < n; i++) {
-		if (p == NULL)
+		if (fdnames == NULL)
+			names[i] = strdup("unknown");
+		else if (p == NULL)
 			break;
-		names[i] = p;
-		if ((colon = strchr(p, ':')) != NULL) {
-			*colon = '\0';
-			p = colon + 1;
-		} else
-			p = NULL;
+		else {
+			colon = strchr(p, ':');
+			len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+			names[i] = strndup(p, len);
+			p = colon != NULL ? colon + 1 : NULL;
+		}
+		if (names[i] == NULL) {
+			log_warn("sd_listen_fds: strdup");
+			names_free(names, n);
+			return (NULL);
+		}
 	}
-	if (i != n || p != NULL) {
+	if (fdnames != NULL && (i != n || p != NULL)) {
 		log_warnx("LISTEN_FDNAMES=%s: expected %d name%s", fdnames, n,
 		    n == 1 ? "" : "s");
-		free(names);
+		names_free(names, n);
 		return (NULL);
 	}
 	return (names);
 }
 
+/*
+ * The caller owns what comes back: free(fds), free(names[i]) for each,
+ * free(names).  On 0 or -1 both are NULL.  -1 (logged here, where the bad
+ * variable is known) means a broken environment, not "not activated".
+ */
 int
 sd_listen_fds(int **fds, char ***names)
 {
 	const char		*s_pid, *s_fds, *s_names;
-	unsigned long long	 pid, nfds;
+	unsigned long long	 pid, nfds = 0;
 	int			*list = NULL;
 	char			**nlist = NULL;
 	int			 i, fd, flags, ret = -1;
@@ -310,7 +317,7 @@ sd_listen_fds(int **fds, char ***names)
 	ret = (int)nfds;
 done:
 	free(list);
-	free(nlist);
+	names_free(nlist, (int)nfds);
 	/* Children (plugins may spawn some) must not think they are meant. */
 	listen_unsetenv();
 	return (ret);

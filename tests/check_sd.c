@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -352,6 +353,8 @@ listen_two_named(void)
 	CHILD_ASSERT(sd_match_kind(4, ASOCKD_UDP) == 1);
 	CHILD_ASSERT(sd_match_kind(4, ASOCKD_UNIX_DGRAM) == 0);
 	free(fds);
+	free(names[0]);
+	free(names[1]);
 	free(names);
 
 	/* Cleared: a second call finds nothing. */
@@ -377,6 +380,7 @@ listen_unnamed(void)
 	CHILD_ASSERT(fds[0] == 3);
 	CHILD_ASSERT(strcmp(names[0], "unknown") == 0);
 	free(fds);
+	free(names[0]);
 	free(names);
 	CHILD_ASSERT(env_cleared());
 }
@@ -484,8 +488,10 @@ static const char echo_conf[] =
     "daemon: {\n"
     "  plugin_dir = \"@PLUGIN_DIR@\";\n"
     "};\n"
-    "plugins = ( { name = \"echo\"; path = \"echo.so\"; } );\n"
-    "listeners = (\n"
+    "plugins: {\n"
+    "  echo = { path = \"echo.so\"; };\n"
+    "};\n"
+    "listeners: (\n"
     "  { name = \"echo-tcp\"; listen = \"tcp://127.0.0.1:0\";"
     " plugin = \"echo\"; },\n"
     "  { name = \"other\"; listen = \"tcp://127.0.0.1:0\";"
@@ -510,26 +516,55 @@ echo_check(int port)
 	close(fd);
 }
 
-START_TEST(daemon_notify)
+/* Start the echo daemon with NOTIFY_SOCKET at a socket of the test's. */
+static struct daemon *
+start_notified(int *fd, char **path)
 {
 	struct daemon	*d;
-	char		*path = notify_path(), buf[1024], want[64];
-	int		 fd;
+	char		 buf[1024], want[64];
 
-	fd = notify_bind(path);
-	setenv("NOTIFY_SOCKET", path, 1);
+	*path = notify_path();
+	*fd = notify_bind(*path);
+	setenv("NOTIFY_SOCKET", *path, 1);
 	d = h_daemon_start(echo_conf, NULL);
 	unsetenv("NOTIFY_SOCKET");
 	ck_assert_ptr_nonnull(d);
 
-	ck_assert_msg(notify_wait(fd, "READY=1", buf, sizeof(buf), 5000),
+	ck_assert_msg(notify_wait(*fd, "READY=1", buf, sizeof(buf), 5000),
 	    "no READY=1 from the daemon");
 	snprintf(want, sizeof(want), "MAINPID=%ld", (long)d->pid);
 	ck_assert_msg(strstr(buf, want) != NULL, "READY without %s: %s",
 	    want, buf);
 	ck_assert_msg(strstr(buf, "STATUS=") != NULL, "no STATUS: %s", buf);
-	echo_check(h_port(d, "echo-tcp"));
+	return (d);
+}
 
+START_TEST(daemon_notify)
+{
+	struct daemon	*d;
+	char		*path, buf[1024];
+	int		 fd;
+
+	d = start_notified(&fd, &path);
+	echo_check(h_port(d, "echo-tcp"));
+	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
+	ck_assert_msg(notify_wait(fd, "STOPPING=1", buf, sizeof(buf), 5000),
+	    "no STOPPING=1 on SIGTERM");
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+	close(fd);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+START_TEST(daemon_reload_notify)
+{
+	struct daemon	*d;
+	char		*path, buf[1024];
+	int		 fd;
+
+	d = start_notified(&fd, &path);
 	/* SIGHUP: RELOADING=1 with its timestamp, then READY=1 again. */
 	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
 	ck_assert_msg(notify_wait(fd, "RELOADING=1", buf, sizeof(buf), 5000),
@@ -538,10 +573,7 @@ START_TEST(daemon_notify)
 	    "RELOADING=1 without MONOTONIC_USEC: %s", buf);
 	ck_assert_msg(notify_wait(fd, "READY=1", buf, sizeof(buf), 5000),
 	    "no READY=1 after the reload");
-
-	ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
-	ck_assert_msg(notify_wait(fd, "STOPPING=1", buf, sizeof(buf), 5000),
-	    "no STOPPING=1 on SIGTERM");
+	echo_check(h_port(d, "echo-tcp"));
 	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
 	h_daemon_free(d);
 	close(fd);
@@ -586,6 +618,8 @@ start_activated(const char *conf_text, int sock, const char *fdname)
 			_exit(127);
 		if (sock != 3)
 			close(sock);
+		/* Do not outlive a test that failed or timed out. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* dup2 clears FD_CLOEXEC on 3: it survives exec. */
 		snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)getpid());
 		setenv("LISTEN_PID", pidbuf, 1);
@@ -619,7 +653,7 @@ START_TEST(daemon_activated)
 	ck_assert_int_ne(other, port);
 	echo_check(other);
 	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
-	free(d);
+	h_daemon_free(d);
 }
 END_TEST
 
@@ -637,7 +671,7 @@ START_TEST(daemon_activated_unknown_name)
 	ck_assert_int_ge(h_log_count(d, "no-such-listener"), 1);
 	echo_check(h_port(d, "echo-tcp"));
 	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
-	free(d);
+	h_daemon_free(d);
 }
 END_TEST
 
@@ -653,7 +687,7 @@ START_TEST(daemon_activated_wrong_kind)
 	close(sock);
 	ck_assert_int_eq(h_daemon_wait(d, 10000) > 0, 1);
 	ck_assert_int_ge(h_log_count(d, "echo-tcp"), 1);
-	free(d);
+	h_daemon_free(d);
 }
 END_TEST
 
@@ -683,6 +717,7 @@ sd_suite(void)
 	tc = tcase_create("daemon");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, daemon_notify);
+	tcase_add_test(tc, daemon_reload_notify);
 	tcase_add_test(tc, daemon_activated);
 	tcase_add_test(tc, daemon_activated_unknown_name);
 	tcase_add_test(tc, daemon_activated_wrong_kind);
