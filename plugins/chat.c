@@ -1,0 +1,405 @@
+/*
+ * chat.c - MFC's CHATSRVR sample as an asockd plugin.
+ *
+ * Use it on a listener with framing = "archive": the daemon splits the
+ * stream into frames and calls on_message with each frame's payload, one
+ * or more MessagePack values.  Each value is one command, an array:
+ *
+ *	client -> server	["join", nick]  ["say", text]  ["leave"]
+ *	server -> clients	["joined", nick]  ["msg", nick, text]
+ *				["left", nick]  ["error", text]
+ *
+ * Each listener is one room.  Only joined clients are in the room: they
+ * see every event, their own included, in the order the server handled
+ * them (everything runs on one thread, so each client gets the same
+ * sequence).  A client that has not joined sees nothing but the errors
+ * its own commands cause, and on join the last `history` messages.  A bad
+ * command is answered with ["error", why] and the connection stays open.
+ *
+ * Settings ([chat] in the plugin's INI file): max_nick, max_text (bytes)
+ * and history (messages replayed on join).  See docs/chat.md.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asockd/plugin.h"
+
+/* A joined client: the connection's udata while it is in the room. */
+struct client {
+	struct asockd_conn	*conn;
+	struct room		*room;
+	char			*nick;
+	TAILQ_ENTRY(client)	 entry;
+};
+
+/* A saved ["msg", nick, text] frame payload, for the history. */
+struct line {
+	size_t			 len;
+	TAILQ_ENTRY(line)	 entry;
+	unsigned char		 data[];
+};
+
+/* The clients and history of one listener. */
+struct room {
+	struct asockd_listener	*listener;
+	TAILQ_HEAD(, client)	 clients;
+	TAILQ_HEAD(, line)	 history;
+	long long		 nhistory;
+	TAILQ_ENTRY(room)	 entry;
+};
+
+/* Plugin-wide state (*pdata of init). */
+struct chat {
+	long long		 max_nick;
+	long long		 max_text;
+	long long		 history;
+	struct asockd_writer	*w;	/* reused for every message */
+	TAILQ_HEAD(, room)	 rooms;
+};
+
+static const struct asockd_host	*host;
+
+static int	check(struct asockd_instance *, const struct chat *);
+
+static int
+chat_init(const struct asockd_host *h, struct asockd_instance *inst,
+    void **pdata)
+{
+	struct chat *chat;
+
+	if (h->abi_minor < 1) {
+		h->log(inst, ASOCKD_LOG_ERR, "needs ABI 1.1 (archive layer)");
+		return (-ENOTSUP);
+	}
+	host = h;
+	if ((chat = calloc(1, sizeof(*chat))) == NULL)
+		return (-ENOMEM);
+	TAILQ_INIT(&chat->rooms);
+	/* A bad value is logged by the host and leaves the default. */
+	h->ini_int(inst, "chat", "max_nick", 32, &chat->max_nick);
+	h->ini_int(inst, "chat", "max_text", 1024, &chat->max_text);
+	h->ini_int(inst, "chat", "history", 20, &chat->history);
+	if (check(inst, chat) != 0) {
+		free(chat);
+		return (-EINVAL);
+	}
+	if ((chat->w = h->wr_new()) == NULL) {
+		free(chat);
+		return (-ENOMEM);
+	}
+	*pdata = chat;
+	return (0);
+}
+
+/* Log every setting out of range; 0 or -EINVAL. */
+static int
+check(struct asockd_instance *inst, const struct chat *chat)
+{
+	int rv = 0;
+
+	if (chat->max_nick < 1 || chat->max_nick > 1024) {
+		host->log(inst, ASOCKD_LOG_ERR, "max_nick: not in 1..1024");
+		rv = -EINVAL;
+	}
+	if (chat->max_text < 1 || chat->max_text > 65536) {
+		host->log(inst, ASOCKD_LOG_ERR, "max_text: not in 1..65536");
+		rv = -EINVAL;
+	}
+	if (chat->history < 0 || chat->history > 10000) {
+		host->log(inst, ASOCKD_LOG_ERR, "history: not in 0..10000");
+		rv = -EINVAL;
+	}
+	return (rv);
+}
+
+/* asockd -t */
+static int
+chat_validate(struct asockd_instance *inst)
+{
+	return (check(inst, host->instance_data(inst)));
+}
+
+static void
+chat_fini(struct asockd_instance *inst)
+{
+	struct chat *chat = host->instance_data(inst);
+	struct room *room;
+	struct line *l;
+
+	/* Every connection was closed (and its client freed) by now. */
+	while ((room = TAILQ_FIRST(&chat->rooms)) != NULL) {
+		while ((l = TAILQ_FIRST(&room->history)) != NULL) {
+			TAILQ_REMOVE(&room->history, l, entry);
+			free(l);
+		}
+		TAILQ_REMOVE(&chat->rooms, room, entry);
+		free(room);
+	}
+	host->wr_free(chat->w);
+	free(chat);
+}
+
+static struct chat *
+chat_of(struct asockd_conn *c)
+{
+	return (host->instance_data(host->conn_instance(c)));
+}
+
+/* The room of c's listener, created on first use. */
+static struct room *
+room_get(struct asockd_conn *c)
+{
+	struct chat *chat = chat_of(c);
+	struct asockd_listener *l = host->conn_listener(c);
+	struct room *room;
+
+	TAILQ_FOREACH(room, &chat->rooms, entry)
+		if (room->listener == l)
+			return (room);
+	if ((room = calloc(1, sizeof(*room))) == NULL)
+		return (NULL);
+	room->listener = l;
+	TAILQ_INIT(&room->clients);
+	TAILQ_INIT(&room->history);
+	TAILQ_INSERT_TAIL(&chat->rooms, room, entry);
+	return (room);
+}
+
+/* Build [word, a, b] (a and b may be NULL) in the shared writer. */
+static struct asockd_writer *
+build(struct chat *chat, const char *word, const char *a, size_t alen,
+    const char *b, size_t blen)
+{
+	struct asockd_writer *w = chat->w;
+
+	host->wr_reset(w);
+	host->wr_array(w, 1 + (a != NULL) + (b != NULL));
+	host->wr_str(w, word, strlen(word));
+	if (a != NULL)
+		host->wr_str(w, a, alen);
+	if (b != NULL)
+		host->wr_str(w, b, blen);
+	return (w);
+}
+
+static void
+send_error(struct asockd_conn *c, const char *why)
+{
+	host->wr_send(c, build(chat_of(c), "error", why, strlen(why),
+	    NULL, 0));
+}
+
+/*
+ * Send w to every joined client of the room.  (host->wr_broadcast would
+ * also reach connections that have not joined.)  A slow reader's copy
+ * waits in its output queue; the host never drops it.
+ */
+static void
+room_send(struct room *room, struct asockd_writer *w)
+{
+	struct client *cl;
+
+	TAILQ_FOREACH(cl, &room->clients, entry)
+		host->wr_send(cl->conn, w);
+}
+
+/* Keep the last `history` messages of the room. */
+static void
+room_remember(struct chat *chat, struct room *room, struct asockd_writer *w)
+{
+	struct line *l;
+	const void *data;
+	size_t len;
+
+	if (chat->history <= 0)
+		return;
+	data = host->wr_data(w, &len);
+	if ((l = malloc(sizeof(*l) + len)) == NULL)
+		return;
+	l->len = len;
+	memcpy(l->data, data, len);
+	TAILQ_INSERT_TAIL(&room->history, l, entry);
+	if (++room->nhistory > chat->history) {
+		l = TAILQ_FIRST(&room->history);
+		TAILQ_REMOVE(&room->history, l, entry);
+		free(l);
+		room->nhistory--;
+	}
+}
+
+static void
+cmd_join(struct asockd_conn *c, const char *nick, size_t len)
+{
+	struct chat *chat = chat_of(c);
+	struct room *room;
+	struct client *cl;
+	struct line *l;
+
+	if (host->udata(c) != NULL) {
+		send_error(c, "already joined");
+		return;
+	}
+	if (len == 0 || len > (size_t)chat->max_nick) {
+		send_error(c, "bad nick: empty or too long");
+		return;
+	}
+	if ((room = room_get(c)) == NULL) {
+		send_error(c, "out of memory");
+		return;
+	}
+	TAILQ_FOREACH(cl, &room->clients, entry)
+		if (strlen(cl->nick) == len && memcmp(cl->nick, nick, len) == 0) {
+			send_error(c, "nick in use");
+			return;
+		}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL ||
+	    (cl->nick = strndup(nick, len)) == NULL) {
+		free(cl);
+		send_error(c, "out of memory");
+		return;
+	}
+	cl->conn = c;
+	cl->room = room;
+	host->set_udata(c, cl);
+
+	/* Replay the history to the newcomer, then tell everyone. */
+	TAILQ_FOREACH(l, &room->history, entry)
+		host->send_frame(c, l->data, l->len);
+	TAILQ_INSERT_TAIL(&room->clients, cl, entry);
+	room_send(room, build(chat, "joined", nick, len, NULL, 0));
+}
+
+static void
+cmd_say(struct asockd_conn *c, const char *text, size_t len)
+{
+	struct chat *chat = chat_of(c);
+	struct client *cl = host->udata(c);
+	struct asockd_writer *w;
+
+	if (cl == NULL) {
+		send_error(c, "not joined");
+		return;
+	}
+	if (len == 0) {
+		send_error(c, "empty text");
+		return;
+	}
+	if (len > (size_t)chat->max_text) {
+		send_error(c, "text too long");
+		return;
+	}
+	w = build(chat, "msg", cl->nick, strlen(cl->nick), text, len);
+	room_send(cl->room, w);
+	room_remember(chat, cl->room, w);
+}
+
+/*
+ * Take cl out of its room and tell the room.  A client that leaves with
+ * ["leave"] sees its own ["left", nick]; one whose connection is closing
+ * cannot be sent to any more.
+ */
+static void
+leave(struct asockd_conn *c, struct client *cl, int closing)
+{
+	struct asockd_writer *w;
+
+	w = build(chat_of(c), "left", cl->nick, strlen(cl->nick), NULL, 0);
+	if (!closing)
+		host->wr_send(c, w);
+	TAILQ_REMOVE(&cl->room->clients, cl, entry);
+	host->set_udata(c, NULL);
+	room_send(cl->room, w);
+	free(cl->nick);
+	free(cl);
+}
+
+static int
+is(const char *s, size_t len, const char *word)
+{
+	return (s != NULL && len == strlen(word) && memcmp(s, word, len) == 0);
+}
+
+/*
+ * Read one command, an array of strings, and run it.  Returns -1 when the
+ * payload cannot be read any further.
+ */
+static int
+command(struct asockd_conn *c, struct asockd_reader *r)
+{
+	const char *s[2] = { NULL, NULL };
+	size_t len[2] = { 0, 0 };
+	uint32_t n, i;
+	int strings = 1;
+
+	if (host->rd_array(r, &n) != 0) {
+		send_error(c, "malformed message: not an array");
+		return (host->rd_skip(r));
+	}
+	/* Read the verb and its argument; skip the rest, to stay in step. */
+	for (i = 0; i < n; i++) {
+		if (i < 2 && host->rd_str(r, &s[i], &len[i]) == 0)
+			continue;
+		if (i < 2)
+			strings = 0;
+		if (host->rd_skip(r) != 0)
+			return (-1);
+	}
+
+	if (n == 0 || s[0] == NULL)
+		send_error(c, "malformed message: no command");
+	else if (!is(s[0], len[0], "join") && !is(s[0], len[0], "say") &&
+	    !is(s[0], len[0], "leave"))
+		send_error(c, "unknown command");
+	else if (!strings || n != (is(s[0], len[0], "leave") ? 1 : 2))
+		send_error(c, "malformed message: wrong arguments");
+	else if (is(s[0], len[0], "join"))
+		cmd_join(c, s[1], len[1]);
+	else if (is(s[0], len[0], "say"))
+		cmd_say(c, s[1], len[1]);
+	else if (host->udata(c) == NULL)
+		send_error(c, "not joined");
+	else
+		leave(c, host->udata(c), 0);
+	return (0);
+}
+
+/* One frame: every MessagePack value in it is a command. */
+static void
+chat_message(struct asockd_conn *c, const void *msg, size_t len)
+{
+	struct asockd_reader *r;
+
+	if ((r = host->rd_open(msg, len)) == NULL) {
+		send_error(c, "out of memory");
+		return;
+	}
+	while (host->rd_next_type(r) != ASOCKD_T_NONE)
+		if (command(c, r) != 0) {
+			send_error(c, "malformed message");
+			break;
+		}
+	host->rd_free(r);
+}
+
+static void
+chat_close(struct asockd_conn *c, int reason)
+{
+	struct client *cl = host->udata(c);
+
+	if (cl != NULL)
+		leave(c, cl, 1);
+}
+
+ASOCKD_PLUGIN_DEFINE(
+	.name = "chat",
+	.version = "1.0",
+	.init = chat_init,
+	.validate = chat_validate,
+	.fini = chat_fini,
+	.on_message = chat_message,
+	.on_close = chat_close
+);
