@@ -25,13 +25,13 @@
 	"daemon: { log_level = \"debug\"; workers = 1; };\n"
 
 static const char conf_default[] = CONF_HEAD
-	"plugins: ( { name = \"http\"; path = \"http.so\"; } );\n"
+	"plugins: { http: { path = \"http.so\"; }; };\n"
 	"listeners: ( { name = \"web\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"http\"; } );\n";
 
 static const char conf_root[] = CONF_HEAD
-	"plugins: ( { name = \"http\"; path = \"http.so\";\n"
-	"    config = \"@TMP@/http.ini\"; } );\n"
+	"plugins: { http: { path = \"http.so\";\n"
+	"    config = \"@TMP@/http.ini\"; }; };\n"
 	"listeners: ( { name = \"web\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"http\"; } );\n";
 
@@ -154,16 +154,25 @@ fill(struct rd *r)
 	return (n);
 }
 
+/* The value of header name in p (a static copy), or NULL. */
 static const char *
 header(const struct resp *p, const char *name)
 {
+	static char	 val[512];
 	const char	*s;
-	size_t		 n = strlen(name);
+	size_t		 n = strlen(name), vl;
 
 	for (s = strchr(p->head, '\n'); s != NULL; s = strchr(s, '\n')) {
 		s++;
-		if (strncasecmp(s, name, n) == 0 && s[n] == ':')
-			return (s + n + 1 + strspn(s + n + 1, " "));
+		if (strncasecmp(s, name, n) == 0 && s[n] == ':') {
+			s += n + 1 + strspn(s + n + 1, " ");
+			vl = strcspn(s, "\r\n");
+			if (vl >= sizeof(val))
+				vl = sizeof(val) - 1;
+			memcpy(val, s, vl);
+			val[vl] = '\0';
+			return (val);
+		}
 	}
 	return (NULL);
 }
@@ -216,7 +225,7 @@ expect_close(const char *req, int status, struct resp *p)
 	put(&r, req);
 	ck_assert_int_eq(response(&r, 0, p), 1);
 	ck_assert_int_eq(p->status, status);
-	ck_assert_str_eq(header(p, "Connection"), "close\r\n");
+	ck_assert_str_eq(header(p, "Connection"), "close");
 	assert_eof(&r);
 	close(r.fd);
 }
@@ -246,7 +255,7 @@ START_TEST(test_hello)
 	expect_keep("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, p);
 	ck_assert_int_eq(p[0].bodylen, 6);
 	ck_assert_str_eq(p[0].body, "hello\n");
-	ck_assert_str_eq(header(&p[0], "Content-Length"), "6\r\n");
+	ck_assert_str_eq(header(&p[0], "Content-Length"), "6");
 	ck_assert_ptr_nonnull(header(&p[0], "Date"));
 	ck_assert_ptr_null(header(&p[0], "Connection"));
 	/* Any path, a query, an absolute-form target. */
@@ -264,7 +273,7 @@ START_TEST(test_head)
 	struct resp	 p[2];
 
 	expect_keep("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", 1, 200, p);
-	ck_assert_str_eq(header(&p[0], "Content-Length"), "6\r\n");
+	ck_assert_str_eq(header(&p[0], "Content-Length"), "6");
 	/* No body came between the HEAD answer and the next one. */
 	ck_assert_int_eq(p[1].status, 200);
 	ck_assert_str_eq(p[1].body, "hello\n");
@@ -324,7 +333,7 @@ START_TEST(test_http10)
 	ck_assert_str_eq(p[0].body, "hello\n");
 	expect_keep("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0,
 	    200, p);
-	ck_assert_str_eq(header(&p[0], "Connection"), "keep-alive\r\n");
+	ck_assert_str_eq(header(&p[0], "Connection"), "keep-alive");
 }
 END_TEST
 
@@ -366,7 +375,7 @@ START_TEST(test_errors)
 	struct resp	 p;
 
 	expect_close("POST / HTTP/1.1\r\nHost: x\r\n\r\n", 405, &p);
-	ck_assert_str_eq(header(&p, "Allow"), "GET, HEAD\r\n");
+	ck_assert_str_eq(header(&p, "Allow"), "GET, HEAD");
 	expect_close("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
 	    "hello", 413, &p);
 	expect_close("GET / HTTP/1.1\r\nHost: x\r\n"
@@ -409,16 +418,16 @@ START_TEST(test_root_files)
 	expect_keep("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, p);
 	ck_assert_str_eq(p[0].body, "file a\n");
 	ck_assert_str_eq(header(&p[0], "Content-Type"),
-	    "text/plain; charset=utf-8\r\n");
+	    "text/plain; charset=utf-8");
 	ck_assert_ptr_null(header(&p[0], "Server"));
 	expect_keep("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, p);
 	ck_assert_str_eq(p[0].body, "<p>index</p>\n");
 	expect_keep("GET /sub/%62.css?v=2 HTTP/1.1\r\nHost: x\r\n\r\n", 0,
 	    200, p);
 	ck_assert_str_eq(p[0].body, "b{}\n");
-	ck_assert_str_eq(header(&p[0], "Content-Type"), "text/css\r\n");
+	ck_assert_str_eq(header(&p[0], "Content-Type"), "text/css");
 	expect_keep("HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 1, 200, p);
-	ck_assert_str_eq(header(&p[0], "Content-Length"), "7\r\n");
+	ck_assert_str_eq(header(&p[0], "Content-Length"), "7");
 	expect_keep("GET /nothere HTTP/1.1\r\nHost: x\r\n\r\n", 0, 404, p);
 	expect_keep("GET /sub HTTP/1.1\r\nHost: x\r\n\r\n", 0, 404, p);
 }
