@@ -661,7 +661,8 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 				    "config file %s", cp->conf->file);
 			else if (!config_setting_is_group(s))
 				cerr(cp, s, "daemon: expected a group { ... }, "
-				    "got %s", type_name(config_setting_type(s)));
+				    "got %s",
+				    type_name(config_setting_type(s)));
 			else
 				group_parse(cp, s, SC_DAEMON, "daemon",
 				    cp->conf);
