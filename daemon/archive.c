@@ -456,7 +456,8 @@ archive_rd_str(struct asockd_reader *r, const char **s, size_t *len)
 		return rv;
 	if (!utf8_valid((const unsigned char *)o.via.str.ptr, o.via.str.size))
 		return -EBADMSG;
-	*s = o.via.str.ptr;
+	/* Never NULL, even for "" (msgpack-c gives NULL there). */
+	*s = (const char *)r->buf + r->pos + sz - o.via.str.size;
 	*len = o.via.str.size;
 	r->pos += sz;
 	return 0;
@@ -471,7 +472,7 @@ archive_rd_bin(struct asockd_reader *r, const void **p, size_t *len)
 
 	if ((rv = rd_scalar(r, ASOCKD_T_BIN, ASOCKD_T_BIN, &o, &sz)) != 0)
 		return rv;
-	*p = o.via.bin.ptr;
+	*p = r->buf + r->pos + sz - o.via.bin.size;
 	*len = o.via.bin.size;
 	r->pos += sz;
 	return 0;

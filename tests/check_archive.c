@@ -1,0 +1,568 @@
+/*
+ * check_archive.c - unit tests of the archive reader and writer
+ * (archive.c): every type written, checked by frame_check_archive() and
+ * read back; the exact bytes of the wire format; and malformed input:
+ * truncated values, wrong types, invalid UTF-8, depth and size bombs.
+ */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "asockd.h"
+
+/* A reader over a string literal (which may hold NUL bytes). */
+#define RD(lit)	archive_rd_open((lit), sizeof(lit) - 1)
+
+static struct asockd_reader *
+rd_writer(struct asockd_writer *w)
+{
+	const void	*p;
+	const char	*why;
+	size_t		 len;
+
+	p = archive_wr_data(w, &len);
+	ck_assert_int_eq(frame_check_archive(p, len, &why), 0);
+	return archive_rd_open(p, len);
+}
+
+/* The writer's bytes equal the literal. */
+#define WR_IS(w, lit)	do {						\
+	size_t	 l_;							\
+	const void *p_ = archive_wr_data((w), &l_);			\
+	ck_assert_uint_eq(l_, sizeof(lit) - 1);				\
+	ck_assert_int_eq(memcmp(p_, (lit), l_), 0);			\
+} while (0)
+
+START_TEST(roundtrip_scalars)
+{
+	static const int64_t	 ints[] = { 0, 1, 127, 128, 255, 256, 65535,
+	    65536, 4294967295LL, 4294967296LL, INT64_MAX, -1, -32, -33,
+	    -128, -129, -32768, -32769, -2147483648LL, -2147483649LL,
+	    INT64_MIN };
+	static const uint64_t	 uints[] = { 0, 127, 128, 65536, UINT32_MAX,
+	    (uint64_t)INT64_MAX + 1, UINT64_MAX };
+	struct asockd_writer	*w;
+	struct asockd_reader	*r;
+	int64_t			 iv;
+	uint64_t		 uv;
+	double			 dv;
+	float			 fv;
+	int			 bv;
+	size_t			 i;
+
+	w = archive_wr_new();
+	ck_assert_int_eq(archive_wr_nil(w), 0);
+	ck_assert_int_eq(archive_wr_bool(w, 1), 0);
+	ck_assert_int_eq(archive_wr_bool(w, 0), 0);
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		ck_assert_int_eq(archive_wr_int(w, ints[i]), 0);
+	for (i = 0; i < sizeof(uints) / sizeof(uints[0]); i++)
+		ck_assert_int_eq(archive_wr_uint(w, uints[i]), 0);
+	ck_assert_int_eq(archive_wr_float(w, 1.5f), 0);
+	ck_assert_int_eq(archive_wr_float(w, -FLT_MAX), 0);
+	ck_assert_int_eq(archive_wr_double(w, 0.1), 0);
+	ck_assert_int_eq(archive_wr_double(w, -DBL_MAX), 0);
+	ck_assert_int_eq(archive_wr_double(w, INFINITY), 0);
+
+	r = rd_writer(w);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NIL);
+	ck_assert_int_eq(archive_rd_nil(r), 0);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_BOOL);
+	ck_assert_int_eq(archive_rd_bool(r, &bv), 0);
+	ck_assert_int_eq(bv, 1);
+	ck_assert_int_eq(archive_rd_bool(r, &bv), 0);
+	ck_assert_int_eq(bv, 0);
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		ck_assert_int_eq(archive_rd_next_type(r),
+		    ints[i] < 0 ? ASOCKD_T_INT : ASOCKD_T_UINT);
+		ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+		ck_assert(iv == ints[i]);
+	}
+	for (i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
+		ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_UINT);
+		ck_assert_int_eq(archive_rd_uint(r, &uv), 0);
+		ck_assert(uv == uints[i]);
+	}
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_FLOAT);
+	ck_assert_int_eq(archive_rd_float(r, &fv), 0);
+	ck_assert(fv == 1.5f);
+	/* rd_double takes a float32 too. */
+	ck_assert_int_eq(archive_rd_double(r, &dv), 0);
+	ck_assert(dv == -FLT_MAX);
+	ck_assert_int_eq(archive_rd_double(r, &dv), 0);
+	ck_assert(dv == 0.1);
+	/* rd_float takes a float64, rounded. */
+	ck_assert_int_eq(archive_rd_float(r, &fv), 0);
+	ck_assert(isinf(fv) && fv < 0);
+	ck_assert_int_eq(archive_rd_double(r, &dv), 0);
+	ck_assert(isinf(dv) && dv > 0);
+	/* The end. */
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NONE);
+	ck_assert_int_eq(archive_rd_nil(r), -ENODATA);
+	ck_assert_int_eq(archive_rd_int(r, &iv), -ENODATA);
+	ck_assert_int_eq(archive_rd_skip(r), -ENODATA);
+	archive_rd_free(r);
+	archive_wr_free(w);
+}
+END_TEST
+
+START_TEST(roundtrip_str_bin)
+{
+	static const size_t	 lens[] = { 0, 1, 31, 32, 255, 256, 65535,
+	    65536, 100000 };
+	struct asockd_writer	*w;
+	struct asockd_reader	*r;
+	char			*big;
+	const char		*s;
+	const void		*p;
+	size_t			 i, len;
+
+	big = malloc(100000);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < 100000; i++)
+		big[i] = 'a' + i % 26;
+	w = archive_wr_new();
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		ck_assert_int_eq(archive_wr_str(w, big, lens[i]), 0);
+		ck_assert_int_eq(archive_wr_bin(w, big, lens[i]), 0);
+	}
+	ck_assert_int_eq(archive_wr_str(w, "\0caf\xc3\xa9 \xf0\x9f\x98\x80",
+	    11), 0);
+	ck_assert_int_eq(archive_wr_str(w, NULL, 0), 0);
+	ck_assert_int_eq(archive_wr_bin(w, NULL, 0), 0);
+
+	r = rd_writer(w);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_STR);
+		/* Strings are not binaries and the other way round. */
+		ck_assert_int_eq(archive_rd_bin(r, &p, &len), -EPROTO);
+		ck_assert_int_eq(archive_rd_str(r, &s, &len), 0);
+		ck_assert_uint_eq(len, lens[i]);
+		ck_assert_int_eq(memcmp(s, big, len), 0);
+		ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_BIN);
+		ck_assert_int_eq(archive_rd_str(r, &s, &len), -EPROTO);
+		ck_assert_int_eq(archive_rd_bin(r, &p, &len), 0);
+		ck_assert_uint_eq(len, lens[i]);
+		ck_assert_int_eq(memcmp(p, big, len), 0);
+	}
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), 0);
+	ck_assert_uint_eq(len, 11);
+	ck_assert_int_eq(memcmp(s, "\0caf\xc3\xa9 \xf0\x9f\x98\x80", 11), 0);
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(archive_rd_bin(r, &p, &len), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NONE);
+	archive_rd_free(r);
+	archive_wr_free(w);
+	free(big);
+}
+END_TEST
+
+START_TEST(roundtrip_containers)
+{
+	struct asockd_writer	*w;
+	struct asockd_reader	*r;
+	uint32_t		 n;
+	const char		*s;
+	size_t			 len;
+	int64_t			 iv;
+
+	/* {"name": "chat", "list": [1, [], {}], "n": nil} then 7. */
+	w = archive_wr_new();
+	ck_assert_int_eq(archive_wr_map(w, 3), 0);
+	ck_assert_int_eq(archive_wr_str(w, "name", 4), 0);
+	ck_assert_int_eq(archive_wr_str(w, "chat", 4), 0);
+	ck_assert_int_eq(archive_wr_str(w, "list", 4), 0);
+	ck_assert_int_eq(archive_wr_array(w, 3), 0);
+	ck_assert_int_eq(archive_wr_int(w, 1), 0);
+	ck_assert_int_eq(archive_wr_array(w, 0), 0);
+	ck_assert_int_eq(archive_wr_map(w, 0), 0);
+	ck_assert_int_eq(archive_wr_str(w, "n", 1), 0);
+	ck_assert_int_eq(archive_wr_nil(w), 0);
+	ck_assert_int_eq(archive_wr_int(w, 7), 0);
+
+	r = rd_writer(w);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_MAP);
+	ck_assert_int_eq(archive_rd_array(r, &n), -EPROTO);
+	ck_assert_int_eq(archive_rd_map(r, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), 0);
+	ck_assert_int_eq(archive_rd_skip(r), 0);		/* "chat" */
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), 0);
+	ck_assert_int_eq(len, 4);
+	ck_assert_int_eq(memcmp(s, "list", 4), 0);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_ARRAY);
+	ck_assert_int_eq(archive_rd_map(r, &n), -EPROTO);
+	ck_assert_int_eq(archive_rd_array(r, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert_int_eq(iv, 1);
+	ck_assert_int_eq(archive_rd_array(r, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(archive_rd_map(r, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(archive_rd_skip(r), 0);		/* "n" */
+	ck_assert_int_eq(archive_rd_nil(r), 0);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert_int_eq(iv, 7);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NONE);
+	archive_rd_free(r);
+
+	/* rd_skip takes the whole map, contents and all. */
+	r = rd_writer(w);
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert_int_eq(iv, 7);
+	ck_assert_int_eq(archive_rd_skip(r), -ENODATA);
+	archive_rd_free(r);
+	archive_wr_free(w);
+}
+END_TEST
+
+/* The exact bytes of the wire format (docs/archive.md). */
+START_TEST(writer_bytes)
+{
+	struct asockd_writer	*w;
+	size_t			 len;
+
+	w = archive_wr_new();
+	archive_wr_data(w, &len);
+	ck_assert_uint_eq(len, 0);
+	archive_wr_int(w, 1);
+	archive_wr_int(w, -1);
+	archive_wr_uint(w, 256);
+	archive_wr_int(w, -200);
+	archive_wr_str(w, "hi", 2);
+	archive_wr_bin(w, "\x01", 1);
+	archive_wr_array(w, 2);
+	archive_wr_bool(w, 1);
+	archive_wr_nil(w);
+	archive_wr_double(w, 1.5);
+	archive_wr_float(w, 1.5f);
+	archive_wr_map(w, 70000);
+	WR_IS(w, "\x01\xff\xcd\x01\x00\xd1\xff\x38\xa2hi\xc4\x01\x01"
+	    "\x92\xc3\xc0\xcb\x3f\xf8\0\0\0\0\0\0\xca\x3f\xc0\0\0"
+	    "\xdf\x00\x01\x11\x70");
+	archive_wr_reset(w);
+	archive_wr_data(w, &len);
+	ck_assert_uint_eq(len, 0);
+	/* The docs' example message: ["say", "h\xc3\xa9"]. */
+	archive_wr_array(w, 2);
+	archive_wr_str(w, "say", 3);
+	archive_wr_str(w, "h\xc3\xa9", 3);
+	WR_IS(w, "\x92\xa3say\xa3h\xc3\xa9");
+	archive_wr_free(w);
+	archive_wr_free(NULL);
+}
+END_TEST
+
+START_TEST(writer_utf8)
+{
+	struct asockd_writer	*w;
+	size_t			 len;
+
+	w = archive_wr_new();
+	archive_wr_int(w, 5);
+	ck_assert_int_eq(archive_wr_str(w, "\xc0\x80", 2), -EINVAL);
+	ck_assert_int_eq(archive_wr_str(w, "\xed\xa0\x80", 3), -EINVAL);
+	ck_assert_int_eq(archive_wr_str(w, "ab\xff", 3), -EINVAL);
+	ck_assert_int_eq(archive_wr_str(w, "\xe2\x82", 2), -EINVAL);
+	ck_assert_int_eq(archive_wr_str(w, NULL, 3), -EINVAL);
+	ck_assert_int_eq(archive_wr_bin(w, NULL, 3), -EINVAL);
+	/* Nothing was written by the failed calls. */
+	archive_wr_data(w, &len);
+	ck_assert_uint_eq(len, 1);
+	/* Bytes that are not UTF-8 go as bin. */
+	ck_assert_int_eq(archive_wr_bin(w, "ab\xff", 3), 0);
+	archive_wr_free(w);
+}
+END_TEST
+
+START_TEST(reader_types)
+{
+	struct asockd_reader	*r;
+	int64_t			 iv;
+	uint64_t		 uv;
+	double			 dv;
+	float			 fv;
+	int			 bv;
+	uint32_t		 n;
+	const char		*s;
+	const void		*p;
+	size_t			 len;
+
+	/* A wrong getter consumes nothing: every one on a string. */
+	r = RD("\xa1x");
+	ck_assert_int_eq(archive_rd_nil(r), -EPROTO);
+	ck_assert_int_eq(archive_rd_bool(r, &bv), -EPROTO);
+	ck_assert_int_eq(archive_rd_int(r, &iv), -EPROTO);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), -EPROTO);
+	ck_assert_int_eq(archive_rd_float(r, &fv), -EPROTO);
+	ck_assert_int_eq(archive_rd_double(r, &dv), -EPROTO);
+	ck_assert_int_eq(archive_rd_bin(r, &p, &len), -EPROTO);
+	ck_assert_int_eq(archive_rd_array(r, &n), -EPROTO);
+	ck_assert_int_eq(archive_rd_map(r, &n), -EPROTO);
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), 0);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NONE);
+	archive_rd_free(r);
+
+	/* A string is not nil, a nil is not false, an int is not a float. */
+	r = RD("\xc0\xc2\x05");
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), -EPROTO);
+	ck_assert_int_eq(archive_rd_bool(r, &bv), -EPROTO);
+	ck_assert_int_eq(archive_rd_nil(r), 0);
+	ck_assert_int_eq(archive_rd_nil(r), -EPROTO);
+	ck_assert_int_eq(archive_rd_bool(r, &bv), 0);
+	ck_assert_int_eq(bv, 0);
+	ck_assert_int_eq(archive_rd_double(r, &dv), -EPROTO);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), 0);
+	ck_assert_uint_eq(uv, 5);
+	archive_rd_free(r);
+
+	/* rd_uint refuses negatives; rd_int refuses what int64 cannot hold. */
+	r = RD("\xff\xd0\x80\xcf\xff\xff\xff\xff\xff\xff\xff\xff"
+	    "\xcf\x7f\xff\xff\xff\xff\xff\xff\xff");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_INT);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), -EPROTO);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert_int_eq(iv, -1);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), -EPROTO);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert_int_eq(iv, -128);
+	ck_assert_int_eq(archive_rd_int(r, &iv), -EPROTO);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), 0);
+	ck_assert(uv == UINT64_MAX);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert(iv == INT64_MAX);
+	archive_rd_free(r);
+
+	/* Signed formats holding values >= 0 are UINT, as msgpack-c says. */
+	r = RD("\xd0\x05\xd3\0\0\0\0\0\0\0\x07\xd1\xff\xfe");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_UINT);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), 0);
+	ck_assert_uint_eq(uv, 5);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_UINT);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert_int_eq(iv, 7);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_INT);
+	ck_assert_int_eq(archive_rd_int(r, &iv), 0);
+	ck_assert_int_eq(iv, -2);
+	archive_rd_free(r);
+
+	/* ext: typed as such, only skipped. */
+	r = RD("\xd4\x01\x02\xc7\x03\x05" "abc\x01");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_EXT);
+	ck_assert_int_eq(archive_rd_bin(r, &p, &len), -EPROTO);
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_EXT);
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), 0);
+	archive_rd_free(r);
+
+	/* An empty reader. */
+	r = archive_rd_open(NULL, 0);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NONE);
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), -ENODATA);
+	archive_rd_free(r);
+	archive_rd_free(NULL);
+}
+END_TEST
+
+START_TEST(reader_truncated)
+{
+	struct asockd_reader	*r;
+	uint64_t		 uv;
+	int64_t			 iv;
+	double			 dv;
+	uint32_t		 n;
+	const char		*s;
+	const void		*p;
+	size_t			 len;
+
+	r = RD("\xce\x00\x01");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_UINT);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), -EBADMSG);
+	ck_assert_int_eq(archive_rd_int(r, &iv), -EBADMSG);
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	archive_rd_free(r);
+
+	r = RD("\xcb\x3f\xf8");
+	ck_assert_int_eq(archive_rd_double(r, &dv), -EBADMSG);
+	archive_rd_free(r);
+
+	r = RD("\xd3\x80");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_INT);
+	ck_assert_int_eq(archive_rd_int(r, &iv), -EBADMSG);
+	archive_rd_free(r);
+
+	/* Lengths larger than the message. */
+	r = RD("\xa5" "ab");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_STR);
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), -EBADMSG);
+	archive_rd_free(r);
+	r = RD("\xd9");
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), -EBADMSG);
+	archive_rd_free(r);
+	r = RD("\xc6\xff\xff\xff\xff" "ab");
+	ck_assert_int_eq(archive_rd_bin(r, &p, &len), -EBADMSG);
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	archive_rd_free(r);
+
+	/* A count that cannot fit: refused at the header. */
+	r = RD("\xdf\xff\xff\xff\xff\x01\x02\x03\x04\x05");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_MAP);
+	ck_assert_int_eq(archive_rd_map(r, &n), -EBADMSG);
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	archive_rd_free(r);
+	r = RD("\xdd\x04\x00\x00\x00\x01\x02\x03\x04\x05");
+	ck_assert_int_eq(archive_rd_array(r, &n), -EBADMSG);
+	archive_rd_free(r);
+	r = RD("\x82\x01\x02\x03");
+	ck_assert_int_eq(archive_rd_map(r, &n), -EBADMSG);
+	archive_rd_free(r);
+
+	/* A count that fits the bytes but not the values. */
+	r = RD("\x93\x01\xa5" "ab");
+	ck_assert_int_eq(archive_rd_array(r, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), 0);
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), -EBADMSG);
+	archive_rd_free(r);
+	r = RD("\x92\x01\x91");
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	ck_assert_int_eq(archive_rd_array(r, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_ARRAY);
+	archive_rd_free(r);
+
+	/* The never-used byte. */
+	r = RD("\xc1");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NONE);
+	ck_assert_int_eq(archive_rd_nil(r), -EBADMSG);
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	archive_rd_free(r);
+}
+END_TEST
+
+START_TEST(reader_utf8)
+{
+	struct asockd_reader	*r;
+	const char		*s;
+	const void		*p;
+	size_t			 len;
+
+	r = RD("\xa2\xc0\x80\xa3\xed\xa0\x80\xa1\x80\xa2\xc3\xa9");
+	ck_assert_int_eq(archive_rd_str(r, &s, &len), -EBADMSG);
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_STR);
+	archive_rd_free(r);
+
+	/* The same bytes as bin are fine. */
+	r = RD("\xc4\x02\xc0\x80");
+	ck_assert_int_eq(archive_rd_bin(r, &p, &len), 0);
+	archive_rd_free(r);
+
+	/* A bad key deep inside makes rd_skip fail. */
+	r = RD("\x91\x81\xa1\xff\x01");
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	archive_rd_free(r);
+}
+END_TEST
+
+START_TEST(reader_depth)
+{
+	unsigned char		 buf[10000];
+	struct asockd_reader	*r;
+	uint32_t		 n;
+	int			 i;
+
+	for (i = 0; i < 64; i++)
+		buf[i] = 0x91;
+	buf[64] = 0xc0;
+	r = archive_rd_open(buf, 65);
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	archive_rd_free(r);
+
+	buf[64] = 0x91;
+	buf[65] = 0xc0;
+	r = archive_rd_open(buf, 66);
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	/* Reading level by level is the plugin's own business. */
+	for (i = 0; i < 65; i++)
+		ck_assert_int_eq(archive_rd_array(r, &n), 0);
+	ck_assert_int_eq(archive_rd_nil(r), 0);
+	archive_rd_free(r);
+
+	/* A depth bomb: no recursion, no stack overflow. */
+	memset(buf, 0x91, sizeof(buf));
+	r = archive_rd_open(buf, sizeof(buf));
+	ck_assert_int_eq(archive_rd_skip(r), -EBADMSG);
+	archive_rd_free(r);
+}
+END_TEST
+
+START_TEST(reader_gc)
+{
+	struct asockd_reader	*r;
+	int			 i;
+
+	/* Readers a plugin did not free go at the end of its callback. */
+	for (i = 0; i < 10; i++)
+		r = RD("\x01");
+	archive_rd_free(r);
+	archive_rd_gc();
+	archive_rd_gc();
+	r = RD("\x01");
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	archive_rd_gc();
+}
+END_TEST
+
+static Suite *
+archive_suite(void)
+{
+	Suite	*s = suite_create("archive");
+	TCase	*tc;
+
+	tc = tcase_create("roundtrip");
+	tcase_add_test(tc, roundtrip_scalars);
+	tcase_add_test(tc, roundtrip_str_bin);
+	tcase_add_test(tc, roundtrip_containers);
+	tcase_add_test(tc, writer_bytes);
+	tcase_add_test(tc, writer_utf8);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reader");
+	tcase_add_test(tc, reader_types);
+	tcase_add_test(tc, reader_truncated);
+	tcase_add_test(tc, reader_utf8);
+	tcase_add_test(tc, reader_depth);
+	tcase_add_test(tc, reader_gc);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 run, failed;
+
+	sr = srunner_create(archive_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	run = srunner_ntests_run(sr);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	/* CK_RUN_SUITE/CK_RUN_CASE typos run nothing and "pass". */
+	if (run == 0)
+		return EXIT_FAILURE;
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
