@@ -331,7 +331,8 @@ obj_json(const msgpack_object *o)
 	case MSGPACK_OBJECT_ARRAY:
 		j = json_array();
 		for (i = 0; i < o->via.array.size; i++)
-			json_array_append_new(j, obj_json(&o->via.array.ptr[i]));
+			json_array_append_new(j,
+			    obj_json(&o->via.array.ptr[i]));
 		return (j);
 	case MSGPACK_OBJECT_MAP:
 		j = json_object();

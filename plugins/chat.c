@@ -169,6 +169,13 @@ room_get(struct asockd_conn *c)
 	return (room);
 }
 
+/* 1 if s[0..len) is word. */
+static int
+is(const char *s, size_t len, const char *word)
+{
+	return (s != NULL && len == strlen(word) && memcmp(s, word, len) == 0);
+}
+
 /* Build [word, a, b] (a and b may be NULL) in the shared writer. */
 static struct asockd_writer *
 build(struct chat *chat, const char *word, const char *a, size_t alen,
@@ -252,7 +259,7 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 		return;
 	}
 	TAILQ_FOREACH(cl, &room->clients, entry)
-		if (strlen(cl->nick) == len && memcmp(cl->nick, nick, len) == 0) {
+		if (is(nick, len, cl->nick)) {
 			send_error(c, "nick in use");
 			return;
 		}
@@ -315,12 +322,6 @@ leave(struct asockd_conn *c, struct client *cl, int closing)
 	room_send(cl->room, w);
 	free(cl->nick);
 	free(cl);
-}
-
-static int
-is(const char *s, size_t len, const char *word)
-{
-	return (s != NULL && len == strlen(word) && memcmp(s, word, len) == 0);
 }
 
 /*

@@ -189,9 +189,10 @@ START_TEST(test_three_clients)
 		for (j = 0; j < 3; j++)
 			ck_assert_str_eq(seq[i][j], seq[0][j]);
 	for (j = 0; j < 3; j++)
-		ck_assert_msg((strcmp(seq[0][j], "[\"msg\",\"alice\",\"from a\"]") == 0 ||
+		ck_assert_msg(
+		    strcmp(seq[0][j], "[\"msg\",\"alice\",\"from a\"]") == 0 ||
 		    strcmp(seq[0][j], "[\"msg\",\"bob\",\"from b\"]") == 0 ||
-		    strcmp(seq[0][j], "[\"msg\",\"carol\",\"from c\"]") == 0),
+		    strcmp(seq[0][j], "[\"msg\",\"carol\",\"from c\"]") == 0,
 		    "unexpected %s", seq[0][j]);
 	ck_assert_str_ne(seq[0][0], seq[0][1]);
 	ck_assert_str_ne(seq[0][1], seq[0][2]);
