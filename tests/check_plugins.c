@@ -6,8 +6,6 @@
  * harness kills what a child started when it exits).  Listeners use port
  * 0; the harness reads the bound ports from the daemon's log.
  */
-#include "config.h"
-
 #include <sys/types.h>
 #include <sys/socket.h>
 
@@ -435,13 +433,14 @@ END_TEST
 /*
  * chargen against a reader that takes 64 KiB per 100 ms: chargen may only
  * send while host->writable() says so, so the daemon's memory stays flat.
- * A plugin that ignored backpressure would queue gigabytes in 3 s.
+ * A plugin that ignored backpressure would queue gigabytes in 3 s; one
+ * that never resumed from on_send would stall in the fast phase.
  */
 START_TEST(chargen_slow_reader)
 {
 	struct daemon		*d = start_std();
 	static char		 buf[65536];
-	unsigned long long	 off = 0;
+	unsigned long long	 off = 0, stop;
 	long			 rss0, rss, peak = 0;
 	long long		 end;
 	size_t			 i;
@@ -466,6 +465,19 @@ START_TEST(chargen_slow_reader)
 	}
 	ck_assert_msg(peak - rss0 < 8 * 1024,
 	    "daemon RSS grew from %ld to %ld KiB", rss0, peak);
+
+	/*
+	 * Then 16 MiB as fast as we can: more than the socket buffers and
+	 * the queue hold, so generation must resume from on_send many times.
+	 */
+	stop = off + 16 * 1024 * 1024;
+	while (off < stop) {
+		n = h_read_n(fd, buf, sizeof(buf), 5000);
+		ck_assert_msg(n == sizeof(buf), "stalled at %llu", off);
+		for (i = 0; i < (size_t)n; i++, off++)
+			if (buf[i] != chargen_at(off))
+				ck_abort_msg("pattern broken at %llu", off);
+	}
 	close(fd);
 	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
 	h_daemon_free(d);

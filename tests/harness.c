@@ -6,13 +6,16 @@
  * creates is therefore tied to the process that created it: the temporary
  * directory and the daemons record their creator's pid, and one atexit
  * handler in that process kills its daemons and removes its directory.  A
- * child that merely inherited them (a test forked after main() made the
- * directory) leaves them alone.  A test child killed by check's timeout
- * dies without atexit; its daemons get SIGKILL through PR_SET_PDEATHSIG
- * and check's kill of the process group.
+ * child that merely inherited them (a helper forked by a test) leaves them
+ * alone.
+ *
+ * A failed check assertion ends the test child with _exit(), and check's
+ * timeout with SIGKILL: no atexit handler runs.  So the daemons get
+ * SIGKILL from the kernel when the child dies (PR_SET_PDEATHSIG), and
+ * h_run_suite() makes a base directory in the runner, under which each
+ * test child makes its own; the runner removes the base, with whatever a
+ * dead child left in it, when it exits.
  */
-#include "config.h"
-
 #include <sys/types.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -49,6 +52,8 @@
 
 static char	 tmpdir[256];	/* short: unix socket paths live here */
 static pid_t	 tmpdir_owner;
+static char	 basedir[128];	/* made by h_run_suite(), or empty */
+static pid_t	 basedir_owner;
 static int	 atexit_done;
 static unsigned int serial;	/* unique file names in tmpdir */
 
@@ -105,22 +110,40 @@ h_atexit(void)
 	}
 	if (tmpdir[0] != '\0' && tmpdir_owner == me)
 		(void)nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (basedir[0] != '\0' && basedir_owner == me)
+		(void)nftw(basedir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* mkdtemp under $TMPDIR (or /tmp); aborts on failure. */
+static void
+make_dir(char *buf, size_t len, const char *parent, const char *prefix)
+{
+	snprintf(buf, len, "%s/%s.XXXXXX", parent, prefix);
+	if (mkdtemp(buf) == NULL) {
+		fprintf(stderr, "mkdtemp %s: %s\n", buf, strerror(errno));
+		abort();
+	}
+}
+
+static const char *
+tmp_base(void)
+{
+	const char	*base;
+
+	if ((base = getenv("TMPDIR")) == NULL || *base == '\0')
+		base = "/tmp";
+	return base;
 }
 
 const char *
 h_tmpdir(void)
 {
-	const char	*base;
-
 	if (tmpdir[0] != '\0')
 		return tmpdir;
-	if ((base = getenv("TMPDIR")) == NULL || *base == '\0')
-		base = "/tmp";
-	snprintf(tmpdir, sizeof(tmpdir), "%s/asockd-test.XXXXXX", base);
-	if (mkdtemp(tmpdir) == NULL) {
-		fprintf(stderr, "mkdtemp %s: %s\n", tmpdir, strerror(errno));
-		abort();
-	}
+	if (basedir[0] != '\0')
+		make_dir(tmpdir, sizeof(tmpdir), basedir, "t");
+	else
+		make_dir(tmpdir, sizeof(tmpdir), tmp_base(), "asockd-test");
 	tmpdir_owner = getpid();
 	h_register_atexit();
 	return tmpdir;
@@ -816,6 +839,11 @@ h_run_suite(struct Suite *s)
 
 	/* Tests write to sockets the daemon may have reset. */
 	signal(SIGPIPE, SIG_IGN);
+	if (basedir[0] == '\0') {
+		make_dir(basedir, sizeof(basedir), tmp_base(), "asockd-test");
+		basedir_owner = getpid();
+		h_register_atexit();
+	}
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	run = srunner_ntests_run(sr);
