@@ -703,6 +703,33 @@ START_TEST(ini_errors)
 }
 END_TEST
 
+/* The shipped conf/asockd.conf that `make run` uses. */
+START_TEST(shipped_config)
+{
+	struct config		*c;
+	struct listener_conf	*l;
+	const char		*src = getenv("ASOCKD_SRCDIR");
+	char			*f;
+	int			 n = 0;
+
+	if (asprintf(&f, "%s/conf/asockd.conf", src != NULL ? src : ".") ==
+	    -1)
+		abort();
+	ck_assert_ptr_nonnull(c = load(f, "/build/plugins"));
+	ck_assert_str_eq(logbuf, "");
+	TAILQ_FOREACH(l, &c->listeners, entry) {
+		/* Loopback only. */
+		if (l->addr.kind == ASOCKD_TCP || l->addr.kind == ASOCKD_UDP)
+			ck_assert_str_eq(l->addr.host, "127.0.0.1");
+		n++;
+	}
+	ck_assert_int_eq(n, 7);
+	ck_assert_ptr_nonnull(plugin_named(c, "chargen")->ini);
+	config_free(c);
+	free(f);
+}
+END_TEST
+
 START_TEST(print_keys)
 {
 	static const char *const names[] = {
@@ -747,6 +774,7 @@ config_suite(void)
 	tcase_add_test(tc, valid_defaults);
 	tcase_add_test(tc, full_every_key);
 	tcase_add_test(tc, print_keys);
+	tcase_add_test(tc, shipped_config);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
