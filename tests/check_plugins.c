@@ -35,25 +35,26 @@ static const char plugins_conf[] =
 	"  time: { path = \"time.so\"; };\n"
 	"};\n";
 
-static const char listeners_conf[] =
-	"listeners: (\n"
-	"  { name = \"echo4\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; },\n"
-	"%s"
-	"  { name = \"echo-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"echo\"; },\n"
-	"  { name = \"echo-unix\"; listen = \"unix:@TMP@/echo.sock\"; plugin = \"echo\"; },\n"
-	"  { name = \"echo-dgram\"; listen = \"unix-dgram:@TMP@/echo-dg.sock\"; plugin = \"echo\"; },\n"
-	"  { name = \"discard\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"discard\"; },\n"
-	"  { name = \"discard-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"discard\"; },\n"
-	"  { name = \"daytime\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"daytime\"; },\n"
-	"  { name = \"daytime-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"daytime\"; },\n"
-	"  { name = \"chargen\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"chargen\"; },\n"
-	"  { name = \"chargen-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"chargen\"; },\n"
-	"  { name = \"time\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"time\"; },\n"
-	"  { name = \"time-udp\"; listen = \"udp://127.0.0.1:0\"; plugin = \"time\"; }\n"
-	");\n";
-
-static const char echo6_conf[] =
-	"  { name = \"echo6\"; listen = \"tcp://[::1]:0\"; plugin = \"echo\"; },\n";
+/* The standard daemon's listeners: every bundled plugin, every kind. */
+static const struct {
+	const char	*name;
+	const char	*listen;
+	const char	*plugin;
+} listeners[] = {
+	{ "echo4", "tcp://127.0.0.1:0", "echo" },
+	{ "echo6", "tcp://[::1]:0", "echo" },	/* only with IPv6 */
+	{ "echo-udp", "udp://127.0.0.1:0", "echo" },
+	{ "echo-unix", "unix:@TMP@/echo.sock", "echo" },
+	{ "echo-dgram", "unix-dgram:@TMP@/echo-dg.sock", "echo" },
+	{ "discard", "tcp://127.0.0.1:0", "discard" },
+	{ "discard-udp", "udp://127.0.0.1:0", "discard" },
+	{ "daytime", "tcp://127.0.0.1:0", "daytime" },
+	{ "daytime-udp", "udp://127.0.0.1:0", "daytime" },
+	{ "chargen", "tcp://127.0.0.1:0", "chargen" },
+	{ "chargen-udp", "udp://127.0.0.1:0", "chargen" },
+	{ "time", "tcp://127.0.0.1:0", "time" },
+	{ "time-udp", "udp://127.0.0.1:0", "time" },
+};
 
 /* 1 when this machine can bind ::1 (containers often have no IPv6). */
 static int
@@ -78,10 +79,21 @@ start_std(void)
 {
 	struct daemon	*d;
 	char		 conf[4096];
+	size_t		 i, len;
+	int		 v6 = have_ipv6();
 
-	snprintf(conf, sizeof(conf), "%s", plugins_conf);
-	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf),
-	    listeners_conf, have_ipv6() ? echo6_conf : "");
+	len = snprintf(conf, sizeof(conf), "%slisteners: (\n", plugins_conf);
+	for (i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+		if (!v6 && strchr(listeners[i].listen, '[') != NULL)
+			continue;
+		len += snprintf(conf + len, sizeof(conf) - len,
+		    "%s  { name = \"%s\"; listen = \"%s\";"
+		    " plugin = \"%s\"; }\n",
+		    i == 0 ? "" : ",", listeners[i].name, listeners[i].listen,
+		    listeners[i].plugin);
+		ck_assert(len < sizeof(conf));
+	}
+	snprintf(conf + len, sizeof(conf) - len, ");\n");
 	d = h_daemon_start(conf, NULL);
 	ck_assert_msg(d != NULL, "asockd did not start");
 	return d;
@@ -398,7 +410,8 @@ chargen_at(unsigned long long off)
 START_TEST(chargen_pattern)
 {
 	struct daemon	*d = start_std();
-	char		 buf[CHARGEN_LINE * 200], ring[2 * 95 * CHARGEN_LINE];
+	char		 buf[CHARGEN_LINE * 200];
+	char		 ring[2 * 95 * CHARGEN_LINE];
 	size_t		 i;
 	ssize_t		 n;
 	int		 fd, k;
@@ -535,8 +548,8 @@ static int
 run_bad_plugin(const char *path, char *out, size_t outlen)
 {
 	char	 text[1024], *conf;
-	char	*argv[] = { NULL, (char *)"-f", (char *)"-l", (char *)"debug",
-	    (char *)"-c", NULL, (char *)"-P", NULL, NULL };
+	char	*argv[] = { NULL, (char *)"-f", (char *)"-l",
+	    (char *)"debug", (char *)"-c", NULL, (char *)"-P", NULL, NULL };
 
 	snprintf(text, sizeof(text),
 	    "plugins: { bad: { path = \"%s\"; }; };\n"

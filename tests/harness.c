@@ -162,7 +162,7 @@ h_expand(const char *text)
 {
 	static const struct {
 		const char	*key;
-		const char	*env;	/* NULL: the temporary directory */
+		const char	*env;	/* NULL: the temp directory */
 	} vars[] = {
 		{ "@PLUGIN_DIR@", "ASOCKD_PLUGIN_DIR" },
 		{ "@TEST_PLUGIN_DIR@", "ASOCKD_TEST_PLUGIN_DIR" },
@@ -383,7 +383,8 @@ struct daemon *
 h_daemon_start(const char *conf_text, ...)
 {
 	struct daemon	*d;
-	char		*argv[H_MAX_ARGS], name[64], *path, *plugin_dir, *arg;
+	char		*argv[H_MAX_ARGS], name[64], *path, *plugin_dir;
+	char		*arg;
 	long long	 end;
 	va_list		 ap;
 	int		 argc = 0, fd, slot;
@@ -850,7 +851,7 @@ h_run_suite(struct Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	if (run <= 0) {
-		fprintf(stderr, "no test ran (check CK_RUN_SUITE/CK_RUN_CASE)\n");
+		fprintf(stderr, "no test ran (CK_RUN_SUITE? CK_RUN_CASE?)\n");
 		return EXIT_FAILURE;
 	}
 	printf("%d passed, %d failed\n", run - failed, failed);

@@ -82,7 +82,7 @@ until grep -q ' ready' "$tmp/log"; do
 	[ "$i" -le 100 ] || fail "asockd not ready after 10 s"
 	sleep 0.1
 done
-port=$(sed -n 's/.*listener upper: listening on tcp:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+port=$(sed -n 's|.*listener upper: listening on tcp://[^ ]*:\([0-9]*\).*|\1|p' \
     "$tmp/log" | head -n 1)
 [ -n "$port" ] || fail "no port in the log"
 
