@@ -112,6 +112,8 @@ buf_add(struct buf *b, const void *p, size_t len)
 {
 	size_t cap;
 
+	if (len == 0)
+		return;
 	if (b->cap - b->len < len) {
 		cap = b->cap == 0 ? 4096 : b->cap;
 		while (cap - b->len < len)
@@ -411,6 +413,8 @@ archive_input(struct buf *in, struct buf *out, int eof)
 	unsigned char *nl;
 	size_t n;
 
+	if (in->len == 0)
+		return;
 	while ((nl = memchr(in->p, '\n', in->len)) != NULL) {
 		n = nl - in->p;
 		archive_line((char *)in->p, n, out);
@@ -498,8 +502,8 @@ dgram_input(struct buf *in, struct buf *out, int eof)
 	unsigned char *nl;
 	size_t n;
 
-	while ((nl = memchr(in->p, '\n', in->len)) != NULL ||
-	    in->len >= DGRAM_MAX || (eof && in->len > 0)) {
+	while (in->len > 0 && ((nl = memchr(in->p, '\n', in->len)) != NULL ||
+	    in->len >= DGRAM_MAX || eof)) {
 		n = nl != NULL ? (size_t)(nl - in->p) + 1 : in->len;
 		if (n > DGRAM_MAX)
 			n = DGRAM_MAX;
