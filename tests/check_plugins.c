@@ -393,18 +393,25 @@ START_TEST(time_tcp_udp)
 }
 END_TEST
 
-/* The byte at stream offset off of the RFC 864 pattern (72-char lines). */
+/* The byte at stream offset off of the RFC 864 pattern, width chars. */
+static char
+chargen_at_width(unsigned long long off, unsigned int width)
+{
+	unsigned long long	 line = off / (width + 2);
+	unsigned int		 col = off % (width + 2);
+
+	if (col == width)
+		return '\r';
+	if (col == width + 1)
+		return '\n';
+	return ' ' + (line + col) % 95;
+}
+
+/* The same with the RFC's 72-character lines. */
 static char
 chargen_at(unsigned long long off)
 {
-	unsigned long long	 line = off / CHARGEN_LINE;
-	unsigned int		 col = off % CHARGEN_LINE;
-
-	if (col == 72)
-		return '\r';
-	if (col == 73)
-		return '\n';
-	return ' ' + (line + col) % 95;
+	return chargen_at_width(off, CHARGEN_LINE - 2);
 }
 
 START_TEST(chargen_pattern)
@@ -438,6 +445,31 @@ START_TEST(chargen_pattern)
 		ck_assert_int_le(n, 512);
 		ck_assert(n == 0 || memmem(ring, sizeof(ring), buf, n) != NULL);
 	}
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* [chargen] line_length from the plugin's INI file. */
+START_TEST(chargen_ini)
+{
+	struct daemon	*d;
+	char		 buf[12 * 300];
+	size_t		 i;
+	int		 fd;
+
+	h_write_file("chargen.ini", "[chargen]\nline_length = 10\n");
+	d = h_daemon_start(
+	    "plugins: { chargen: { path = \"chargen.so\";"
+	    " config = \"@TMP@/chargen.ini\"; }; };\n"
+	    "listeners: ( { name = \"chargen\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"chargen\"; } );\n", NULL);
+	ck_assert(d != NULL);
+	fd = connect_port(d, "chargen");
+	ck_assert_int_eq(h_read_n(fd, buf, sizeof(buf), 5000), sizeof(buf));
+	ck_assert(memcmp(buf, " !\"#$%&'()\r\n!\"#$%&'()*\r\n", 24) == 0);
+	for (i = 0; i < sizeof(buf); i++)
+		ck_assert_msg(buf[i] == chargen_at_width(i, 10), "byte %zu", i);
 	close(fd);
 	h_daemon_free(d);
 }
@@ -623,6 +655,7 @@ plugins_suite(void)
 	tcase_add_test(tc, daytime);
 	tcase_add_test(tc, time_tcp_udp);
 	tcase_add_test(tc, chargen_pattern);
+	tcase_add_test(tc, chargen_ini);
 	tcase_add_test(tc, chargen_slow_reader);
 	suite_add_tcase(s, tc);
 
