@@ -245,6 +245,7 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 	struct room *room;
 	struct client *cl;
 	struct line *l;
+	size_t i;
 
 	if (host->udata(c) != NULL) {
 		send_error(c, "already joined");
@@ -254,6 +255,11 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 		send_error(c, "bad nick: empty or too long");
 		return;
 	}
+	for (i = 0; i < len; i++)
+		if ((unsigned char)nick[i] < 0x20 || nick[i] == 0x7f) {
+			send_error(c, "bad nick: control character");
+			return;
+		}
 	if ((room = room_get(c)) == NULL) {
 		send_error(c, "out of memory");
 		return;

@@ -246,6 +246,8 @@ START_TEST(test_errors)
 	expect(a, "[\"error\",\"bad nick: empty or too long\"]");
 	asockd_client_send_strings(a, "join", "ninechars", NULL);
 	expect(a, "[\"error\",\"bad nick: empty or too long\"]");
+	asockd_client_send_strings(a, "join", "tab\there", NULL);
+	expect(a, "[\"error\",\"bad nick: control character\"]");
 	asockd_client_send_strings(a, "join", "alice", NULL);
 	expect(a, "[\"joined\",\"alice\"]");
 	asockd_client_send_strings(a, "join", "alice2", NULL);
