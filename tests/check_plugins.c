@@ -458,7 +458,7 @@ START_TEST(chargen_ini)
 	size_t		 i;
 	int		 fd;
 
-	h_write_file("chargen.ini", "[chargen]\nline_length = 10\n");
+	free(h_write_file("chargen.ini", "[chargen]\nline_length = 10\n"));
 	d = h_daemon_start(
 	    "plugins: { chargen: { path = \"chargen.so\";"
 	    " config = \"@TMP@/chargen.ini\"; }; };\n"
@@ -536,7 +536,7 @@ START_TEST(refused)
 	int		 fd, i;
 	char		 buf[8];
 
-	h_write_file("refuse.ini", "[refuse]\nevery = 2\n");
+	free(h_write_file("refuse.ini", "[refuse]\nevery = 2\n"));
 	d = h_daemon_start(
 	    "plugins: {\n"
 	    "  refuse: { path = \"@TEST_PLUGIN_DIR@/refuse.so\";\n"
@@ -580,6 +580,7 @@ static int
 run_bad_plugin(const char *path, char *out, size_t outlen)
 {
 	char	 text[1024], *conf;
+	int	 rc;
 	char	*argv[] = { NULL, (char *)"-f", (char *)"-l",
 	    (char *)"debug", (char *)"-c", NULL, (char *)"-P", NULL, NULL };
 
@@ -593,7 +594,9 @@ run_bad_plugin(const char *path, char *out, size_t outlen)
 	if (argv[7] == NULL)
 		argv[7] = (char *)".";
 	argv[0] = (char *)"asockd";
-	return h_run(argv, out, outlen);
+	rc = h_run(argv, out, outlen);
+	free(conf);
+	return rc;
 }
 
 START_TEST(bad_abi)
