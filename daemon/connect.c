@@ -61,7 +61,7 @@ resolve_thread(void *arg)
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
+	hints.ai_flags = AI_NUMERICSERV;
 	r->gai_err = getaddrinfo(r->host, r->port, &hints, &r->res);
 	pthread_mutex_lock(&resolved_mtx);
 	STAILQ_INSERT_TAIL(&resolved, r, entry);
@@ -141,25 +141,6 @@ connect_forget(struct asockd_conn *c)
 	}
 }
 
-/* Split "tcp://host:port" into a name and a port; -1 if malformed. */
-static int
-split_target(const char *target, char **host, char **port)
-{
-	const char	*p, *colon;
-
-	if (strncmp(target, "tcp://", 6) != 0)
-		return -1;
-	p = target + 6;
-	if ((colon = strrchr(p, ':')) == NULL || colon == p ||
-	    colon[1] == '\0')
-		return -1;
-	*host = strndup(p, colon - p);
-	*port = xstrdup(colon + 1);
-	if (*host == NULL)
-		fatal("strndup");
-	return 0;
-}
-
 int
 connect_start(struct asockd_instance *inst, const char *target,
     void *udata, struct asockd_conn **out)
@@ -169,15 +150,17 @@ connect_start(struct asockd_instance *inst, const char *target,
 	struct addr		 a;
 	pthread_t		 tid;
 	pthread_attr_t		 attr;
-	char			 err[256], peer[160];
-	char			*host, *port;
+	char			 err[256], peer[300];
 	int			 fd;
 
 	if (!connect_ready)
 		return -EAGAIN;
-	if (addr_parse(target, 0, &a, err, sizeof(err)) == 0) {
-		if (a.kind != ASOCKD_TCP && a.kind != ASOCKD_UNIX)
-			return -EPROTONOSUPPORT;
+	if (addr_parse(target, 0, &a, err, sizeof(err)) == -1)
+		return -EINVAL;
+	if (a.kind != ASOCKD_TCP && a.kind != ASOCKD_UNIX)
+		return -EPROTONOSUPPORT;
+	if (a.sslen > 0) {
+		/* a literal address: connect now */
 		if ((fd = connect_sock(&a)) < 0)
 			return fd;
 		addr_format((struct sockaddr *)&a.ss, a.sslen, peer,
@@ -187,12 +170,11 @@ connect_start(struct asockd_instance *inst, const char *target,
 			*out = c;
 		return 0;
 	}
-	if (split_target(target, &host, &port) == -1)
-		return -EINVAL;
+	/* a name: resolve it on a thread of its own */
 	r = xcalloc(1, sizeof(*r));
-	r->host = host;
-	r->port = port;
-	snprintf(peer, sizeof(peer), "%s:%s", host, port);
+	r->host = xstrdup(a.host);
+	xasprintf(&r->port, "%d", a.port);
+	snprintf(peer, sizeof(peer), "%s:%d", a.host, a.port);
 	c = conn_outbound(inst, -1, peer, udata);
 	c->resolving = r;
 	r->conn = c;
