@@ -476,6 +476,12 @@ int	 sd_notifyf(const char *fmt, ...)
  * "unknown" when not named.  Clears the environment variables.
  */
 int	 sd_listen_fds(int **fds, char ***names);
+/* "RELOADING=1" with MONOTONIC_USEC; send "READY=1" after the reload. */
+int	 sd_notify_reloading(void);
+/* 1 with *usec when WatchdogSec= asks for "WATCHDOG=1" every *usec / 2. */
+int	 sd_watchdog_enabled(uint64_t *usec);
+/* 1 when fd suits a listener of kind, 0 when not, -1 when not a socket. */
+int	 sd_match_kind(int fd, int kind);
 
 /* ---------------------------------------------------------------- util.c */
 
