@@ -39,7 +39,7 @@
 struct mp_hdr {
 	enum asockd_type	 type;
 	size_t			 hlen;	/* header bytes; scalars: all of it */
-	uint64_t		 n;	/* str/bin/ext: bytes; array/map: count */
+	uint64_t		 n;	/* str/bin/ext: bytes; else: count */
 };
 
 struct asockd_reader {
