@@ -24,6 +24,8 @@
  * message as it was.
  */
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,10 +441,21 @@ archive_rd_float(struct asockd_reader *r, float *v)
 	double	 d;
 	int	 rv;
 
-	/* A float64 is rounded to the nearest float. */
-	if ((rv = archive_rd_double(r, &d)) == 0)
+	/*
+	 * A float64 is rounded to the nearest float, as IEEE 754 does it,
+	 * spelled out beyond FLT_MAX because ISO C leaves converting an
+	 * out-of-range value undefined: up to half an ulp above FLT_MAX
+	 * rounds down to it, from there on it is an infinity.
+	 */
+	if ((rv = archive_rd_double(r, &d)) != 0)
+		return rv;
+	if (fabs(d) >= 0x1.ffffffp127)
+		*v = d > 0 ? INFINITY : -INFINITY;
+	else if (fabs(d) > FLT_MAX)
+		*v = d > 0 ? FLT_MAX : -FLT_MAX;
+	else
 		*v = (float)d;
-	return rv;
+	return 0;
 }
 
 int

@@ -68,6 +68,9 @@ START_TEST(roundtrip_scalars)
 	ck_assert_int_eq(archive_wr_double(w, 0.1), 0);
 	ck_assert_int_eq(archive_wr_double(w, -DBL_MAX), 0);
 	ck_assert_int_eq(archive_wr_double(w, INFINITY), 0);
+	ck_assert_int_eq(archive_wr_double(w, 0x1.fffffefp127), 0);
+	ck_assert_int_eq(archive_wr_double(w, -0x1.ffffffp127), 0);
+	ck_assert_int_eq(archive_wr_double(w, 0.1), 0);
 
 	r = rd_writer(w);
 	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NIL);
@@ -101,6 +104,13 @@ START_TEST(roundtrip_scalars)
 	ck_assert(isinf(fv) && fv < 0);
 	ck_assert_int_eq(archive_rd_double(r, &dv), 0);
 	ck_assert(isinf(dv) && dv > 0);
+	/* Just above FLT_MAX rounds to it; half an ulp more overflows. */
+	ck_assert_int_eq(archive_rd_float(r, &fv), 0);
+	ck_assert(fv == FLT_MAX);
+	ck_assert_int_eq(archive_rd_float(r, &fv), 0);
+	ck_assert(isinf(fv) && fv < 0);
+	ck_assert_int_eq(archive_rd_float(r, &fv), 0);
+	ck_assert(fv == 0.1f);
 	/* The end. */
 	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_NONE);
 	ck_assert_int_eq(archive_rd_nil(r), -ENODATA);
