@@ -757,13 +757,13 @@ conn_idle_cb(struct ev_loop *l, ev_timer *w, int revents)
 		conn_finish(c, ASOCKD_CLOSE_TIMEOUT);
 		return;
 	}
-	conn_close(c, ASOCKD_CLOSE_TIMEOUT);
-	if (c->state == CONN_CLOSING) {
-		/* give the flush one more period, then abort */
+	if (c->sendq.len > 0) {
+		/* the graceful close flushes: one more period, then abort */
 		c->last_active = ev_now(l);
 		ev_timer_set(w, timeout, 0.);
 		ev_timer_start(l, w);
 	}
+	conn_close(c, ASOCKD_CLOSE_TIMEOUT);	/* may free c */
 }
 
 static void

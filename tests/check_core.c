@@ -376,6 +376,9 @@ START_TEST(test_emfile)
 	long		 t0, t1;
 	FILE		*f;
 
+	/* valgrind needs descriptors of its own above the limit */
+	if (getenv("ASOCKD_WRAPPER") != NULL)
+		return;
 	/* the daemon inherits the limit through fork (this test runs in a
 	 * child of its own) */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);

@@ -66,6 +66,21 @@ static struct {
 
 static void	 h_atexit(void);
 
+/*
+ * Deadlines stretch with CK_TIMEOUT_MULTIPLIER, so the same tests run
+ * under valgrind or the sanitizers (CI sets it for those runs).
+ */
+static long long
+h_scale(long long ms)
+{
+	const char	*m = getenv("CK_TIMEOUT_MULTIPLIER");
+	long		 k;
+
+	if (m == NULL || (k = strtol(m, NULL, 10)) < 1)
+		return ms;
+	return ms * k;
+}
+
 static void *
 h_xmalloc(size_t len)
 {
@@ -283,7 +298,7 @@ h_log_count(struct daemon *d, const char *s)
 int
 h_log_wait(struct daemon *d, const char *s, int timeout_ms)
 {
-	long long	 end = h_now_ms() + timeout_ms;
+	long long	 end = h_now_ms() + h_scale(timeout_ms);
 
 	for (;;) {
 		if (h_log_count(d, s) > 0)
@@ -346,6 +361,33 @@ daemon_reap(struct daemon *d)
 }
 
 /* Fork and exec the daemon with argv, output to logpath. */
+/*
+ * exec bin, or, when ASOCKD_WRAPPER is set ("valgrind -q ..."), the
+ * wrapper's words followed by bin and argv[1..].
+ */
+static void
+exec_wrapped(const char *bin, char *const argv[])
+{
+	const char	*w = getenv("ASOCKD_WRAPPER");
+	char		*args[H_MAX_ARGS * 2], *copy, *tok, *save;
+	int		 n = 0, i;
+
+	if (w == NULL || *w == '\0') {
+		execv(bin, argv);
+		return;
+	}
+	if ((copy = strdup(w)) == NULL)
+		return;
+	for (tok = strtok_r(copy, " ", &save); tok != NULL && n < H_MAX_ARGS;
+	    tok = strtok_r(NULL, " ", &save))
+		args[n++] = tok;
+	args[n++] = (char *)(uintptr_t)bin;
+	for (i = 1; argv[i] != NULL && n < H_MAX_ARGS * 2 - 1; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	execvp(args[0], args);
+}
+
 static pid_t
 spawn(char *const argv[], int outfd)
 {
@@ -374,7 +416,7 @@ spawn(char *const argv[], int outfd)
 	dup2(outfd, STDERR_FILENO);
 	if (outfd > STDERR_FILENO)
 		close(outfd);
-	execv(bin, argv);
+	exec_wrapped(bin, argv);
 	fprintf(stderr, "execv %s: %s\n", bin, strerror(errno));
 	_exit(127);
 }
@@ -443,7 +485,7 @@ h_daemon_start(const char *conf_text, ...)
 	daemons[slot].owner = getpid();
 	daemons[slot].reaped = 0;
 
-	end = h_now_ms() + H_READY_MS;
+	end = h_now_ms() + h_scale(H_READY_MS);
 	for (;;) {
 		if (h_log_count(d, " ready") > 0)
 			return d;
@@ -465,7 +507,7 @@ h_daemon_start(const char *conf_text, ...)
 int
 h_daemon_wait(struct daemon *d, int timeout_ms)
 {
-	long long	 end = h_now_ms() + timeout_ms;
+	long long	 end = h_now_ms() + h_scale(timeout_ms);
 
 	for (;;) {
 		if (daemon_reap(d))
@@ -559,7 +601,7 @@ h_run(char *const argv[], char *out, size_t outlen)
 	close(p[1]);
 
 	/* Read until EOF (every writer gone) or the deadline. */
-	end = h_now_ms() + H_RUN_MS;
+	end = h_now_ms() + h_scale(H_RUN_MS);
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
 	for (;;) {
@@ -738,7 +780,7 @@ static ssize_t
 read_until(int fd, void *buf, size_t n, int timeout_ms, int *eof)
 {
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	long long	 end = h_now_ms() + timeout_ms, left;
+	long long	 end = h_now_ms() + h_scale(timeout_ms), left;
 	size_t		 got = 0;
 	ssize_t		 r;
 
@@ -786,7 +828,7 @@ int
 h_wait_eof(int fd, int timeout_ms)
 {
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	long long	 end = h_now_ms() + timeout_ms, left;
+	long long	 end = h_now_ms() + h_scale(timeout_ms), left;
 	char		 buf[4096];
 	ssize_t		 r;
 
