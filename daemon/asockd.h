@@ -495,6 +495,58 @@ extern struct config	*conf;
 extern struct instances	 instances;
 extern int		 shutting_down;
 
+/* ---------------------------------------------------------------- master.c */
+
+#define WORKER_SLOTS		4096	/* workers alive at once, reloads too */
+#define QUARANTINE_MAX		32
+#define QUARANTINE_NAMELEN	64
+
+/*
+ * One per worker process, in a MAP_SHARED page the master maps before it
+ * forks: the worker writes, the master reads.
+ */
+struct worker_slot {
+	volatile pid_t		 pid;
+	volatile uint32_t	 nconns;	/* open connections */
+	/* index in conf->plugins of the plugin whose code raised a fatal
+	 * signal, -1: none known */
+	volatile int		 crash_plugin;
+};
+
+struct master_shm {
+	/* plugins taken out of service; seq counts additions */
+	volatile uint32_t	 quarantine_seq;
+	volatile int		 nquarantined;
+	char			 quarantined[QUARANTINE_MAX][QUARANTINE_NAMELEN];
+	struct worker_slot	 slots[WORKER_SLOTS];
+};
+
+extern struct master_shm *master_shm;
+
+/*
+ * Bind every listener, fork and supervise the workers, reload on SIGHUP,
+ * stop on SIGTERM.  conf is loaded.  Returns the exit code.
+ */
+int	 master_run(const char *plugin_dir, int foreground);
+/* 1 when the plugin called name is quarantined. */
+int	 master_quarantined(const char *name);
+
+/* ---------------------------------------------------------------- worker.c */
+
+/*
+ * The worker process, in the child of a fork from the master: drop
+ * privileges, load and init the plugins, serve conf's listeners, and
+ * write one byte to readyfd once accepting.  index 0 also serves pinned
+ * listeners.  Never returns.
+ */
+void	 worker_main(int index, int readyfd, struct worker_slot *)
+	    __attribute__((noreturn));
+/*
+ * daemon.user and daemon.group: look them up (apply 0, the master checks a
+ * config) or switch to them with setgroups, setgid, setuid (apply 1).
+ * 0, or -1 after logging.
+ */
+int	 worker_privs(const struct config *, int apply);
 /* During shutdown: a connection is gone; stop when none are left. */
 void	 main_conn_gone(void);
 

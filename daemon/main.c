@@ -1,23 +1,16 @@
 /*
- * main.c - command line, start-up order, signals, shutdown.
+ * main.c - command line and start-up.
  *
- * Start-up order: parse and validate the config (no side effects), load
- * every plugin and check its descriptor, bind every listener, then run
- * plugin init hooks, start accepting and report ready.  Any failure before
- * "ready" exits 1 with the reason on stderr.
- *
- * Shutdown (SIGTERM/SIGINT): stop accepting and close the listening
- * sockets, close every connection gracefully (its queued output is flushed
- * first), and exit 0 once none are left - or, after shutdown_timeout,
- * abort those that remain and exit 0 all the same.
+ * Start-up order: parse and validate the config (no side effects); for
+ * -t, load every plugin, run its validate hook and exit.  Otherwise the
+ * master (master.c) binds every listener, forks the workers (worker.c),
+ * which load and initialise the plugins and accept, and reports ready once
+ * all of them are up.  Any failure before "ready" exits 1 with the reason
+ * on stderr.
  */
 #include <sys/resource.h>
-#include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +27,6 @@ struct ev_loop		*loop;
 struct config		*conf;
 struct instances	 instances = TAILQ_HEAD_INITIALIZER(instances);
 int			 shutting_down;
-
-static ev_signal	 sig_term, sig_int, sig_hup;
-static ev_timer		 shutdown_timer;
 
 static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL, 'c' },
@@ -69,68 +59,15 @@ usage(FILE *fp)
 "  -V, --version         print the version and the plugin ABI version\n"
 "  -h, --help            this text\n"
 "\n"
-"Signals: SIGTERM or SIGINT stop gracefully (queued output is flushed,\n"
-"at most daemon.shutdown_timeout seconds).\n"
+"A master process binds the listeners and runs daemon.workers worker\n"
+"processes (0: one per CPU) that load the plugins and serve; a worker that\n"
+"dies is replaced.  Signals to the master: SIGTERM or SIGINT stop\n"
+"gracefully (queued output is flushed, at most daemon.shutdown_timeout\n"
+"seconds); SIGHUP reloads the config without dropping a connection (an\n"
+"invalid one is logged and ignored); SIGUSR1 reopens the log (a no-op:\n"
+"logs go to stderr or syslog).\n"
 "Docs: docs/config.md, docs/plugins.md, asockd(8), asockd.conf(5).\n",
 	    DEFAULT_CONFIG);
-}
-
-static void
-shutdown_timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
-{
-	log_warnx("shutdown: %u connection(s) still open after %.1f s:"
-	    " aborting them", conn_count, conf->shutdown_timeout);
-	conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
-	ev_break(l, EVBREAK_ALL);
-}
-
-void
-main_conn_gone(void)
-{
-	if (shutting_down && conn_count == 0)
-		ev_break(loop, EVBREAK_ALL);
-}
-
-static void
-shutdown_start(const char *why)
-{
-	if (shutting_down) {
-		log_notice("%s again: not waiting for connections", why);
-		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
-	shutting_down = 1;
-	log_notice("%s: shutting down, %u connection(s) open", why,
-	    conn_count);
-	sd_notifyf("STOPPING=1\nSTATUS=stopping, %u connection(s) open",
-	    conn_count);
-	listener_close_all();
-	conn_close_all(ASOCKD_CLOSE_SHUTDOWN);
-	if (conn_count == 0) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
-	ev_timer_init(&shutdown_timer, shutdown_timeout_cb,
-	    conf->shutdown_timeout, 0.);
-	ev_timer_start(loop, &shutdown_timer);
-}
-
-static void
-signal_cb(struct ev_loop *l, ev_signal *w, int revents)
-{
-	switch (w->signum) {
-	case SIGTERM:
-		shutdown_start("SIGTERM");
-		break;
-	case SIGINT:
-		shutdown_start("SIGINT");
-		break;
-	case SIGHUP:
-		log_warnx("SIGHUP: configuration reload is not supported yet;"
-		    " restart the daemon to apply a new configuration");
-		break;
-	}
 }
 
 static int
@@ -148,17 +85,6 @@ plugins_load(void)
 		TAILQ_INSERT_TAIL(&instances, inst, entry);
 	}
 	return errors ? -1 : 0;
-}
-
-static int
-plugins_init(void)
-{
-	struct asockd_instance	*inst;
-
-	TAILQ_FOREACH(inst, &instances, entry)
-		if (plugin_init(inst) == -1)
-			return -1;
-	return 0;
 }
 
 static void
@@ -207,32 +133,12 @@ raise_nofile(void)
 	}
 }
 
-static void
-signals_init(void)
-{
-	struct sigaction	 sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	ev_signal_init(&sig_term, signal_cb, SIGTERM);
-	ev_signal_init(&sig_int, signal_cb, SIGINT);
-	ev_signal_init(&sig_hup, signal_cb, SIGHUP);
-	ev_signal_start(loop, &sig_term);
-	ev_signal_start(loop, &sig_int);
-	ev_signal_start(loop, &sig_hup);
-	/* signal watchers alone do not keep the loop alive */
-	ev_unref(loop);
-	ev_unref(loop);
-	ev_unref(loop);
-}
-
 int
 main(int argc, char *argv[])
 {
 	const char	*config_file = DEFAULT_CONFIG;
 	const char	*plugin_dir = NULL;
-	int		 ch, test = 0, foreground = 0, level = -1;
+	int		 ch, rc, test = 0, foreground = 0, level = -1;
 
 	log_init(LOG_TO_STDERR, LOG_INFO);
 	while ((ch = getopt_long(argc, argv, "c:tfl:P:Vh", longopts,
@@ -290,51 +196,15 @@ main(int argc, char *argv[])
 	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
 	if (test) {
-		int rc = config_test();
-
+		rc = config_test();
 		config_free(conf);
 		return rc;
 	}
 
 	raise_nofile();
-	if (plugins_load() == -1) {
-		log_warnx("%s: a plugin could not be loaded", conf->file);
-		return 1;
-	}
-	if (listener_open_all(conf, &instances) == -1) {
-		log_warnx("%s: a listener could not be opened", conf->file);
-		listener_free_all();
-		plugins_unload();
-		return 1;
-	}
-	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatal("daemon");
-		log_init(LOG_TO_SYSLOG, log_getlevel());
-	}
-	signals_init();
-	conn_oob_init();
-	connect_init();
-	if (plugins_init() == -1) {
-		listener_free_all();
-		plugins_unload();
-		return 1;
-	}
-	listener_start_all();
-	log_notice("asockd %s ready: %u listener(s)", PACKAGE_VERSION,
-	    listener_count());
-	sd_notifyf("READY=1\nSTATUS=serving %u listener(s)\nMAINPID=%ld",
-	    listener_count(), (long)getpid());
-
-	ev_run(loop, 0);
-
-	/* every connection is closed before plugins are finalised */
-	if (conn_count > 0)
-		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
-	listener_free_all();
-	plugins_unload();
-	config_free(conf);
+	rc = master_run(plugin_dir, foreground);
+	if (conf != NULL)
+		config_free(conf);
 	ev_loop_destroy(loop);
-	log_notice("stopped");
-	return 0;
+	return rc;
 }

@@ -1,0 +1,879 @@
+/*
+ * master.c - the master process: listening sockets, workers, reloads.
+ *
+ * The master binds every listener once and forks daemon.workers worker
+ * processes (worker.c) that share the listening sockets; it never loads
+ * plugin code.  Workers are started in generations: worker 0 first, the
+ * rest once it is up (a broken plugin fails once, not N times), and a
+ * generation is current once all of its workers report ready.
+ *
+ * A worker that dies unasked is logged with its signal, the plugin whose
+ * code was on its stack and the plugins it had loaded, and replaced after
+ * RESPAWN_DELAY.  A plugin that kills CRASH_LIMIT workers within
+ * CRASH_WINDOW seconds is quarantined: its listening sockets are closed
+ * (new connections are refused) and workers stop serving them, until a
+ * reload.
+ *
+ * Reload (SIGHUP): the new configuration is parsed into a fresh struct; an
+ * invalid one changes nothing.  Listeners with the same name and address
+ * keep their socket (its accept queue is never closed), new ones are
+ * bound, and a new generation of workers starts.  Once it is up, the old
+ * workers are retired (SIGUSR2: stop accepting, finish their connections
+ * within shutdown_timeout) and the sockets of removed listeners closed.
+ * If the new workers fail to start, they are stopped and the old
+ * generation keeps serving.
+ *
+ * The master owns unix socket files and removes them at exit.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "asockd.h"
+
+#define RESPAWN_DELAY	0.2	/* seconds before a dead worker is replaced */
+#define RESPAWN_SLOW	1.0	/* ... when it died before it was up */
+#define START_TIMEOUT	30.0	/* for a generation to come up */
+#define STATUS_INTERVAL	5.0	/* STATUS= updates to systemd */
+#define KILL_GRACE	5.0	/* after shutdown_timeout: SIGKILL */
+#define CRASH_LIMIT	5	/* deaths within CRASH_WINDOW: quarantine */
+#define CRASH_WINDOW	60.0
+
+enum gen_state {
+	GEN_STARTING = 0,
+	GEN_CURRENT,
+	GEN_RETIRING
+};
+
+struct worker;
+
+/* The workers started on one configuration. */
+struct gen {
+	struct config		*conf;
+	enum gen_state		 state;
+	int			 nworkers;
+	struct worker		**workers;	/* by index; NULL: not running */
+	int			 alive;		/* its processes */
+	struct listeners	 oldl;	/* STARTING: the listeners it replaces */
+	ev_timer		 start_timer;
+	TAILQ_ENTRY(gen)	 entry;
+};
+
+struct worker {
+	struct gen		*gen;
+	int			 index;
+	pid_t			 pid;
+	int			 slot;		/* in master_shm->slots */
+	int			 readyfd;	/* -1 once read */
+	int			 ready;
+	int			 retiring;	/* asked to stop */
+	ev_io			 ready_io;
+	ev_child		 child;
+	TAILQ_ENTRY(worker)	 entry;
+};
+
+/* Recent worker deaths caused by one plugin. */
+struct crash_rec {
+	char			*plugin;
+	ev_tstamp		 when[CRASH_LIMIT];
+	int			 n;
+	TAILQ_ENTRY(crash_rec)	 entry;
+};
+
+struct master_shm	*master_shm;
+
+static TAILQ_HEAD(, gen) gens = TAILQ_HEAD_INITIALIZER(gens);
+static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
+static TAILQ_HEAD(, crash_rec) crashes = TAILQ_HEAD_INITIALIZER(crashes);
+static struct gen	*current, *pending;
+static const char	*plugin_dir;
+static int		 stopping, started, reload_again, exit_code;
+static char		 slot_used[WORKER_SLOTS];
+static char		*pidfile;
+static ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
+static ev_timer		 respawn_timer, status_timer, watchdog_timer,
+			 kill_timer;
+
+static void	 gen_fill(struct gen *);
+static void	 master_stop(const char *);
+
+int
+master_quarantined(const char *name)
+{
+	int	 i;
+
+	if (master_shm == NULL)
+		return 0;
+	for (i = 0; i < master_shm->nquarantined; i++)
+		if (strcmp(master_shm->quarantined[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static unsigned int
+conns_total(void)
+{
+	struct worker	*w;
+	unsigned int	 n = 0;
+
+	TAILQ_FOREACH(w, &workers, entry)
+		n += master_shm->slots[w->slot].nconns;
+	return n;
+}
+
+static int
+workers_alive(void)
+{
+	struct worker	*w;
+	int		 n = 0;
+
+	TAILQ_FOREACH(w, &workers, entry)
+		if (!w->retiring)
+			n++;
+	return n;
+}
+
+static void
+notify_status(const char *first)
+{
+	sd_notifyf("%sSTATUS=%d worker(s), %u connection(s), %u"
+	    " listener(s)", first, workers_alive(), conns_total(),
+	    listener_count());
+}
+
+/* Close a listening socket the master owns; remove its socket file. */
+static void
+listener_shut(struct asockd_listener *l)
+{
+	const struct sockaddr_un *sun;
+
+	if (l->fd == -1)
+		return;
+	close(l->fd);
+	l->fd = -1;
+	sun = (const struct sockaddr_un *)&l->conf->addr.ss;
+	if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
+	    !l->inherited && sun->sun_path[0] != '\0')
+		unlink(sun->sun_path);
+}
+
+static int
+fd_in(struct listeners *head, int fd)
+{
+	struct asockd_listener	*l;
+
+	TAILQ_FOREACH(l, head, entry)
+		if (l->fd == fd)
+			return 1;
+	return 0;
+}
+
+/* Free the listeners of head, closing the sockets keep does not hold. */
+static void
+listeners_drop(struct listeners *head, struct listeners *keep, int logit)
+{
+	struct asockd_listener	*l;
+
+	while ((l = TAILQ_FIRST(head)) != NULL) {
+		TAILQ_REMOVE(head, l, entry);
+		if (l->fd != -1 && !fd_in(keep, l->fd)) {
+			if (logit)
+				log_notice("listener %s: closed (not in the"
+				    " new configuration)", l->conf->name);
+			listener_shut(l);
+		}
+		free(l);
+	}
+}
+
+/*
+ * Make the global listener list that of nc: a listener with the same name
+ * and address takes over the old socket, others are bound.  The old list
+ * goes to oldl.  On failure nothing changed.
+ */
+static int
+listeners_swap(struct config *nc, struct listeners *oldl)
+{
+	struct listener_conf	*lc, **arr;
+	struct asockd_listener	*l, *o;
+	struct instances	 none = TAILQ_HEAD_INITIALIZER(none);
+	struct config		 tmp;
+	int			 i, n = 0, failed = 0;
+
+	TAILQ_INIT(oldl);
+	TAILQ_CONCAT(oldl, &listeners, entry);
+	TAILQ_FOREACH(lc, &nc->listeners, entry)
+		n++;
+	arr = xcalloc(n + 1, sizeof(*arr));
+	n = 0;
+	TAILQ_FOREACH(lc, &nc->listeners, entry)
+		arr[n++] = lc;
+	for (i = 0; i < n && !failed; i++) {
+		lc = arr[i];
+		TAILQ_FOREACH(o, oldl, entry)
+			if (o->fd != -1 && o->kind == lc->addr.kind &&
+			    strcmp(o->conf->name, lc->name) == 0 &&
+			    strcmp(o->conf->listen, lc->listen) == 0)
+				break;
+		if (o != NULL) {
+			l = xcalloc(1, sizeof(*l));
+			l->conf = lc;
+			l->kind = o->kind;
+			l->fd = o->fd;
+			l->inherited = o->inherited;
+			memcpy(l->uri, o->uri, sizeof(l->uri));
+			TAILQ_INIT(&l->conns);
+			TAILQ_INSERT_TAIL(&listeners, l, entry);
+			continue;
+		}
+		/* listener_open_all binds a config's list: give it one */
+		tmp = *nc;
+		TAILQ_INIT(&tmp.listeners);
+		TAILQ_REMOVE(&nc->listeners, lc, entry);
+		TAILQ_INSERT_TAIL(&tmp.listeners, lc, entry);
+		if (listener_open_all(&tmp, &none) == -1)
+			failed = 1;
+	}
+	/* put nc's list back together, in order */
+	TAILQ_INIT(&nc->listeners);
+	for (i = 0; i < n; i++)
+		TAILQ_INSERT_TAIL(&nc->listeners, arr[i], entry);
+	free(arr);
+	if (failed) {
+		listeners_drop(&listeners, oldl, 0);
+		TAILQ_CONCAT(&listeners, oldl, entry);
+		return -1;
+	}
+	return 0;
+}
+
+static struct gen *
+gen_new(struct config *cf)
+{
+	struct gen	*g;
+	long		 ncpu;
+
+	g = xcalloc(1, sizeof(*g));
+	g->conf = cf;
+	g->state = GEN_STARTING;
+	g->nworkers = cf->workers;
+	if (g->nworkers == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		g->nworkers = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
+	}
+	g->workers = xcalloc(g->nworkers, sizeof(*g->workers));
+	TAILQ_INIT(&g->oldl);
+	TAILQ_INSERT_TAIL(&gens, g, entry);
+	return g;
+}
+
+static void
+gen_free_if_done(struct gen *g)
+{
+	if (g->state != GEN_RETIRING || g->alive > 0)
+		return;
+	TAILQ_REMOVE(&gens, g, entry);
+	ev_timer_stop(loop, &g->start_timer);
+	/* the running configuration is freed last, after its listeners */
+	if (g->conf != conf)
+		config_free(g->conf);
+	free(g->workers);
+	free(g);
+}
+
+/* In a new worker: drop everything that is the master's. */
+static void
+master_forget(void)
+{
+	struct worker	*w;
+	struct gen	*g;
+
+	TAILQ_FOREACH(w, &workers, entry) {
+		ev_child_stop(loop, &w->child);
+		ev_io_stop(loop, &w->ready_io);
+		if (w->readyfd != -1)
+			close(w->readyfd);
+	}
+	TAILQ_FOREACH(g, &gens, entry)
+		ev_timer_stop(loop, &g->start_timer);
+	ev_signal_stop(loop, &sig_term);
+	ev_signal_stop(loop, &sig_int);
+	ev_signal_stop(loop, &sig_hup);
+	ev_signal_stop(loop, &sig_usr1);
+	ev_timer_stop(loop, &respawn_timer);
+	ev_timer_stop(loop, &status_timer);
+	ev_timer_stop(loop, &watchdog_timer);
+	ev_timer_stop(loop, &kill_timer);
+	free(pidfile);
+	pidfile = NULL;
+}
+
+static void	 ready_cb(struct ev_loop *, ev_io *, int);
+static void	 child_cb(struct ev_loop *, ev_child *, int);
+
+static int
+worker_spawn(struct gen *g, int index)
+{
+	struct worker	*w;
+	struct worker_slot *s;
+	int		 fds[2], i;
+	pid_t		 pid;
+
+	for (i = 0; i < WORKER_SLOTS && slot_used[i]; i++)
+		;
+	if (i == WORKER_SLOTS) {
+		log_warnx("worker %d: no free slot", index);
+		return -1;
+	}
+	s = &master_shm->slots[i];
+	s->pid = 0;
+	s->nconns = 0;
+	s->crash_plugin = -1;
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		log_warn("pipe2");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		master_forget();
+		ev_loop_fork(loop);
+		conf = g->conf;
+		worker_main(index, fds[1], s);
+	}
+	close(fds[1]);
+	w = xcalloc(1, sizeof(*w));
+	w->gen = g;
+	w->index = index;
+	w->pid = pid;
+	w->slot = i;
+	w->readyfd = fds[0];
+	slot_used[i] = 1;
+	s->pid = pid;
+	ev_io_init(&w->ready_io, ready_cb, fds[0], EV_READ);
+	w->ready_io.data = w;
+	ev_io_start(loop, &w->ready_io);
+	ev_child_init(&w->child, child_cb, pid, 0);
+	w->child.data = w;
+	ev_child_start(loop, &w->child);
+	g->workers[index] = w;
+	g->alive++;
+	TAILQ_INSERT_TAIL(&workers, w, entry);
+	log_debug("worker %d: pid %ld", index, (long)pid);
+	return 0;
+}
+
+/* Replace the workers of g that are not running. */
+static void
+gen_fill(struct gen *g)
+{
+	int	 i;
+
+	for (i = 0; i < g->nworkers; i++)
+		if (g->workers[i] == NULL && worker_spawn(g, i) == -1) {
+			ev_timer_set(&respawn_timer, RESPAWN_SLOW, 0.);
+			ev_timer_start(loop, &respawn_timer);
+			return;
+		}
+}
+
+static void
+respawn_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+	if (current != NULL && pending == NULL && !stopping)
+		gen_fill(current);
+}
+
+static void
+gen_signal(struct gen *g, int sig)
+{
+	struct worker	*w;
+
+	TAILQ_FOREACH(w, &workers, entry)
+		if (w->gen == g && !w->retiring) {
+			w->retiring = 1;
+			kill(w->pid, sig);
+		}
+}
+
+/* Every worker of g is up: it serves, the one before it retires. */
+static void
+gen_promote(struct gen *g)
+{
+	struct gen	*old = current;
+
+	ev_timer_stop(loop, &g->start_timer);
+	g->state = GEN_CURRENT;
+	current = g;
+	pending = NULL;
+	conf = g->conf;
+	listeners_drop(&g->oldl, &listeners, 1);
+	if (old != NULL) {
+		old->state = GEN_RETIRING;
+		gen_signal(old, SIGUSR2);
+		gen_free_if_done(old);
+	}
+	if (!started) {
+		started = 1;
+		log_notice("asockd %s ready: %u listener(s), %d worker(s)",
+		    PACKAGE_VERSION, listener_count(), g->nworkers);
+		sd_notifyf("READY=1\nSTATUS=serving %u listener(s) with %d"
+		    " worker(s)\nMAINPID=%ld", listener_count(), g->nworkers,
+		    (long)getpid());
+	} else {
+		log_notice("reload: %s: serving %u listener(s) with %d new"
+		    " worker(s)", g->conf->file, listener_count(),
+		    g->nworkers);
+		notify_status("READY=1\n");
+	}
+	if (reload_again) {
+		reload_again = 0;
+		raise(SIGHUP);
+	}
+}
+
+/* The new generation failed: stop it, keep the one that serves. */
+static void
+gen_abort(struct gen *g, const char *why)
+{
+	ev_timer_stop(loop, &g->start_timer);
+	if (current == NULL) {
+		log_warnx("start-up failed: %s", why);
+		exit_code = 1;
+		g->state = GEN_RETIRING;
+		master_stop(NULL);
+		return;
+	}
+	log_warnx("reload: %s: keeping the running configuration", why);
+	gen_signal(g, SIGTERM);
+	listeners_drop(&listeners, &g->oldl, 0);
+	TAILQ_CONCAT(&listeners, &g->oldl, entry);
+	g->state = GEN_RETIRING;
+	pending = NULL;
+	gen_free_if_done(g);
+	notify_status("READY=1\n");
+	gen_fill(current);
+	reload_again = 0;
+}
+
+static void
+start_timeout_cb(struct ev_loop *l, ev_timer *t, int revents)
+{
+	gen_abort(t->data, "new workers did not start in time");
+}
+
+static void
+ready_cb(struct ev_loop *l, ev_io *io, int revents)
+{
+	struct worker	*w = io->data;
+	struct gen	*g = w->gen;
+	char		 c;
+	ssize_t		 n;
+	int		 i;
+
+	n = read(w->readyfd, &c, 1);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	ev_io_stop(l, io);
+	close(w->readyfd);
+	w->readyfd = -1;
+	if (n != 1)
+		return;		/* it died: child_cb tells */
+	w->ready = 1;
+	if (g->state != GEN_STARTING)
+		return;
+	/* worker 0 is up: the plugins load, start the others */
+	for (i = 1; i < g->nworkers; i++)
+		if (g->workers[i] == NULL && worker_spawn(g, i) == -1) {
+			gen_abort(g, "cannot start a worker");
+			return;
+		}
+	for (i = 0; i < g->nworkers; i++)
+		if (g->workers[i] == NULL || !g->workers[i]->ready)
+			return;
+	gen_promote(g);
+}
+
+static void
+quarantine(const char *name, int n, double secs)
+{
+	struct asockd_listener	*l;
+	int			 q = master_shm->nquarantined;
+
+	if (master_quarantined(name) || q >= QUARANTINE_MAX)
+		return;
+	snprintf(master_shm->quarantined[q], QUARANTINE_NAMELEN, "%s", name);
+	master_shm->nquarantined = q + 1;
+	__sync_synchronize();
+	master_shm->quarantine_seq++;
+	log_warnx("plugin %s: quarantined: it killed %d workers in %.0f s;"
+	    " its listeners stop accepting until a reload", name, n, secs);
+	TAILQ_FOREACH(l, &listeners, entry)
+		if (l->fd != -1 && strcmp(l->conf->plugin, name) == 0) {
+			log_warnx("listener %s: closed: plugin %s is"
+			    " quarantined", l->conf->name, name);
+			listener_shut(l);
+		}
+}
+
+/* Count a worker death against plugin name; quarantine at the limit. */
+static void
+crash_count(const char *name)
+{
+	struct crash_rec	*r;
+	ev_tstamp		 now = ev_now(loop);
+
+	TAILQ_FOREACH(r, &crashes, entry)
+		if (strcmp(r->plugin, name) == 0)
+			break;
+	if (r == NULL) {
+		r = xcalloc(1, sizeof(*r));
+		r->plugin = xstrdup(name);
+		TAILQ_INSERT_TAIL(&crashes, r, entry);
+	}
+	if (r->n == CRASH_LIMIT) {
+		memmove(r->when, r->when + 1, sizeof(r->when[0]) *
+		    (CRASH_LIMIT - 1));
+		r->n--;
+	}
+	r->when[r->n++] = now;
+	if (r->n == CRASH_LIMIT && now - r->when[0] <= CRASH_WINDOW)
+		quarantine(name, CRASH_LIMIT, now - r->when[0] < 1 ? 1 :
+		    now - r->when[0]);
+}
+
+static void
+crashes_clear(void)
+{
+	struct crash_rec	*r;
+
+	while ((r = TAILQ_FIRST(&crashes)) != NULL) {
+		TAILQ_REMOVE(&crashes, r, entry);
+		free(r->plugin);
+		free(r);
+	}
+	master_shm->nquarantined = 0;
+}
+
+/* Log an unexpected death: signal, plugin at fault, plugins loaded. */
+static void
+worker_died(struct worker *w, int status, int cp)
+{
+	struct plugin_conf	*pc;
+	const char		*culprit = NULL, *only = NULL;
+	char			 loaded[512] = "", sig[64] = "";
+	int			 i = 0, nloaded = 0;
+	size_t			 len;
+
+	TAILQ_FOREACH(pc, &w->gen->conf->plugins, entry) {
+		if (i++ == cp)
+			culprit = pc->name;
+		if (master_quarantined(pc->name))
+			continue;
+		len = strlen(loaded);
+		snprintf(loaded + len, sizeof(loaded) - len, "%s%s",
+		    nloaded++ ? ", " : "", pc->name);
+		only = pc->name;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(sig, sizeof(sig), "killed by signal %d (SIG%s)",
+		    WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ?
+		    sigabbrev_np(WTERMSIG(status)) : "?");
+	} else
+		snprintf(sig, sizeof(sig), "exited with status %d",
+		    WEXITSTATUS(status));
+	log_warnx("worker %d (pid %ld) %s%s%s%s; plugins loaded: %s",
+	    w->index, (long)w->pid, sig, w->ready ? "" : " before it was up",
+	    culprit ? " in plugin " : "", culprit ? culprit : "",
+	    nloaded ? loaded : "none");
+	/* with one plugin loaded there is no one else to blame */
+	if (culprit == NULL && nloaded == 1)
+		culprit = only;
+	if (culprit != NULL && w->gen == current)
+		crash_count(culprit);
+}
+
+static void
+child_cb(struct ev_loop *l, ev_child *c, int revents)
+{
+	struct worker	*w = c->data;
+	struct gen	*g = w->gen;
+	int		 status = c->rstatus;
+	int		 cp = master_shm->slots[w->slot].crash_plugin;
+
+	ev_child_stop(l, c);
+	if (w->readyfd != -1) {
+		ev_io_stop(l, &w->ready_io);
+		close(w->readyfd);
+		w->readyfd = -1;
+	}
+	TAILQ_REMOVE(&workers, w, entry);
+	if (g->workers[w->index] == w)
+		g->workers[w->index] = NULL;
+	g->alive--;
+	slot_used[w->slot] = 0;
+	master_shm->slots[w->slot].pid = 0;
+	master_shm->slots[w->slot].nconns = 0;
+
+	if (w->retiring || stopping) {
+		if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0)
+			worker_died(w, status, cp);
+		else
+			log_debug("worker %d (pid %ld) exited", w->index,
+			    (long)w->pid);
+	} else {
+		worker_died(w, status, cp);
+		if (g->state == GEN_STARTING)
+			gen_abort(g, "a new worker died before it was up");
+		else if (g == current && pending == NULL) {
+			ev_timer_set(&respawn_timer, w->ready ? RESPAWN_DELAY :
+			    RESPAWN_SLOW, 0.);
+			ev_timer_start(l, &respawn_timer);
+		}
+	}
+	gen_free_if_done(g);
+	free(w);
+	if (stopping && TAILQ_EMPTY(&workers))
+		ev_break(l, EVBREAK_ALL);
+}
+
+static void
+master_reload(void)
+{
+	struct config		*nc;
+	struct listeners	 oldl;
+	struct gen		*g;
+
+	if (stopping || current == NULL)
+		return;
+	if (pending != NULL) {
+		log_notice("SIGHUP: a reload is in progress; another follows");
+		reload_again = 1;
+		return;
+	}
+	sd_notify_reloading();
+	log_notice("SIGHUP: reloading %s", conf->file);
+	if ((nc = config_load(conf->file, plugin_dir)) == NULL) {
+		log_warnx("reload: %s has errors: keeping the running"
+		    " configuration", conf->file);
+		notify_status("READY=1\n");
+		return;
+	}
+	if (worker_privs(nc, 0) == -1 || listeners_swap(nc, &oldl) == -1) {
+		log_warnx("reload: keeping the running configuration");
+		config_free(nc);
+		notify_status("READY=1\n");
+		return;
+	}
+	if (nc->pidfile != NULL && (pidfile == NULL ||
+	    strcmp(nc->pidfile, pidfile) != 0))
+		log_warnx("reload: daemon.pidfile changes at the next start");
+	crashes_clear();
+	g = gen_new(nc);
+	TAILQ_CONCAT(&g->oldl, &oldl, entry);
+	pending = g;
+	ev_timer_init(&g->start_timer, start_timeout_cb, START_TIMEOUT, 0.);
+	g->start_timer.data = g;
+	ev_timer_start(loop, &g->start_timer);
+	if (worker_spawn(g, 0) == -1)
+		gen_abort(g, "cannot start a worker");
+}
+
+static void
+kill_timeout_cb(struct ev_loop *l, ev_timer *t, int revents)
+{
+	struct worker	*w;
+
+	TAILQ_FOREACH(w, &workers, entry) {
+		log_warnx("worker %d (pid %ld) still running: killing it",
+		    w->index, (long)w->pid);
+		kill(w->pid, SIGKILL);
+	}
+}
+
+/* Stop every worker (gracefully) and exit once they are gone. */
+static void
+master_stop(const char *why)
+{
+	struct worker	*w;
+
+	if (stopping) {
+		if (why != NULL)
+			log_notice("%s again: workers stop now", why);
+		TAILQ_FOREACH(w, &workers, entry)
+			kill(w->pid, SIGTERM);
+		return;
+	}
+	stopping = 1;
+	if (why != NULL) {
+		log_notice("%s: stopping %d worker(s), %u connection(s) open",
+		    why, workers_alive(), conns_total());
+		sd_notifyf("STOPPING=1\nSTATUS=stopping, %u connection(s)"
+		    " open", conns_total());
+	}
+	TAILQ_FOREACH(w, &workers, entry)
+		if (!w->retiring || why == NULL) {
+			w->retiring = 1;
+			kill(w->pid, SIGTERM);
+		}
+	listener_close_all();
+	if (TAILQ_EMPTY(&workers)) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_init(&kill_timer, kill_timeout_cb, (conf != NULL ?
+	    conf->shutdown_timeout : 10.) + KILL_GRACE, KILL_GRACE);
+	ev_timer_start(loop, &kill_timer);
+}
+
+static void
+signal_cb(struct ev_loop *l, ev_signal *w, int revents)
+{
+	switch (w->signum) {
+	case SIGTERM:
+		master_stop("SIGTERM");
+		break;
+	case SIGINT:
+		master_stop("SIGINT");
+		break;
+	case SIGHUP:
+		master_reload();
+		break;
+	case SIGUSR1:
+		log_info("SIGUSR1: logs go to stderr or syslog: no log file"
+		    " to reopen");
+		break;
+	}
+}
+
+static void
+status_cb(struct ev_loop *l, ev_timer *t, int revents)
+{
+	notify_status("");
+}
+
+static void
+watchdog_cb(struct ev_loop *l, ev_timer *t, int revents)
+{
+	sd_notifyf("WATCHDOG=1");
+}
+
+static void
+signals_init(void)
+{
+	struct sigaction	 sa;
+	uint64_t		 usec;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	ev_signal_init(&sig_term, signal_cb, SIGTERM);
+	ev_signal_init(&sig_int, signal_cb, SIGINT);
+	ev_signal_init(&sig_hup, signal_cb, SIGHUP);
+	ev_signal_init(&sig_usr1, signal_cb, SIGUSR1);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_signal_start(loop, &sig_hup);
+	ev_signal_start(loop, &sig_usr1);
+	ev_init(&respawn_timer, respawn_cb);
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		ev_timer_init(&status_timer, status_cb, STATUS_INTERVAL,
+		    STATUS_INTERVAL);
+		ev_timer_start(loop, &status_timer);
+		ev_unref(loop);
+	}
+	if (sd_watchdog_enabled(&usec) == 1) {
+		ev_timer_init(&watchdog_timer, watchdog_cb, usec / 2e6,
+		    usec / 2e6);
+		ev_timer_start(loop, &watchdog_timer);
+		ev_unref(loop);
+	}
+}
+
+static int
+pidfile_write(const char *path)
+{
+	FILE	*fp;
+
+	if ((fp = fopen(path, "we")) == NULL) {
+		log_warn("pidfile %s", path);
+		return -1;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) == EOF) {
+		log_warn("pidfile %s", path);
+		return -1;
+	}
+	pidfile = xstrdup(path);
+	return 0;
+}
+
+int
+master_run(const char *pd, int foreground)
+{
+	struct gen	*g;
+
+	plugin_dir = pd;
+	master_shm = mmap(NULL, sizeof(*master_shm), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (master_shm == MAP_FAILED)
+		fatal("mmap");
+	if (worker_privs(conf, 0) == -1)
+		return 1;
+	if (listener_open_all(conf, &instances) == -1) {
+		log_warnx("%s: a listener could not be opened", conf->file);
+		listener_free_all();
+		return 1;
+	}
+	if (geteuid() == 0 && conf->user == NULL)
+		log_warnx("running as root: set daemon.user and daemon.group"
+		    " to drop privileges");
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		ev_loop_fork(loop);
+		log_init(LOG_TO_SYSLOG, log_getlevel());
+	}
+	if (conf->pidfile != NULL && pidfile_write(conf->pidfile) == -1) {
+		listener_free_all();
+		return 1;
+	}
+	signals_init();
+
+	g = gen_new(conf);
+	pending = g;
+	ev_timer_init(&g->start_timer, start_timeout_cb, START_TIMEOUT, 0.);
+	g->start_timer.data = g;
+	ev_timer_start(loop, &g->start_timer);
+	if (worker_spawn(g, 0) == -1)
+		gen_abort(g, "cannot start a worker");
+	else
+		ev_run(loop, 0);
+
+	if (pidfile != NULL && unlink(pidfile) == -1 && errno != ENOENT)
+		log_warn("unlink %s", pidfile);
+	free(pidfile);
+	listener_free_all();
+	crashes_clear();
+	while ((g = TAILQ_FIRST(&gens)) != NULL) {
+		g->state = GEN_RETIRING;
+		g->alive = 0;
+		gen_free_if_done(g);
+	}
+	config_free(conf);
+	conf = NULL;
+	log_notice("stopped");
+	return exit_code;
+}
