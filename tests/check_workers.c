@@ -1,0 +1,514 @@
+/*
+ * check_workers.c - the master and its workers, against the real daemon:
+ * several workers serve one listener, a crashing worker is logged and
+ * replaced while the others keep serving, a plugin that keeps crashing is
+ * quarantined, a pinned listener has one worker, SIGHUP reloads (a broken
+ * config changes nothing, listeners come and go, and a client under load
+ * sees no failure across ten reloads), SIGTERM and the pidfile.
+ *
+ * The crash plugin (tests/plugins/crash.c) answers "pid" with its
+ * worker's pid and dies on "segv" or "abort".
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define CONF_PLUGINS							\
+	"plugins: {\n"							\
+	"  crash = { path = \"@TEST_PLUGIN_DIR@/crash.so\"; };\n"	\
+	"  echo = { path = \"echo.so\"; };\n"				\
+	"};\n"
+
+static const char *two_conf =
+"daemon: { log_level = \"debug\"; workers = 2; shutdown_timeout = 5.0; };\n"
+CONF_PLUGINS
+"listeners: (\n"
+"  { name = \"crash\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"crash\"; },\n"
+"  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; }\n"
+");\n";
+
+static int
+conn(struct daemon *d, const char *listener)
+{
+	int	 fd = h_tcp_connect("127.0.0.1", h_port(d, listener));
+
+	ck_assert_msg(fd >= 0, "connect to %s: %s", listener, strerror(errno));
+	return fd;
+}
+
+static void
+say(int fd, const char *s)
+{
+	ck_assert_int_eq(h_write_all(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* The pid of the worker serving fd (a crash listener connection). */
+static long
+pid_of(int fd)
+{
+	char	 buf[32];
+	ssize_t	 n, i;
+
+	say(fd, "pid\n");
+	memset(buf, 0, sizeof(buf));
+	for (i = 0; i < (ssize_t)sizeof(buf) - 1; i++) {
+		n = h_read_n(fd, buf + i, 1, 5000);
+		ck_assert_int_eq(n, 1);
+		if (buf[i] == '\n')
+			break;
+	}
+	return atol(buf);
+}
+
+static void
+expect(int fd, const char *want)
+{
+	char	 buf[256];
+	size_t	 n = strlen(want);
+
+	ck_assert_int_eq(h_read_n(fd, buf, n, 5000), (ssize_t)n);
+	ck_assert(memcmp(buf, want, n) == 0);
+}
+
+/* The port of listener name as last logged (a reload may rebind it). */
+static int
+last_port(struct daemon *d, const char *name)
+{
+	char	*log = h_log_text(d), pat[128], *p, *last = NULL;
+	int	 port = -1;
+
+	snprintf(pat, sizeof(pat), "listener %s: listening on ", name);
+	for (p = log; (p = strstr(p, pat)) != NULL; p++)
+		last = p;
+	if (last != NULL && (p = strchr(last, '\n')) != NULL) {
+		*p = '\0';
+		if ((p = strrchr(last, ':')) != NULL)
+			port = atoi(p + 1);
+	}
+	free(log);
+	return port;
+}
+
+static void
+echo_ok(int fd, const char *s)
+{
+	char	 buf[256];
+	size_t	 n = strlen(s);
+
+	say(fd, s);
+	ck_assert_int_eq(h_read_n(fd, buf, n, 5000), (ssize_t)n);
+	ck_assert(memcmp(buf, s, n) == 0);
+}
+
+/* Wait until the log has at least n lines with s. */
+static int
+log_wait_n(struct daemon *d, const char *s, int n, int timeout_ms)
+{
+	long long	 end = h_now_ms() + timeout_ms;
+
+	while (h_now_ms() < end) {
+		if (h_log_count(d, s) >= n)
+			return 1;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+/* Replace d's config file (placeholders expanded). */
+static void
+rewrite_conf(struct daemon *d, const char *text)
+{
+	char	*s = h_expand(text);
+	FILE	*f = fopen(d->conf, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(s, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	free(s);
+}
+
+/*
+ * Every worker serves every listener: while one is blocked inside the
+ * plugin, new connections go to another.
+ */
+START_TEST(several_workers)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	int		 a, b;
+	long		 pa, pb;
+
+	ck_assert_ptr_nonnull(d);
+	a = conn(d, "crash");
+	pa = pid_of(a);
+	ck_assert_int_gt(pa, 0);
+	ck_assert_int_ne(pa, d->pid);
+	say(a, "sleep\n");
+	usleep(20 * 1000);
+	b = conn(d, "crash");
+	pb = pid_of(b);
+	ck_assert_int_gt(pb, 0);
+	ck_assert_int_ne(pb, pa);
+	ck_assert_int_ne(pb, d->pid);
+	expect(a, "slept\n");
+	close(a);
+	close(b);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* A connection on another worker than a's (which is kept busy). */
+static int
+conn_other(struct daemon *d, int a, long *got)
+{
+	int	 fd;
+
+	say(a, "sleep\n");
+	usleep(20 * 1000);
+	fd = conn(d, "crash");
+	*got = pid_of(fd);
+	expect(a, "slept\n");
+	return fd;
+}
+
+/*
+ * A worker killed by a plugin: logged with signal and plugin, replaced,
+ * and a connection on the other worker never notices.
+ */
+START_TEST(crash_respawn)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	int		 a, b, c;
+	long		 pa, pb, pc;
+
+	ck_assert_ptr_nonnull(d);
+	a = conn(d, "crash");
+	pa = pid_of(a);
+	b = conn_other(d, a, &pb);
+	ck_assert_int_ne(pb, pa);
+	say(b, "segv\n");
+	ck_assert(h_wait_eof(b, 5000));
+	close(b);
+	ck_assert_msg(h_log_wait(d, "killed by signal 11 (SIGSEGV) in plugin"
+	    " crash; plugins loaded: crash, echo", 5000), "%s",
+	    h_log_text(d));
+	/* the other worker's connection goes on */
+	ck_assert_int_eq(pid_of(a), pa);
+	echo_ok(a, "still here\n");
+	/* replaced: a third pid serves */
+	ck_assert(log_wait_n(d, " started (pid", 3, 5000));
+	c = conn_other(d, a, &pc);
+	ck_assert_int_ne(pc, pa);
+	ck_assert_int_ne(pc, pb);
+	say(c, "abort\n");
+	ck_assert(h_wait_eof(c, 5000));
+	close(c);
+	ck_assert(h_log_wait(d, "(SIGABRT) in plugin crash", 5000));
+	ck_assert_int_eq(pid_of(a), pa);
+	close(a);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* Five crashes in a minute: the plugin's listener closes, others serve. */
+START_TEST(quarantine)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	int		 i, fd, port;
+	long long	 end;
+
+	ck_assert_ptr_nonnull(d);
+	port = h_port(d, "crash");
+	for (i = 1; i <= 5; i++) {
+		ck_assert(log_wait_n(d, " started (pid", i + 1, 5000));
+		fd = conn(d, "crash");
+		say(fd, "segv\n");
+		ck_assert(h_wait_eof(fd, 5000));
+		close(fd);
+		ck_assert(log_wait_n(d, "in plugin crash", i, 5000));
+	}
+	ck_assert_msg(h_log_wait(d, "plugin crash: quarantined: it killed 5"
+	    " workers", 5000), "%s", h_log_text(d));
+	ck_assert(h_log_wait(d, "listener crash: closed", 5000));
+	/* refused once every worker has let go of the socket */
+	end = h_now_ms() + 5000;
+	while ((fd = h_tcp_connect("127.0.0.1", port)) >= 0 &&
+	    h_now_ms() < end) {
+		close(fd);
+		usleep(50 * 1000);
+	}
+	ck_assert_int_lt(fd, 0);
+	fd = conn(d, "echo");
+	echo_ok(fd, "echo lives\n");
+	close(fd);
+	/* a reload brings the listener back */
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	ck_assert(h_log_wait(d, "new worker(s)", 10000));
+	ck_assert_int_eq(h_log_count(d, "listener crash: listening on"), 2);
+	fd = h_tcp_connect("127.0.0.1", last_port(d, "crash"));
+	ck_assert_int_ge(fd, 0);
+	echo_ok(fd, "back\n");
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* A listener with workers = 1 is served by one worker only. */
+START_TEST(pinned)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 3; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"crash\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "  plugin = \"crash\"; workers = 1; } );\n", NULL);
+	int		 fds[16], i;
+	long		 first = 0, p;
+
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < 16; i++)
+		fds[i] = conn(d, "crash");
+	for (i = 0; i < 16; i++) {
+		p = pid_of(fds[i]);
+		if (first == 0)
+			first = p;
+		ck_assert_int_eq(p, first);
+	}
+	for (i = 0; i < 16; i++)
+		close(fds[i]);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* A broken config on SIGHUP: FILE:LINE logged, the old one serves. */
+START_TEST(reload_broken)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	char		 want[600];
+	int		 fd;
+
+	ck_assert_ptr_nonnull(d);
+	fd = conn(d, "echo");
+	rewrite_conf(d, "daemon: { workers = 2; };\n"
+	    "listeners: ( { name = \"x\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "  plugin = \"nosuch\"; bogus = 1; } );\n");
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	ck_assert(h_log_wait(d, "keeping the running configuration", 5000));
+	snprintf(want, sizeof(want), "%s:3:", d->conf);
+	ck_assert_msg(h_log_count(d, want) > 0, "no %s in\n%s", want,
+	    h_log_text(d));
+	echo_ok(fd, "same connection\n");
+	close(fd);
+	fd = conn(d, "echo");
+	echo_ok(fd, "new connection\n");
+	close(fd);
+	ck_assert_int_eq(h_log_count(d, "new worker(s)"), 0);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* SIGHUP adds and removes listeners; the kept one keeps its port. */
+START_TEST(reload_listeners)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	int		 fd, echo_port, crash_port;
+	long long	 end;
+
+	ck_assert_ptr_nonnull(d);
+	echo_port = h_port(d, "echo");
+	crash_port = h_port(d, "crash");
+	rewrite_conf(d,
+	    "daemon: { log_level = \"debug\"; workers = 2; };\n"
+	    CONF_PLUGINS
+	    "listeners: (\n"
+	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"sock\"; listen = \"unix:@TMP@/added.sock\";"
+	    " plugin = \"echo\"; }\n"
+	    ");\n");
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	ck_assert_msg(h_log_wait(d, "new worker(s)", 10000), "%s",
+	    h_log_text(d));
+	ck_assert(h_log_wait(d, "listener crash: closed", 5000));
+	ck_assert_int_eq(h_port(d, "echo"), echo_port);
+	fd = conn(d, "echo");
+	echo_ok(fd, "kept\n");
+	close(fd);
+	{
+		char *path = h_expand("@TMP@/added.sock");
+
+		fd = h_unix_connect(path);
+		ck_assert_int_ge(fd, 0);
+		echo_ok(fd, "added\n");
+		close(fd);
+		ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+		/* the master removes the socket file at exit */
+		ck_assert_int_eq(access(path, F_OK), -1);
+		free(path);
+	}
+	end = h_now_ms() + 2000;
+	while ((fd = h_tcp_connect("127.0.0.1", crash_port)) >= 0 &&
+	    h_now_ms() < end) {
+		close(fd);
+		usleep(50 * 1000);
+	}
+	ck_assert_int_lt(fd, 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * The load client: connections one after another for up to ms, each
+ * sending a few KiB and reading them back.  Writes "OK N" or the first
+ * failure to out.
+ */
+static void
+load_client(int port, long long ms, int out)
+{
+	static char	 buf[8192], back[8192];
+	long long	 end = h_now_ms() + ms;
+	unsigned int	 n = 0, i;
+	ssize_t		 len;
+	int		 fd;
+	char		 msg[256];
+
+	while (h_now_ms() < end) {
+		if ((fd = h_tcp_connect("127.0.0.1", port)) < 0) {
+			len = snprintf(msg, sizeof(msg), "connect #%u: %s\n",
+			    n, strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < sizeof(buf); i++)
+			buf[i] = (char)(n + i * 7);
+		if (h_write_all(fd, buf, sizeof(buf)) != sizeof(buf)) {
+			len = snprintf(msg, sizeof(msg), "write #%u: %s\n",
+			    n, strerror(errno));
+			goto out;
+		}
+		if ((len = h_read_n(fd, back, sizeof(back), 5000)) !=
+		    sizeof(back) || memcmp(buf, back, sizeof(buf)) != 0) {
+			len = snprintf(msg, sizeof(msg), "read #%u: %zd bytes,"
+			    " %s\n", n, len, strerror(errno));
+			goto out;
+		}
+		close(fd);
+		n++;
+	}
+	len = snprintf(msg, sizeof(msg), "OK %u\n", n);
+out:
+	(void)!write(out, msg, (size_t)len);
+	_exit(0);
+}
+
+/* Ten reloads under load: no failed connect, reset or lost byte. */
+START_TEST(reload_under_load)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	char		 res[256];
+	int		 p[2], i, st;
+	unsigned int	 n = 0;
+	pid_t		 pid;
+	ssize_t		 r;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		load_client(h_port(d, "echo"), 8000, p[1]);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(p[1]);
+	usleep(200 * 1000);
+	for (i = 1; i <= 10; i++) {
+		ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+		ck_assert_msg(log_wait_n(d, "new worker(s)", i, 10000),
+		    "reload %d did not finish:\n%s", i, h_log_text(d));
+		usleep(200 * 1000);
+	}
+	memset(res, 0, sizeof(res));
+	r = read(p[0], res, sizeof(res) - 1);
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(r > 0 && sscanf(res, "OK %u", &n) == 1,
+	    "load client: %s", r > 0 ? res : "no result");
+	ck_assert_msg(n > 100, "only %u connections", n);
+	ck_assert_int_eq(h_log_count(d, "killed by signal"), 0);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* SIGTERM stops every worker and exits 0; the pidfile comes and goes. */
+START_TEST(sigterm_pidfile)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 3;\n"
+	    "  pidfile = \"@TMP@/asockd.pid\"; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "  plugin = \"echo\"; } );\n", NULL);
+	char		*path = h_expand("@TMP@/asockd.pid");
+	char		 buf[64];
+	FILE		*f;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_int_eq(atol(buf), d->pid);
+	ck_assert(log_wait_n(d, " started (pid", 3, 5000));
+	fd = conn(d, "echo");
+	echo_ok(fd, "bye\n");
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	ck_assert(h_wait_eof(fd, 1000));
+	close(fd);
+	ck_assert_int_eq(h_log_count(d, "shutting down"), 3);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	free(path);
+	h_daemon_free(d);
+}
+END_TEST
+
+static Suite *
+workers_suite(void)
+{
+	Suite	*s = suite_create("workers");
+	TCase	*tc;
+
+	tc = tcase_create("workers");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, several_workers);
+	tcase_add_test(tc, crash_respawn);
+	tcase_add_test(tc, quarantine);
+	tcase_add_test(tc, pinned);
+	tcase_add_test(tc, sigterm_pidfile);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reload");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, reload_broken);
+	tcase_add_test(tc, reload_listeners);
+	tcase_add_test(tc, reload_under_load);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return h_run_suite(workers_suite());
+}
