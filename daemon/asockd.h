@@ -517,7 +517,7 @@ struct master_shm {
 	/* plugins taken out of service; seq counts additions */
 	volatile uint32_t	 quarantine_seq;
 	volatile int		 nquarantined;
-	char			 quarantined[QUARANTINE_MAX][QUARANTINE_NAMELEN];
+	char		 quarantined[QUARANTINE_MAX][QUARANTINE_NAMELEN];
 	struct worker_slot	 slots[WORKER_SLOTS];
 };
 

@@ -59,9 +59,9 @@ struct gen {
 	struct config		*conf;
 	enum gen_state		 state;
 	int			 nworkers;
-	struct worker		**workers;	/* by index; NULL: not running */
+	struct worker		**workers;	/* by index; NULL: none */
 	int			 alive;		/* its processes */
-	struct listeners	 oldl;	/* STARTING: the listeners it replaces */
+	struct listeners	 oldl;	/* STARTING: listeners it replaces */
 	ev_timer		 start_timer;
 	TAILQ_ENTRY(gen)	 entry;
 };

@@ -320,7 +320,8 @@ plugins_load(void)
 		if ((inst = plugin_load(conf, pc)) == NULL)
 			return -1;
 		TAILQ_INSERT_TAIL(&instances, inst, entry);
-		if ((sym = dlsym(inst->dl, ASOCKD_PLUGIN_SYMBOL_NAME)) != NULL) {
+		sym = dlsym(inst->dl, ASOCKD_PLUGIN_SYMBOL_NAME);
+		if (sym != NULL) {
 			ra.addr = (uintptr_t)sym;
 			dl_iterate_phdr(phdr_cb, &ra);
 		}
