@@ -36,6 +36,14 @@ static const char *probe_conf =
 "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; }\n"
 ");\n";
 
+/* The same with one worker process, where a test counts per process. */
+static const char *one_worker_conf =
+"daemon: { log_level = \"debug\"; workers = 1; };\n"
+"plugins: { probe = { path = \"@TEST_PLUGIN_DIR@/probe.so\"; }; };\n"
+"listeners: (\n"
+"  { name = \"probe\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"probe\"; }\n"
+");\n";
+
 static struct daemon *d;
 
 static void
@@ -382,7 +390,7 @@ START_TEST(test_emfile)
 	/* the daemon inherits the limit through fork (this test runs in a
 	 * child of its own) */
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	dd = h_daemon_start(probe_conf, NULL);
+	dd = h_daemon_start(one_worker_conf, NULL);
 	ck_assert(dd != NULL);
 	for (i = 0; i < 32; i++) {
 		if ((fds[i] = h_tcp_connect("127.0.0.1",
@@ -431,6 +439,7 @@ END_TEST
 START_TEST(test_max_connections)
 {
 	const char	*conf =
+	    "daemon: { workers = 1; };\n"
 	    "plugins: { probe = { path = \"@TEST_PLUGIN_DIR@/probe.so\"; }; };\n"
 	    "listeners: ( { name = \"p\"; listen = \"tcp://127.0.0.1:0\";\n"
 	    "  plugin = \"probe\"; max_connections = 1; } );\n";

@@ -545,7 +545,7 @@ START_TEST(refused)
 	    "};\n"
 	    "listeners: (\n"
 	    "  { name = \"refuse\"; listen = \"tcp://127.0.0.1:0\";"
-	    " plugin = \"refuse\"; },\n"
+	    " plugin = \"refuse\"; workers = 1; },\n"
 	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
 	    " plugin = \"echo\"; }\n"
 	    ");\n", NULL);
