@@ -160,8 +160,7 @@ start_server() {
 daemon: { workers = $workers; log_level = "warning"; };
 plugins: { $plugin: { path = "$plugin.so"; }; };
 listeners: ( { name = "bench"; listen = "tcp://127.0.0.1:$port";
-    plugin = "$plugin"; backlog = 4096; max_connections = 60000;
-    idle_timeout = 0; } );
+    plugin = "$plugin"; backlog = 4096; max_connections = 60000; } );
 EOF
 		"$builddir/daemon/asockd" -f -c "$work/asockd.conf" \
 		    -P "$builddir/plugins/.libs" 2>"$work/asockd.log" &
