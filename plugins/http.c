@@ -57,11 +57,17 @@ struct http {
 	long long	 max_line;
 	long long	 max_header;
 	int		 server;
-	/* "HTTP/1.1 200 OK\r\n...Content-Length: N\r\n", Date patched. */
-	char		 head[512];
+	/*
+	 * The whole 200 answer for keep-alive HTTP/1.1: "HTTP/1.1 200 OK\r\n
+	 * ...Content-Length: N\r\n" (headlen bytes), "\r\n", the body.
+	 * HEAD sends its first headlen + 2 bytes.  The date is patched in
+	 * place once a second.
+	 */
+	char		*resp;
+	size_t		 resplen;
 	size_t		 headlen;
-	size_t		 dateoff;	/* offset of the date in head */
-	time_t		 datetime;	/* when head's date was written */
+	size_t		 dateoff;	/* offset of the date in resp */
+	time_t		 datetime;	/* when resp's date was written */
 };
 
 /* One parsed request; pointers borrow the input buffer. */
@@ -84,6 +90,8 @@ static char	 out[HTTP_OUT_SIZE];
 static size_t	 outlen;
 static char	 datebuf[HTTP_DATE_LEN + 1];
 static time_t	 datetime = -1;
+/* tchar[c] is 1 for the token characters of RFC 9110 5.6.2. */
+static unsigned char tchar[256];
 
 static const struct {
 	const char	*ext;
@@ -136,6 +144,11 @@ out_add(struct asockd_conn *c, const void *p, size_t len)
 	const char	*s = p;
 	size_t		 n;
 
+	if (len <= sizeof(out) - outlen) {
+		memcpy(out + outlen, p, len);
+		outlen += len;
+		return;
+	}
 	while (len > 0) {
 		if (outlen == sizeof(out))
 			out_flush(c);
@@ -213,7 +226,7 @@ head_refresh(struct http *h)
 
 	d = date_now();
 	if (h->datetime != datetime) {
-		memcpy(h->head + h->dateoff, d, HTTP_DATE_LEN);
+		memcpy(h->resp + h->dateoff, d, HTTP_DATE_LEN);
 		h->datetime = datetime;
 	}
 }
@@ -221,8 +234,12 @@ head_refresh(struct http *h)
 static void
 out_fixed(struct asockd_conn *c, struct http *h, const struct request *r)
 {
-	head_refresh(h);
-	out_add(c, h->head, h->headlen);
+	/* The common case, keep-alive HTTP/1.1, is one copy. */
+	if (r->keepalive && r->minor >= 1) {
+		out_add(c, h->resp, r->head ? h->headlen + 2 : h->resplen);
+		return;
+	}
+	out_add(c, h->resp, h->headlen);
 	out_connection(c, r);
 	out_add(c, "\r\n", 2);
 	if (!r->head)
@@ -365,10 +382,16 @@ out_file(struct asockd_conn *c, struct http *h, struct request *r)
 	close(fd);
 }
 
-static int
-is_tchar(int ch)
+static void
+tchar_init(void)
 {
-	return (isalnum(ch) || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch)));
+	const char	*p;
+	int		 ch;
+
+	for (ch = 0; ch < 256; ch++)
+		tchar[ch] = isascii(ch) && isalnum(ch);
+	for (p = "!#$%&'*+-.^_`|~"; *p != '\0'; p++)
+		tchar[(unsigned char)*p] = 1;
 }
 
 /* 1 when the comma-separated list v contains token t (any case). */
@@ -414,7 +437,7 @@ parse_request_line(struct request *r, const char *p, size_t len)
 {
 	const char	*end = p + len, *sp;
 
-	for (sp = p; sp < end && is_tchar((unsigned char)*sp); sp++)
+	for (sp = p; sp < end && tchar[(unsigned char)*sp]; sp++)
 		;
 	if (sp == p || sp == end || *sp != ' ')
 		return ("400 Bad Request");
@@ -447,8 +470,7 @@ parse_header(struct request *r, const char *p, size_t len)
 	const char	*colon, *v, *end = p + len;
 	size_t		 nl, vl;
 
-	for (colon = p; colon < end && is_tchar((unsigned char)*colon);
-	    colon++)
+	for (colon = p; colon < end && tchar[(unsigned char)*colon]; colon++)
 		;
 	if (colon == p || colon == end || *colon != ':')
 		return ("400 Bad Request");
@@ -590,6 +612,7 @@ http_receive(struct asockd_conn *c, const void *data, size_t len)
 	ssize_t		 n;
 
 	h = host->instance_data(host->conn_instance(c));
+	head_refresh(h);
 	outlen = 0;
 	while (p < end) {
 		if ((n = request_handle(c, h, p, end)) == 0)
@@ -640,6 +663,7 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	free(h->resp);
 	free(h->body);
 	free(h->ctype);
 	free(h->root);
@@ -672,7 +696,7 @@ dup_str(struct asockd_instance *inst, const char *key, const char *def)
 static int
 http_settings(struct asockd_instance *inst, struct http *h)
 {
-	char		*root;
+	char		*root, head[512];
 	int		 n, rv = 0;
 
 	if ((h->body = dup_str(inst, "body", "hello\\n")) == NULL ||
@@ -711,14 +735,20 @@ http_settings(struct asockd_instance *inst, struct http *h)
 			h->rootlen = strlen(h->root);
 		free(root);
 	}
-	n = snprintf(h->head, sizeof(h->head), "HTTP/1.1 200 OK\r\n%s"
+	n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n%s"
 	    "Date: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
 	    h->server ? "Server: asockd\r\n" : "", date_now(), h->ctype,
 	    h->bodylen);
-	if (n < 0 || (size_t)n >= sizeof(h->head))
+	if (n < 0 || (size_t)n >= sizeof(head))
 		return (-EINVAL);
 	h->headlen = n;
-	h->dateoff = strstr(h->head, "Date: ") - h->head + 6;
+	h->resplen = n + 2 + h->bodylen;
+	if ((h->resp = malloc(h->resplen)) == NULL)
+		return (-ENOMEM);
+	memcpy(h->resp, head, n);
+	memcpy(h->resp + n, "\r\n", 2);
+	memcpy(h->resp + n + 2, h->body, h->bodylen);
+	h->dateoff = strstr(head, "Date: ") - head + 6;
 	h->datetime = datetime;
 	return (rv);
 }
@@ -731,6 +761,7 @@ http_init(const struct asockd_host *hst, struct asockd_instance *inst,
 	int		 rv;
 
 	host = hst;
+	tchar_init();
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return (-ENOMEM);
 	if ((rv = http_settings(inst, h)) != 0) {
