@@ -398,12 +398,13 @@ void	 sendq_free(struct sendq *);
 ssize_t	 frame_next(int framing, const unsigned char *buf, size_t len,
 	    size_t max, const unsigned char **msg, size_t *msglen,
 	    const char **why);
+
+/* ---------------------------------------------------------------- archive.c */
+
 /* Check an archive payload: one or more complete MessagePack values,
  * valid UTF-8 strings, nesting <= 64.  0 or -1 with *why. */
 int	 frame_check_archive(const unsigned char *msg, size_t len,
 	    const char **why);
-
-/* ---------------------------------------------------------------- archive.c */
 
 /* The archive reader/writer behind host->rd_* and host->wr_* (msgpack-c). */
 struct asockd_reader *archive_rd_open(const void *, size_t);
