@@ -877,6 +877,9 @@ conn_send_frame(struct asockd_conn *c, const void *buf, size_t len)
 	if (framing == FRAMING_LINE) {
 		if (len > c->listener->conf->max_line)
 			return -EMSGSIZE;
+		/* a newline inside would reach the peer as two messages */
+		if (memchr(buf, '\n', len) != NULL)
+			return -EINVAL;
 		tlen = 1;
 	} else {
 		if (len == 0 || len > c->listener->conf->max_frame)

@@ -309,7 +309,12 @@ struct asockd_host {
 	 * first error; connections that fail are closed, others still get it. */
 	int	(*wr_broadcast)(struct asockd_listener *l,
 		    struct asockd_writer *w);
-	/* Send one framed message of raw bytes (line framing adds "\n"). */
+	/*
+	 * Send one framed message of raw bytes: a 4-byte big-endian length
+	 * before it on length/archive listeners, "\n" after it on line
+	 * listeners, nothing on raw ones.  -EMSGSIZE over max_frame /
+	 * max_line (or an empty frame), -EINVAL for a line containing "\n".
+	 */
 	int	(*send_frame)(struct asockd_conn *c, const void *buf,
 		    size_t len);
 };
