@@ -4,7 +4,9 @@
  * Every byte a client sends comes back unchanged.  On stream listeners
  * (tcp://, unix:) the receive notification hands the bytes to host->send
  * and consumes them all; on datagram listeners (udp://, unix-dgram:) each
- * datagram is answered with the same payload.
+ * datagram is answered with the same payload.  On framed listeners
+ * (framing = line, length or archive) each whole message comes back as
+ * one message in the same framing.
  *
  * Backpressure needs no code here: host->send never drops bytes, and once
  * the connection's output queue is over its high-water mark the host stops
@@ -43,6 +45,13 @@ echo_receive(struct asockd_conn *c, const void *data, size_t len)
 }
 
 static void
+echo_message(struct asockd_conn *c, const void *msg, size_t len)
+{
+	/* send_frame adds the listener's framing: a length prefix or "\n" */
+	(void)host->send_frame(c, msg, len);
+}
+
+static void
 echo_datagram(struct asockd_listener *l, const void *data, size_t len,
     const struct sockaddr *from, socklen_t fromlen)
 {
@@ -60,5 +69,6 @@ ASOCKD_PLUGIN_DEFINE(
 	.version = "1.0",
 	.init = echo_init,
 	.on_receive = echo_receive,
+	.on_message = echo_message,
 	.on_datagram = echo_datagram
 );
