@@ -8,12 +8,15 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,6 +564,109 @@ START_TEST(test_cli)
 }
 END_TEST
 
+/* Unix listeners: a stale socket file is replaced, a live one or a
+ * regular file is refused, and the file gets the configured mode. */
+START_TEST(test_unix_socket_files)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	struct daemon		*dd;
+	char			 conf[1024], path[600], out[8192];
+	char			*cpath, *argv[8];
+	int			 fd, fd2;
+
+	snprintf(path, sizeof(path), "%s/stale.sock", h_tmpdir());
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	/* a socket file nobody listens on any more */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	snprintf(conf, sizeof(conf),
+	    "daemon: { workers = 1; };\n"
+	    "plugins: { echo = { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"u\"; listen = \"unix:%s\";"
+	    " plugin = \"echo\"; mode = \"0600\"; } );\n", path);
+	dd = h_daemon_start(conf, NULL);
+	ck_assert(dd != NULL);
+	ck_assert(h_log_wait(dd, "removing stale socket", 1000));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	fd2 = h_unix_connect(path);
+	ck_assert_int_ge(fd2, 0);
+	ck_assert_int_eq(h_write_all(fd2, "hi", 2), 2);
+	ck_assert_int_eq(h_read_n(fd2, out, 2, 5000), 2);
+	close(fd2);
+
+	/* a second daemon on the same, live, path is refused */
+	cpath = h_write_file("live.conf", conf);
+	argv[0] = "asockd"; argv[1] = "-f"; argv[2] = "-c"; argv[3] = cpath;
+	argv[4] = "-P"; argv[5] = getenv("ASOCKD_PLUGIN_DIR"); argv[6] = NULL;
+	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "in use by another process") != NULL, "%s",
+	    out);
+	free(cpath);
+
+	/* the first daemon removes its socket file when it stops */
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
+	h_daemon_free(dd);
+	ck_assert_int_eq(stat(path, &st), -1);
+
+	/* a regular file is never replaced */
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	cpath = h_write_file("file.conf", conf);
+	argv[3] = cpath;
+	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "exists and is not a socket") != NULL, "%s",
+	    out);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	free(cpath);
+}
+END_TEST
+
+/* Under systemd (JOURNAL_STREAM names stderr) every line starts with its
+ * syslog priority, "<4>" for a warning. */
+START_TEST(test_journal_prefix)
+{
+	char		 path[600], js[64], buf[4096], *bad;
+	struct stat	 st;
+	pid_t		 pid;
+	int		 fd, status;
+	ssize_t		 n;
+
+	bad = h_write_file("journal.conf", "listeners: ( { nope = 1; } );\n");
+	snprintf(path, sizeof(path), "%s/journal.out", h_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	if ((pid = fork()) == 0) {
+		dup2(fd, STDERR_FILENO);
+		setenv("JOURNAL_STREAM", js, 1);
+		execl(getenv("ASOCKD_BIN"), "asockd", "-t", "-c", bad,
+		    (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_msg(strncmp(buf, "<4>", 3) == 0, "%s", buf);
+	ck_assert_msg(strstr(buf, "journal.conf:1:") != NULL, "%s", buf);
+	close(fd);
+	free(bad);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -599,6 +705,8 @@ core_suite(void)
 	tcase_add_test(tc, test_config_check);
 	tcase_add_test(tc, test_bad_config_binds_nothing);
 	tcase_add_test(tc, test_cli);
+	tcase_add_test(tc, test_unix_socket_files);
+	tcase_add_test(tc, test_journal_prefix);
 	suite_add_tcase(s, tc);
 	return s;
 }
