@@ -2,7 +2,7 @@
 # bench/run.sh - asockd's benchmark suite: one command, one table.
 #
 #   bench/run.sh [--quick] [--rounds N] [--duration SECS] [--only LIST]
-#                [--builddir DIR] [--workers N]
+#                [--builddir DIR] [--workers N] [--idle N] [--no-pin]
 #
 # Without --builddir it configures and builds asockd, its plugins and the
 # bench tools in bench/out/build (`make bench` in a build tree passes its
@@ -17,7 +17,10 @@
 #           requests per write: requests/s, server CPU time per request
 #   memory  resident memory per idle connection, 10,000 connections
 #
-# and prints the medians and the ratio asockd / reference.  Raw results go
+# With one worker on a machine of 2 or more CPUs, the server is pinned to
+# CPU 1 and the load generator to CPU 0 (taskset), so that the two never
+# share a core; --no-pin leaves placement to the scheduler.
+# It prints the medians and the ratio asockd / reference.  Raw results go
 # to bench/out/results-*.txt.  Nothing here runs under `make check`.
 set -eu
 
@@ -29,6 +32,7 @@ only="echo http memory"
 workers=1
 idle_n=10000
 port_base=${BENCH_PORT:-27100}
+pin=1
 
 usage() {
 	sed -n '3,5p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--builddir) builddir=$2; shift ;;
 	--workers) workers=$2; shift ;;
 	--idle) idle_n=$2; shift ;;
+	--no-pin) pin=0 ;;
 	*) usage ;;
 	esac
 	shift
@@ -70,6 +75,14 @@ done
 for t in wrk nginx; do
 	command -v $t >/dev/null || { echo "run.sh: $t not found" >&2; exit 1; }
 done
+
+srv_pin=
+load_pin=
+if [ $pin = 1 ] && [ "$workers" = 1 ] && [ "$(nproc)" -ge 2 ] &&
+    command -v taskset >/dev/null; then
+	srv_pin="taskset -c 1"
+	load_pin="taskset -c 0"
+fi
 
 stamp=$(date +%Y%m%d-%H%M%S)
 raw=$out/results-$stamp.txt
@@ -162,18 +175,18 @@ plugins: { $plugin: { path = "$plugin.so"; }; };
 listeners: ( { name = "bench"; listen = "tcp://127.0.0.1:$port";
     plugin = "$plugin"; backlog = 4096; max_connections = 60000; } );
 EOF
-		"$builddir/daemon/asockd" -f -c "$work/asockd.conf" \
+		$srv_pin "$builddir/daemon/asockd" -f -c "$work/asockd.conf" \
 		    -P "$builddir/plugins/.libs" 2>"$work/asockd.log" &
 		;;
 	epoll_echo)
-		"$builddir/bench/epoll_echo" -p "$port" 2>"$work/ref.log" &
+		$srv_pin "$builddir/bench/epoll_echo" -p "$port" 2>"$work/ref.log" &
 		;;
 	nginx)
 		mkdir -p "$work/nginx/tmp"
 		sed -e "s|@DIR@|$work/nginx|g" -e "s|@PORT@|$port|g" \
 		    -e "s|@WORKERS@|$workers|g" "$srcdir/bench/nginx.conf.in" \
 		    >"$work/nginx/nginx.conf"
-		nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" \
+		$srv_pin nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" \
 		    -e "$work/nginx/nginx-error.log" 2>"$work/nginx.log" &
 		;;
 	esac
@@ -190,7 +203,7 @@ run_echo() {
 	start_server "$1" "$2"
 	pids=$(tree_pids "$server_pid")
 	c0=$(cpu_ticks $pids)
-	line=$("$builddir/bench/echo_load" -p "$2" -c 64 -P "$3" -s 64 \
+	line=$($load_pin "$builddir/bench/echo_load" -p "$2" -c 64 -P "$3" -s 64 \
 	    -d "$dur" -w 1) || {
 		stop_server; echo "echo_load failed: $line" >&2; exit 1; }
 	c1=$(cpu_ticks $pids)
@@ -211,7 +224,7 @@ run_http() {
 		script="-s $srcdir/bench/pipeline.lua"
 	fi
 	c0=$(cpu_ticks $pids)
-	txt=$(wrk -t1 -c"$3" -d"${dur}s" $script \
+	txt=$($load_pin wrk -t1 -c"$3" -d"${dur}s" $script \
 	    "http://127.0.0.1:$2/" -- "$4" 2>&1)
 	c1=$(cpu_ticks $pids)
 	stop_server
@@ -280,9 +293,10 @@ col() {		# col N LINES... : field N of each line
 }
 
 echo "asockd bench: $rounds round(s) of ${dur}s, $workers worker(s)," \
-    "raw results in $raw" >&2
+    "${srv_pin:-no pinning}, raw results in $raw" >&2
 {
-	echo "# $(date -u) $(uname -r) $(nproc) CPUs; rounds=$rounds dur=$dur"
+	echo "# $(date -u) $(uname -r) $(nproc) CPUs; rounds=$rounds" \
+	    "dur=$dur workers=$workers pin=${srv_pin:-none}"
 	echo "# load: $(cat /proc/loadavg)"
 } >"$raw"
 
