@@ -59,6 +59,7 @@ struct asockd_writer {
 	size_t			 cap;
 };
 
+unsigned int		 archive_nreaders;
 static TAILQ_HEAD(, asockd_reader) readers =
     TAILQ_HEAD_INITIALIZER(readers);
 
@@ -284,6 +285,7 @@ archive_rd_open(const void *buf, size_t len)
 	if (!msgpack_zone_init(&r->zone, 64))
 		fatalx("msgpack_zone_init: out of memory");
 	TAILQ_INSERT_TAIL(&readers, r, entry);
+	archive_nreaders++;
 	return r;
 }
 
@@ -293,6 +295,7 @@ archive_rd_free(struct asockd_reader *r)
 	if (r == NULL)
 		return;
 	TAILQ_REMOVE(&readers, r, entry);
+	archive_nreaders--;
 	msgpack_zone_destroy(&r->zone);
 	free(r);
 }

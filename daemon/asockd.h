@@ -423,6 +423,8 @@ int	 archive_rd_map(struct asockd_reader *, uint32_t *);
 int	 archive_rd_skip(struct asockd_reader *);
 /* Readers opened inside a callback are freed when it returns. */
 void	 archive_rd_gc(void);
+/* Readers open now: cb_leave() skips archive_rd_gc() at 0. */
+extern unsigned int archive_nreaders;
 struct asockd_writer *archive_wr_new(void);
 void	 archive_wr_free(struct asockd_writer *);
 void	 archive_wr_reset(struct asockd_writer *);

@@ -89,7 +89,9 @@ cb_leave(void)
 
 	if (--cb_depth > 0)
 		return;
-	archive_rd_gc();
+	/* both are empty after almost every callback: test before calling */
+	if (archive_nreaders > 0)
+		archive_rd_gc();
 	while ((r = STAILQ_FIRST(&reaplist)) != NULL) {
 		STAILQ_REMOVE_HEAD(&reaplist, entry);
 		c = r->c;
