@@ -667,6 +667,30 @@ START_TEST(test_journal_prefix)
 }
 END_TEST
 
+/* A bad value in a plugin's INI file: asockd -t names FILE:LINE. */
+START_TEST(test_ini_errors)
+{
+	char	 out[8192];
+	char	*ini, *cf, *argv[8];
+
+	ini = h_write_file("chargen.ini", "; chargen settings\n[chargen]\n"
+	    "line_length = seventy\n");
+	cf = h_write_file("ini.conf",
+	    "plugins: { chargen = { path = \"chargen.so\";"
+	    " config = \"chargen.ini\"; }; };\n"
+	    "listeners: ( { name = \"c\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"chargen\"; } );\n");
+	argv[0] = "asockd"; argv[1] = "-t"; argv[2] = "-c"; argv[3] = cf;
+	argv[4] = "-P"; argv[5] = getenv("ASOCKD_PLUGIN_DIR"); argv[6] = NULL;
+	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "chargen.ini:3:") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "line_length") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "configuration OK") == NULL, "%s", out);
+	free(ini);
+	free(cf);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -707,6 +731,7 @@ core_suite(void)
 	tcase_add_test(tc, test_cli);
 	tcase_add_test(tc, test_unix_socket_files);
 	tcase_add_test(tc, test_journal_prefix);
+	tcase_add_test(tc, test_ini_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

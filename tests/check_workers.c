@@ -452,6 +452,66 @@ START_TEST(reload_under_load)
 END_TEST
 
 /* SIGTERM stops every worker and exits 0; the pidfile comes and goes. */
+/* Workers drop to daemon.user/group before loading plugins; the master
+ * keeps its identity (it binds new ports on reload). */
+START_TEST(privileges_dropped)
+{
+	struct daemon	*d;
+	char		 src[1024], dst[1024], status[4096], line[256];
+	char		*base, *copy;
+	FILE		*in, *out, *f;
+	long		 pid;
+	int		 fd, ch, uid = -1, gid = -1;
+
+	if (geteuid() != 0)
+		return;		/* only root can switch users */
+	/* the plugin must be readable by nobody: copy it under a
+	 * world-searchable directory */
+	ck_assert_int_eq(chmod(h_tmpdir(), 0755), 0);
+	copy = strdup(h_tmpdir());
+	ck_assert_ptr_nonnull(copy);
+	base = strrchr(copy, '/');
+	*base = '\0';
+	ck_assert_int_eq(chmod(copy, 0755), 0);
+	free(copy);
+	snprintf(src, sizeof(src), "%s/crash.so",
+	    getenv("ASOCKD_TEST_PLUGIN_DIR"));
+	snprintf(dst, sizeof(dst), "%s/crash.so", h_tmpdir());
+	ck_assert_ptr_nonnull(in = fopen(src, "rb"));
+	ck_assert_ptr_nonnull(out = fopen(dst, "wb"));
+	while ((ch = getc(in)) != EOF)
+		putc(ch, out);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_int_eq(chmod(dst, 0755), 0);
+
+	d = h_daemon_start(
+	    "daemon: { workers = 1; user = \"nobody\"; group = \"nogroup\"; };\n"
+	    "plugins: { crash = { path = \"@TMP@/crash.so\"; }; };\n"
+	    "listeners: ( { name = \"crash\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "  plugin = \"crash\"; } );\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(h_log_count(d, "running as root"), 0);
+	fd = conn(d, "crash");
+	pid = pid_of(fd);
+	ck_assert_int_ne(pid, d->pid);
+	snprintf(status, sizeof(status), "/proc/%ld/status", pid);
+	ck_assert_ptr_nonnull(f = fopen(status, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Uid:", 4) == 0)
+			uid = atoi(line + 5);
+		if (strncmp(line, "Gid:", 4) == 0)
+			gid = atoi(line + 5);
+	}
+	fclose(f);
+	ck_assert_int_eq(uid, 65534);
+	ck_assert_int_eq(gid, 65534);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 START_TEST(sigterm_pidfile)
 {
 	struct daemon	*d = h_daemon_start(
@@ -496,6 +556,7 @@ workers_suite(void)
 	tcase_add_test(tc, quarantine);
 	tcase_add_test(tc, pinned);
 	tcase_add_test(tc, sigterm_pidfile);
+	tcase_add_test(tc, privileges_dropped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
