@@ -229,6 +229,7 @@ struct asockd_instance *plugin_load(const struct config *,
 int	 plugin_init(struct asockd_instance *);
 int	 plugin_validate(struct asockd_instance *);
 void	 plugin_unload(struct asockd_instance *);
+void	 plugin_unload_all(struct instances *);
 struct asockd_instance *plugin_find(struct instances *, const char *name);
 
 /* ---------------------------------------------------------------- hostapi.c */
@@ -453,8 +454,11 @@ int	 dgram_sendto(struct asockd_listener *, const void *, size_t,
 int	 connect_start(struct asockd_instance *, const char *target,
 	    void *udata, struct asockd_conn **out);
 void	 connect_init(void);
-/* c is being freed: drop its pending name lookup. */
+/* c is connected or being freed: drop its name lookup. */
 void	 connect_forget(struct asockd_conn *);
+/* An attempt of c failed with err: start one to the next address of its
+ * name; 0 when one started, -1 when none is left. */
+int	 connect_retry(struct asockd_conn *, int err);
 
 /* ---------------------------------------------------------------- timer.c */
 

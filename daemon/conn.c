@@ -300,6 +300,9 @@ conn_connected(struct asockd_conn *c, int err)
 		err = -soerr;
 	}
 	ev_io_stop(loop, &c->wio);
+	if (err != 0 && connect_retry(c, err) == 0)
+		return;		/* another address of the name is tried */
+	connect_forget(c);
 	if (err == 0) {
 		c->state = CONN_OPEN;
 		conn_log(c, LOG_DEBUG, "connected");

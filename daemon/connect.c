@@ -5,7 +5,9 @@
  * write watcher reports the outcome, which conn_connected() turns into
  * on_connect.  A host name is resolved by getaddrinfo on a short-lived
  * thread, so the event loop never blocks on DNS; the thread hands its
- * result back through an ev_async watcher.  If the plugin drops the
+ * result back through an ev_async watcher.  The addresses are tried in
+ * getaddrinfo's order until one connects (so "localhost" works whether the
+ * server listens on ::1 or 127.0.0.1).  If the plugin drops the
  * connection while the lookup runs, the result is simply discarded.
  */
 #include <sys/socket.h>
@@ -25,7 +27,9 @@ struct resolve {
 	char			*host;
 	char			*port;
 	int			 gai_err;
+	int			 in_thread;	/* getaddrinfo running */
 	struct addrinfo		*res;
+	struct addrinfo		*next;	/* address to try next */
 	STAILQ_ENTRY(resolve)	 entry;
 };
 
@@ -71,15 +75,67 @@ resolve_thread(void *arg)
 }
 
 static void
+resolve_free(struct resolve *r)
+{
+	if (r->res != NULL)
+		freeaddrinfo(r->res);
+	free(r->host);
+	free(r->port);
+	free(r);
+}
+
+/*
+ * Start a connect to the next address of c's lookup.  Returns 0 when an
+ * attempt is under way, or the last error when no address is left.
+ */
+static int
+connect_next(struct asockd_conn *c)
+{
+	struct resolve	*r = c->resolving;
+	struct addr	 a;
+	int		 fd = -EHOSTUNREACH;
+
+	while (r->next != NULL) {
+		memset(&a, 0, sizeof(a));
+		memcpy(&a.ss, r->next->ai_addr, r->next->ai_addrlen);
+		a.sslen = r->next->ai_addrlen;
+		r->next = r->next->ai_next;
+		if ((fd = connect_sock(&a)) < 0)
+			continue;
+		if (c->fd != -1)
+			close(c->fd);	/* the failed attempt (watchers stopped) */
+		c->fd = fd;
+		ev_io_set(&c->rio, fd, EV_READ);
+		ev_io_set(&c->wio, fd, EV_WRITE);
+		ev_io_start(loop, &c->wio);
+		return 0;
+	}
+	return fd;
+}
+
+/* An attempt of c failed: try the next address.  0 when one started. */
+int
+connect_retry(struct asockd_conn *c, int err)
+{
+	if (c->resolving == NULL || c->resolving->in_thread ||
+	    c->resolving->next == NULL)
+		return -1;
+	conn_log(c, LOG_DEBUG, "connect: %s; trying the next address",
+	    strerror(-err));
+	return connect_next(c) == 0 ? 0 : -1;
+}
+
+static void
 resolve_done(struct resolve *r)
 {
 	struct asockd_conn	*c = r->conn;
-	struct addr		 a;
-	int			 fd = -EHOSTUNREACH;
+	int			 err;
 
-	if (c == NULL)
-		return;		/* the plugin dropped it meanwhile */
-	c->resolving = NULL;
+	if (c == NULL) {
+		resolve_free(r);	/* the plugin dropped it meanwhile */
+		return;
+	}
+	r->in_thread = 0;
 	if (r->gai_err != 0) {
 		conn_log(c, LOG_INFO, "cannot resolve %s: %s", r->host,
 		    gai_strerror(r->gai_err));
@@ -87,18 +143,10 @@ resolve_done(struct resolve *r)
 		    -EHOSTUNREACH);
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	memcpy(&a.ss, r->res->ai_addr, r->res->ai_addrlen);
-	a.sslen = r->res->ai_addrlen;
-	fd = connect_sock(&a);
-	if (fd < 0) {
-		conn_connected(c, fd);
-		return;
-	}
-	c->fd = fd;
-	ev_io_set(&c->rio, fd, EV_READ);
-	ev_io_set(&c->wio, fd, EV_WRITE);
-	ev_io_start(loop, &c->wio);
+	/* the addresses in getaddrinfo's order, one after the other */
+	r->next = r->res;
+	if ((err = connect_next(c)) < 0)
+		conn_connected(c, err);
 }
 
 static void
@@ -114,11 +162,6 @@ resolved_cb(struct ev_loop *lp, ev_async *w, int revents)
 		if (r == NULL)
 			break;
 		resolve_done(r);
-		if (r->res != NULL)
-			freeaddrinfo(r->res);
-		free(r->host);
-		free(r->port);
-		free(r);
 	}
 }
 
@@ -131,14 +174,19 @@ connect_init(void)
 	connect_ready = 1;
 }
 
-/* The conn is going away: forget its lookup. */
+/* The conn is connected or going away: drop its lookup. */
 void
 connect_forget(struct asockd_conn *c)
 {
-	if (c->resolving != NULL) {
-		c->resolving->conn = NULL;
-		c->resolving = NULL;
-	}
+	struct resolve	*r = c->resolving;
+
+	if (r == NULL)
+		return;
+	c->resolving = NULL;
+	if (r->in_thread)
+		r->conn = NULL;		/* resolve_done frees it */
+	else
+		resolve_free(r);
 }
 
 int
@@ -178,15 +226,13 @@ connect_start(struct asockd_instance *inst, const char *target,
 	c = conn_outbound(inst, -1, peer, udata);
 	c->resolving = r;
 	r->conn = c;
+	r->in_thread = 1;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&tid, &attr, resolve_thread, r) != 0) {
 		pthread_attr_destroy(&attr);
-		c->resolving = NULL;
-		conn_abort(c, ASOCKD_CLOSE_CONNECT);
-		free(r->host);
-		free(r->port);
-		free(r);
+		r->in_thread = 0;
+		conn_abort(c, ASOCKD_CLOSE_CONNECT);	/* frees r */
 		return -EAGAIN;
 	}
 	pthread_attr_destroy(&attr);

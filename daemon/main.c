@@ -87,17 +87,6 @@ plugins_load(void)
 	return errors ? -1 : 0;
 }
 
-static void
-plugins_unload(void)
-{
-	struct asockd_instance	*inst;
-
-	while ((inst = TAILQ_LAST(&instances, instances)) != NULL) {
-		TAILQ_REMOVE(&instances, inst, entry);
-		plugin_unload(inst);
-	}
-}
-
 /* asockd -t: config, plugins, their validate hooks. */
 static int
 config_test(void)
@@ -111,7 +100,7 @@ config_test(void)
 		if (plugin_init(inst) == -1 || plugin_validate(inst) == -1)
 			errors++;
 	}
-	plugins_unload();
+	plugin_unload_all(&instances);
 	if (errors) {
 		fprintf(stderr, "%s: configuration has errors\n", conf->file);
 		return 1;

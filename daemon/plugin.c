@@ -141,6 +141,18 @@ plugin_unload(struct asockd_instance *inst)
 	free(inst);
 }
 
+/* Unload every plugin of list, the last loaded first. */
+void
+plugin_unload_all(struct instances *list)
+{
+	struct asockd_instance	*inst;
+
+	while ((inst = TAILQ_LAST(list, instances)) != NULL) {
+		TAILQ_REMOVE(list, inst, entry);
+		plugin_unload(inst);
+	}
+}
+
 struct asockd_instance *
 plugin_find(struct instances *list, const char *name)
 {

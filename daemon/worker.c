@@ -329,17 +329,6 @@ plugins_load(void)
 	return 0;
 }
 
-static void
-plugins_unload(void)
-{
-	struct asockd_instance	*inst;
-
-	while ((inst = TAILQ_LAST(&instances, instances)) != NULL) {
-		TAILQ_REMOVE(&instances, inst, entry);
-		plugin_unload(inst);
-	}
-}
-
 /* Which inherited listeners this worker serves. */
 static void
 listeners_take(void)
@@ -413,7 +402,7 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
 	slot->nconns = 0;
 	listener_close_all();
-	plugins_unload();
+	plugin_unload_all(&instances);
 	log_debug("worker %d (pid %ld) stopped", index, (long)getpid());
 	exit(0);
 }

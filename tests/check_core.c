@@ -332,6 +332,11 @@ START_TEST(test_outbound_connect)
 	expect(fd, "connect error 111\n");	/* ECONNREFUSED */
 	say(fd, "connect tcp://localhost:1\n");	/* resolved off-loop */
 	expect(fd, "connect error 111\n");
+	/* every address of the name is tried (::1 may come first) */
+	snprintf(cmd, sizeof(cmd), "connect tcp://localhost:%d\n",
+	    h_port(d, "echo"));
+	say(fd, cmd);
+	expect(fd, "connect ok\n");
 	say(fd, "connect nonsense\n");
 	expect(fd, "connect error 22\n");	/* EINVAL */
 	close(fd);
