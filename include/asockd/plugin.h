@@ -242,12 +242,17 @@ struct asockd_host {
 	/* --- outbound connections --- */
 
 	/*
-	 * Start a non-blocking connect to "tcp://host:port" or "unix:/path".
-	 * Names are resolved off the event loop.  The outcome arrives as
-	 * on_connect(c, 0) or on_connect(c, -errno); after a failure the
+	 * Start a non-blocking connect to "tcp://host:port" (host an IPv4
+	 * literal, "[v6]" literal or a name) or "unix:/path".  Names are
+	 * resolved on a helper thread, never on the event loop, and their
+	 * addresses tried in turn until one connects.  The outcome arrives
+	 * as on_connect(c, 0) or on_connect(c, -errno); after a failure the
 	 * handle is freed when on_connect returns and on_close is not
 	 * called.  udata is set on c before on_connect.  Returns 0 and sets
-	 * *out (may be NULL), or -errno for a malformed target.
+	 * *out (may be NULL); -EINVAL for a malformed target,
+	 * -EPROTONOSUPPORT for udp:// or unix-dgram:, or the error of a
+	 * literal address's connect(2) that failed at once (then
+	 * on_connect is not called).
 	 */
 	int	(*connect)(struct asockd_instance *inst, const char *target,
 		    void *udata, struct asockd_conn **out);
