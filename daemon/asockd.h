@@ -79,6 +79,13 @@ const char *addr_kind_name(int kind);
 #define LOG_TO_SYSLOG	2
 
 void	 log_init(int where, int level);
+/*
+ * Log to path (appending, created 0640 and, when uid is not -1, given to
+ * uid:gid) from now on; also what SIGUSR1 calls to reopen it after
+ * rotation.  The file becomes stderr, so workers inherit it.  -1 after
+ * logging why (the previous destination stays).
+ */
+int	 log_file_open(const char *path, uid_t uid, gid_t gid);
 void	 log_setlevel(int level);
 int	 log_getlevel(void);
 /* "err", "warning", "notice", "info", "debug" -> level, or -1. */
@@ -186,6 +193,7 @@ struct config {
 	double			 shutdown_timeout;
 	int			 workers;	/* 0: one per CPU */
 	char			*pidfile;
+	char			*log_file;	/* NULL: stderr or syslog */
 	char			*user;
 	char			*group;
 	struct plugin_confs	 plugins;
@@ -554,6 +562,8 @@ void	 worker_main(int index, int readyfd, struct worker_slot *)
  * 0, or -1 after logging.
  */
 int	 worker_privs(const struct config *, int apply);
+/* The uid/gid of daemon.user/group: 1 set, 0 none configured, -1 error. */
+int	 worker_ids(const struct config *, uid_t *, gid_t *);
 /* During shutdown: a connection is gone; stop when none are left. */
 void	 main_conn_gone(void);
 

@@ -49,6 +49,7 @@ enum scope {
 enum ktype {
 	KT_STRING,	/* char * */
 	KT_FILE,	/* char *: path relative to its file, must exist */
+	KT_PATH,	/* char *: path relative to its file */
 	KT_INT,		/* int */
 	KT_SIZE,	/* size_t */
 	KT_DOUBLE,	/* double; an integer is accepted */
@@ -83,6 +84,9 @@ static const struct ckey keys[] = {
 	    "SIGTERM before they are aborted" },
 	{ SC_DAEMON, "workers", KT_INT, 0, 0, 1024, "0", D(workers),
 	    "worker processes; 0: one per CPU" },
+	{ SC_DAEMON, "log_file", KT_PATH, 0, 0, 0, NULL, D(log_file),
+	    "log to this file instead of stderr/syslog (relative to the "
+	    "config file; SIGUSR1 reopens it); unset: none" },
 	{ SC_DAEMON, "pidfile", KT_STRING, 0, 0, 0, NULL, D(pidfile),
 	    "write the daemon's pid to this file; unset: none" },
 	{ SC_DAEMON, "user", KT_STRING, 0, 0, 0, NULL, D(user),
@@ -279,6 +283,7 @@ defaults_apply(int scope, void *base)
 		switch (k->type) {
 		case KT_STRING:
 		case KT_FILE:
+		case KT_PATH:
 			free(*(char **)p);
 			*(char **)p = k->def != NULL ? xstrdup(k->def) : NULL;
 			break;
@@ -353,6 +358,10 @@ key_set_string(struct cparse *cp, const config_setting_t *s,
 	case KT_STRING:
 		free(*(char **)p);
 		*(char **)p = xstrdup(v);
+		break;
+	case KT_PATH:
+		free(*(char **)p);
+		*(char **)p = path_resolve(src_file(cp, s), v);
 		break;
 	case KT_FILE:
 		path = path_resolve(src_file(cp, s), v);
@@ -849,6 +858,7 @@ config_free(struct config *c)
 	free(c->file);
 	free(c->plugin_dir);
 	free(c->pidfile);
+	free(c->log_file);
 	free(c->user);
 	free(c->group);
 	free(c);
@@ -873,6 +883,7 @@ ktype_name(int type)
 	case KT_STRING:
 		return "string";
 	case KT_FILE:
+	case KT_PATH:
 		return "path";
 	case KT_INT:
 	case KT_SIZE:

@@ -4,12 +4,15 @@
  * In the foreground every line goes to stderr; when $JOURNAL_STREAM names
  * stderr's device:inode (systemd connected stderr to the journal) each line
  * starts with "<N>", its syslog priority, which journald strips and keeps.
+ * With daemon.log_file the file becomes stderr (so worker processes share
+ * it) and lines carry a time stamp; SIGUSR1 reopens it after rotation.
  * log_warn appends strerror(errno) so the caller names only the syscall:
  * log_warn("accept4") -> "accept4: Too many open files".
  */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 static int	 log_where = LOG_TO_STDERR;
 static int	 log_level = LOG_INFO;
 static int	 log_journal;	/* stderr is the journal: "<N>" prefixes */
+static int	 log_stamp;	/* stderr is a log file: time stamps */
 
 static const char *const level_names[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
@@ -50,8 +54,35 @@ log_init(int where, int level)
 	log_where = where;
 	log_level = level;
 	log_journal = where == LOG_TO_STDERR && journal_stderr();
+	log_stamp = 0;
 	if (where == LOG_TO_SYSLOG)
 		openlog("asockd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+int
+log_file_open(const char *path, uid_t uid, gid_t gid)
+{
+	int	 fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1) {
+		log_warn("log file %s", path);
+		return -1;
+	}
+	if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1)
+		log_warn("log file %s: fchown", path);
+	if (dup2(fd, STDERR_FILENO) == -1) {
+		log_warn("log file %s: dup2", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (log_where == LOG_TO_SYSLOG)
+		closelog();
+	log_where = LOG_TO_STDERR;
+	log_journal = 0;
+	log_stamp = 1;
+	return 0;
 }
 
 void
@@ -94,7 +125,16 @@ vlog(int pri, const char *fmt, va_list ap)
 		syslog(pri, "%s", buf);
 	else if (log_journal)
 		fprintf(stderr, "<%d>%s\n", pri, buf);
-	else
+	else if (log_stamp) {
+		char		 ts[32];
+		time_t		 now = time(NULL);
+		struct tm	 tm;
+
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S",
+		    localtime_r(&now, &tm));
+		fprintf(stderr, "%s asockd[%d]: %s: %s\n", ts, (int)getpid(),
+		    level_names[pri], buf);
+	} else
 		fprintf(stderr, "asockd[%d]: %s: %s\n", (int)getpid(),
 		    level_names[pri], buf);
 	errno = saved;

@@ -64,8 +64,9 @@ usage(FILE *fp)
 "dies is replaced.  Signals to the master: SIGTERM or SIGINT stop\n"
 "gracefully (queued output is flushed, at most daemon.shutdown_timeout\n"
 "seconds); SIGHUP reloads the config without dropping a connection (an\n"
-"invalid one is logged and ignored); SIGUSR1 reopens the log (a no-op:\n"
-"logs go to stderr or syslog).\n"
+"invalid one is logged and ignored); SIGUSR1 reopens daemon.log_file\n"
+"after rotation.  Logs go to daemon.log_file when set, else to stderr\n"
+"(-f) or syslog.\n"
 "Docs: docs/config.md, docs/plugins.md, asockd(8), asockd.conf(5).\n",
 	    DEFAULT_CONFIG);
 }

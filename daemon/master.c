@@ -93,6 +93,8 @@ static TAILQ_HEAD(, gen) gens = TAILQ_HEAD_INITIALIZER(gens);
 static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
 static TAILQ_HEAD(, crash_rec) crashes = TAILQ_HEAD_INITIALIZER(crashes);
 static struct gen	*current, *pending;
+
+static int	 master_log_open(const struct config *);
 static const char	*plugin_dir;
 static int		 stopping, started, reload_again, exit_code;
 static char		 slot_used[WORKER_SLOTS];
@@ -680,6 +682,9 @@ master_reload(void)
 	if (nc->pidfile != NULL && (pidfile == NULL ||
 	    strcmp(nc->pidfile, pidfile) != 0))
 		log_warnx("reload: daemon.pidfile changes at the next start");
+	if (nc->log_file != NULL && (conf->log_file == NULL ||
+	    strcmp(nc->log_file, conf->log_file) != 0))
+		master_log_open(nc);	/* the new workers inherit it */
 	crashes_clear();
 	g = gen_new(nc);
 	TAILQ_CONCAT(&g->oldl, &oldl, entry);
@@ -738,6 +743,37 @@ master_stop(const char *why)
 	ev_timer_start(loop, &kill_timer);
 }
 
+/* Open daemon.log_file of cf for the master, owned by daemon.user. */
+static int
+master_log_open(const struct config *cf)
+{
+	uid_t	 uid;
+	gid_t	 gid;
+
+	if (worker_ids(cf, &uid, &gid) != 1)
+		uid = (uid_t)-1;
+	return log_file_open(cf->log_file, uid, gid);
+}
+
+/* SIGUSR1: reopen the log file (after rotation), then in every worker. */
+static void
+master_log_reopen(void)
+{
+	struct worker	*w;
+	const struct config *cf = current != NULL ? current->conf : conf;
+
+	if (cf == NULL || cf->log_file == NULL) {
+		log_info("SIGUSR1: no daemon.log_file to reopen");
+		return;
+	}
+	if (master_log_open(cf) == -1)
+		return;
+	log_info("SIGUSR1: reopened %s", cf->log_file);
+	TAILQ_FOREACH(w, &workers, entry)
+		if (w->ready)
+			kill(w->pid, SIGUSR1);
+}
+
 static void
 signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 {
@@ -752,8 +788,7 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 		master_reload();
 		break;
 	case SIGUSR1:
-		log_info("SIGUSR1: logs go to stderr or syslog: no log file"
-		    " to reopen");
+		master_log_reopen();
 		break;
 	}
 }
@@ -832,6 +867,9 @@ master_run(const char *pd, int foreground)
 		fatal("mmap");
 	if (worker_privs(conf, 0) == -1)
 		return 1;
+	/* from here on every line (the bound addresses too) goes there */
+	if (conf->log_file != NULL && master_log_open(conf) == -1)
+		return 1;
 	if (listener_open_all(conf, &instances) == -1) {
 		log_warnx("%s: a listener could not be opened", conf->file);
 		listener_free_all();
@@ -844,7 +882,13 @@ master_run(const char *pd, int foreground)
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		ev_loop_fork(loop);
-		log_init(LOG_TO_SYSLOG, log_getlevel());
+		/* daemon() pointed stderr at /dev/null */
+		if (conf->log_file == NULL)
+			log_init(LOG_TO_SYSLOG, log_getlevel());
+		else if (master_log_open(conf) == -1) {
+			listener_free_all();
+			return 1;
+		}
 	}
 	if (conf->pidfile != NULL && pidfile_write(conf->pidfile) == -1) {
 		listener_free_all();

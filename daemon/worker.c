@@ -53,7 +53,7 @@ static struct worker_slot *slot;
 static int		 worker_index;
 static int		 retiring;
 static uint32_t		 quarantine_seen;
-static ev_signal	 sig_term, sig_int, sig_usr2;
+static ev_signal	 sig_term, sig_int, sig_usr1, sig_usr2;
 static ev_timer		 stop_timer, status_timer;
 static struct code_range ranges[64];
 static int		 nranges;
@@ -111,6 +111,12 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 		break;
 	case SIGINT:
 		stop_start("SIGINT", 1);
+		break;
+	case SIGUSR1:
+		/* the master reopened the log file (rotation): follow it */
+		if (conf->log_file != NULL &&
+		    log_file_open(conf->log_file, (uid_t)-1, (gid_t)-1) == 0)
+			log_debug("SIGUSR1: reopened %s", conf->log_file);
 		break;
 	case SIGUSR2:
 		/* a retiring worker asked again just keeps retiring */
@@ -238,13 +244,13 @@ crash_init(void)
 }
 
 int
-worker_privs(const struct config *cf, int apply)
+worker_ids(const struct config *cf, uid_t *uid, gid_t *gid)
 {
-	struct passwd	*pw = NULL;
+	struct passwd	*pw;
 	struct group	*gr;
-	uid_t		 uid = 0;
-	gid_t		 gid = 0;
 
+	*uid = 0;
+	*gid = 0;
 	if (cf->user == NULL && cf->group == NULL)
 		return 0;
 	if (cf->user != NULL) {
@@ -253,19 +259,30 @@ worker_privs(const struct config *cf, int apply)
 			    cf->user);
 			return -1;
 		}
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-	}
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	} else
+		*uid = (uid_t)-1;	/* group only */
 	if (cf->group != NULL) {
 		if ((gr = getgrnam(cf->group)) == NULL) {
 			log_warnx("%s: daemon.group: no group '%s'", cf->file,
 			    cf->group);
 			return -1;
 		}
-		gid = gr->gr_gid;
+		*gid = gr->gr_gid;
 	}
-	if (!apply)
-		return 0;
+	return 1;
+}
+
+int
+worker_privs(const struct config *cf, int apply)
+{
+	uid_t	 uid;
+	gid_t	 gid;
+	int	 r;
+
+	if ((r = worker_ids(cf, &uid, &gid)) <= 0 || !apply)
+		return r == -1 ? -1 : 0;
 	if (setgroups(1, &gid) == -1) {
 		log_warn("setgroups");
 		return -1;
@@ -274,7 +291,7 @@ worker_privs(const struct config *cf, int apply)
 		log_warn("setgid %ld", (long)gid);
 		return -1;
 	}
-	if (pw != NULL && setuid(uid) == -1) {
+	if (uid != (uid_t)-1 && setuid(uid) == -1) {
 		log_warn("setuid %ld", (long)uid);
 		return -1;
 	}
@@ -289,9 +306,11 @@ signals_init(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	/* reload and log reopening are the master's business */
+	/* reloading is the master's business; SIGUSR1 reopens the log */
 	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	ev_signal_init(&sig_usr1, signal_cb, SIGUSR1);
+	ev_signal_start(loop, &sig_usr1);
+	ev_unref(loop);
 	ev_signal_init(&sig_term, signal_cb, SIGTERM);
 	ev_signal_init(&sig_int, signal_cb, SIGINT);
 	ev_signal_init(&sig_usr2, signal_cb, SIGUSR2);

@@ -512,6 +512,104 @@ START_TEST(privileges_dropped)
 }
 END_TEST
 
+/* Count lines of path containing s (0 when the file is missing). */
+static int
+file_count(const char *path, const char *s)
+{
+	char	 line[1024];
+	FILE	*f;
+	int	 n = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, s) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int
+file_wait(const char *path, const char *s, int n)
+{
+	long long	 end = h_now_ms() + 10000;
+
+	while (h_now_ms() < end) {
+		if (file_count(path, s) >= n)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+/* daemon.log_file: every process logs there; after a rotation SIGUSR1
+ * makes the master and the workers write to the new file. */
+START_TEST(log_file_reopen)
+{
+	char		*cf, *log, *old;
+	char		 port[16];
+	pid_t		 pid;
+	int		 fd, status, p;
+	FILE		*f;
+	char		 line[1024], *s;
+
+	cf = h_write_file("logfile.conf",
+	    "daemon: { workers = 2; log_file = \"asockd.log\"; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "  plugin = \"echo\"; } );\n");
+	log = h_expand("@TMP@/asockd.log");
+	old = h_expand("@TMP@/asockd.log.1");
+	if ((pid = fork()) == 0) {
+		execl(getenv("ASOCKD_BIN"), "asockd", "-f", "-l", "debug", "-c",
+		    cf, "-P", getenv("ASOCKD_PLUGIN_DIR"), (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_msg(file_wait(log, " ready", 1), "no ready line in %s", log);
+	ck_assert(file_wait(log, " started (pid", 2));
+	/* the bound port, from the log file */
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	p = -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((s = strstr(line, "listening on tcp://127.0.0.1:")) != NULL)
+			p = atoi(s + strlen("listening on tcp://127.0.0.1:"));
+	fclose(f);
+	ck_assert_int_gt(p, 0);
+	snprintf(port, sizeof(port), "%d", p);
+
+	fd = h_tcp_connect("127.0.0.1", p);
+	echo_ok(fd, "one\n");
+	close(fd);
+	ck_assert(file_wait(log, "closed (peer)", 1));
+	/* time stamps: 2026-11-25T12:00:00 asockd[pid]: ... */
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	ck_assert_msg(line[4] == '-' && line[10] == 'T' &&
+	    strstr(line, " asockd[") != NULL, "%s", line);
+
+	ck_assert_int_eq(rename(log, old), 0);
+	kill(pid, SIGUSR1);
+	ck_assert(file_wait(log, "SIGUSR1: reopened", 1));
+	usleep(200000);		/* the workers follow the master */
+	fd = h_tcp_connect("127.0.0.1", p);
+	echo_ok(fd, "two\n");
+	close(fd);
+	/* the worker's close line goes to the new file */
+	ck_assert(file_wait(log, "closed (peer)", 1));
+	ck_assert_int_eq(file_count(old, "closed (peer)"), 1);
+
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(file_wait(log, "stopped", 1));
+	free(cf);
+	free(log);
+	free(old);
+}
+END_TEST
+
 START_TEST(sigterm_pidfile)
 {
 	struct daemon	*d = h_daemon_start(
@@ -557,6 +655,7 @@ workers_suite(void)
 	tcase_add_test(tc, pinned);
 	tcase_add_test(tc, sigterm_pidfile);
 	tcase_add_test(tc, privileges_dropped);
+	tcase_add_test(tc, log_file_reopen);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
