@@ -192,6 +192,7 @@ struct config {
 	int			 log_level;
 	double			 shutdown_timeout;
 	int			 workers;	/* 0: one per CPU */
+	double			 worker_timeout;	/* hung worker; 0: off */
 	char			*pidfile;
 	char			*log_file;	/* NULL: stderr or syslog */
 	char			*user;
@@ -526,6 +527,9 @@ struct worker_slot {
 	/* index in conf->plugins of the plugin whose code raised a fatal
 	 * signal, -1: none known */
 	volatile int		 crash_plugin;
+	/* bumped by the worker's loop every half second: a stuck plugin
+	 * stops it, and the master notices */
+	volatile uint32_t	 beat;
 };
 
 struct master_shm {

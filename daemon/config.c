@@ -84,6 +84,10 @@ static const struct ckey keys[] = {
 	    "SIGTERM before they are aborted" },
 	{ SC_DAEMON, "workers", KT_INT, 0, 0, 1024, "0", D(workers),
 	    "worker processes; 0: one per CPU" },
+	{ SC_DAEMON, "worker_timeout", KT_DOUBLE, 0, 0, 86400, "30.0",
+	    D(worker_timeout), "seconds a worker's event loop may stay "
+	    "stuck (a plugin that never returns) before it is aborted and "
+	    "replaced; 0: never" },
 	{ SC_DAEMON, "log_file", KT_PATH, 0, 0, 0, NULL, D(log_file),
 	    "log to this file instead of stderr/syslog (relative to the "
 	    "config file; SIGUSR1 reopens it); unset: none" },

@@ -45,6 +45,7 @@
 #define KILL_GRACE	5.0	/* after shutdown_timeout: SIGKILL */
 #define CRASH_LIMIT	5	/* deaths within CRASH_WINDOW: quarantine */
 #define CRASH_WINDOW	60.0
+#define HANG_CHECK	0.25	/* seconds between hung-worker checks */
 
 enum gen_state {
 	GEN_STARTING = 0,
@@ -76,6 +77,9 @@ struct worker {
 	int			 retiring;	/* asked to stop */
 	ev_io			 ready_io;
 	ev_child		 child;
+	uint32_t		 beat;		/* last seen slot beat */
+	ev_tstamp		 beat_at;	/* when it last changed */
+	ev_tstamp		 abort_at;	/* SIGABRT sent, 0: not */
 	TAILQ_ENTRY(worker)	 entry;
 };
 
@@ -100,6 +104,7 @@ static int		 stopping, started, reload_again, exit_code;
 static char		 slot_used[WORKER_SLOTS];
 static char		*pidfile;
 static ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
+static ev_timer		 hang_timer;
 static ev_timer		 respawn_timer, status_timer, watchdog_timer,
 			 kill_timer;
 
@@ -310,7 +315,15 @@ master_forget(void)
 	ev_signal_stop(loop, &sig_hup);
 	ev_signal_stop(loop, &sig_usr1);
 	ev_timer_stop(loop, &respawn_timer);
-	ev_timer_stop(loop, &status_timer);
+	/* unref'd watchers take an ev_ref before they stop (libev) */
+	if (ev_is_active(&status_timer)) {
+		ev_ref(loop);
+		ev_timer_stop(loop, &status_timer);
+	}
+	if (ev_is_active(&hang_timer)) {
+		ev_ref(loop);
+		ev_timer_stop(loop, &hang_timer);
+	}
 	ev_timer_stop(loop, &watchdog_timer);
 	ev_timer_stop(loop, &kill_timer);
 	free(pidfile);
@@ -494,6 +507,8 @@ ready_cb(struct ev_loop *l, ev_io *io, int revents)
 	if (n != 1)
 		return;		/* it died: child_cb tells */
 	w->ready = 1;
+	w->beat = master_shm->slots[w->slot].beat;
+	w->beat_at = ev_now(l);
 	if (g->state != GEN_STARTING)
 		return;
 	/* worker 0 is up: the plugins load, start the others */
@@ -793,6 +808,44 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 	}
 }
 
+/*
+ * A worker whose loop has not turned for daemon.worker_timeout seconds is
+ * stuck in plugin code: SIGABRT makes its crash handler name the plugin
+ * (and count it towards quarantine); SIGKILL follows if that hangs too.
+ */
+static void
+hang_cb(struct ev_loop *l, ev_timer *t, int revents)
+{
+	struct worker	*w;
+	uint32_t	 beat;
+	ev_tstamp	 now = ev_now(l);
+	double		 limit;
+
+	TAILQ_FOREACH(w, &workers, entry) {
+		limit = w->gen->conf->worker_timeout;
+		if (!w->ready || limit <= 0)
+			continue;
+		beat = master_shm->slots[w->slot].beat;
+		if (beat != w->beat) {
+			w->beat = beat;
+			w->beat_at = now;
+			continue;
+		}
+		if (w->abort_at == 0 && now - w->beat_at >= limit) {
+			log_warnx("worker %d (pid %ld) unresponsive for %.1f s:"
+			    " aborting it", w->index, (long)w->pid,
+			    now - w->beat_at);
+			w->abort_at = now;
+			kill(w->pid, SIGABRT);
+		} else if (w->abort_at != 0 && now - w->abort_at >= KILL_GRACE) {
+			log_warnx("worker %d (pid %ld) ignored SIGABRT: killing"
+			    " it", w->index, (long)w->pid);
+			kill(w->pid, SIGKILL);
+			w->abort_at = now;
+		}
+	}
+}
+
 static void
 status_cb(struct ev_loop *l, ev_timer *t, int revents)
 {
@@ -823,6 +876,10 @@ signals_init(void)
 	ev_signal_start(loop, &sig_hup);
 	ev_signal_start(loop, &sig_usr1);
 	ev_init(&respawn_timer, respawn_cb);
+	/* checked every quarter of the smallest timeout, at most 1 s */
+	ev_timer_init(&hang_timer, hang_cb, HANG_CHECK, HANG_CHECK);
+	ev_timer_start(loop, &hang_timer);
+	ev_unref(loop);
 	if (getenv("NOTIFY_SOCKET") != NULL) {
 		ev_timer_init(&status_timer, status_cb, STATUS_INTERVAL,
 		    STATUS_INTERVAL);

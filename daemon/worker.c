@@ -153,6 +153,7 @@ static void
 status_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	slot->nconns = conn_count;
+	slot->beat++;
 	quarantine_apply();
 }
 

@@ -610,6 +610,39 @@ START_TEST(log_file_reopen)
 }
 END_TEST
 
+/* A plugin that never returns: the master notices the stuck loop after
+ * daemon.worker_timeout, aborts the worker (the crash handler names the
+ * plugin) and replaces it; the other worker serves on. */
+START_TEST(hung_worker)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 2;"
+	    " worker_timeout = 1.0; };\n"
+	    CONF_PLUGINS
+	    "listeners: (\n"
+	    "  { name = \"crash\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"crash\"; },\n"
+	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; }\n"
+	    ");\n", NULL);
+	int	 fd, e;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert(log_wait_n(d, " started (pid", 2, 5000));
+	fd = conn(d, "crash");
+	say(fd, "hang\n");
+	ck_assert(h_log_wait(d, "unresponsive for", 10000));
+	ck_assert(h_log_wait(d, "in plugin crash", 10000));
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	/* replaced, and serving */
+	ck_assert(log_wait_n(d, " started (pid", 3, 10000));
+	e = conn(d, "echo");
+	echo_ok(e, "alive\n");
+	close(e);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 START_TEST(sigterm_pidfile)
 {
 	struct daemon	*d = h_daemon_start(
@@ -656,6 +689,7 @@ workers_suite(void)
 	tcase_add_test(tc, sigterm_pidfile);
 	tcase_add_test(tc, privileges_dropped);
 	tcase_add_test(tc, log_file_reopen);
+	tcase_add_test(tc, hung_worker);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");

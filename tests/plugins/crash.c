@@ -6,6 +6,7 @@
  *   segv    writes through a null pointer (SIGSEGV)
  *   abort   calls abort() (SIGABRT)
  *   sleep   blocks the worker for 300 ms, then answers "slept\n"
+ *   hang    never returns (a busy loop)
  * anything else comes back unchanged.
  */
 #include <errno.h>
@@ -41,6 +42,17 @@ segv(void)
 	*nowhere = 1;
 }
 
+/* A plugin stuck for good: the loop never turns again. */
+static volatile int spin = 1;
+
+__attribute__((noinline))
+static void
+hang(void)
+{
+	while (spin)
+		;
+}
+
 static size_t
 crash_receive(struct asockd_conn *c, const void *data, size_t len)
 {
@@ -61,6 +73,8 @@ crash_receive(struct asockd_conn *c, const void *data, size_t len)
 		segv();
 	if (len >= 6 && memcmp(data, "abort\n", 6) == 0)
 		abort();
+	if (len >= 5 && memcmp(data, "hang\n", 5) == 0)
+		hang();
 	(void)host->send(c, data, len);
 	return len;
 }
