@@ -11,7 +11,7 @@
  * Workers never unlink unix socket files (they mark every listener as
  * inherited): the master owns them.
  *
- * Stopping: SIGTERM (or SIGINT) is the graceful shutdown - stop accepting,
+ * Stopping: SIGTERM from the master is the graceful shutdown - stop accepting,
  * close every connection once its output is flushed, exit 0, aborting what
  * is left after shutdown_timeout.  SIGUSR2 retires the worker after a
  * reload: stop accepting and let the connections finish on their own for
@@ -53,7 +53,7 @@ static struct worker_slot *slot;
 static int		 worker_index;
 static int		 retiring;
 static uint32_t		 quarantine_seen;
-static ev_signal	 sig_term, sig_int, sig_usr1, sig_usr2;
+static ev_signal	 sig_term, sig_usr1, sig_usr2;
 static ev_timer		 stop_timer, status_timer;
 static struct code_range ranges[64];
 static int		 nranges;
@@ -108,9 +108,6 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 	switch (w->signum) {
 	case SIGTERM:
 		stop_start("SIGTERM", 1);
-		break;
-	case SIGINT:
-		stop_start("SIGINT", 1);
 		break;
 	case SIGUSR1:
 		/* the master reopened the log file (rotation): follow it */
@@ -307,19 +304,22 @@ signals_init(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	/* reloading is the master's business; SIGUSR1 reopens the log */
+	/*
+	 * Reloading is the master's business, and so is SIGINT: Ctrl-C
+	 * reaches the whole process group, and the master's SIGTERM is
+	 * what stops a worker (a second stop signal would abort its
+	 * connections instead of draining them).  SIGUSR1 reopens the log.
+	 */
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	ev_signal_init(&sig_usr1, signal_cb, SIGUSR1);
 	ev_signal_start(loop, &sig_usr1);
 	ev_unref(loop);
 	ev_signal_init(&sig_term, signal_cb, SIGTERM);
-	ev_signal_init(&sig_int, signal_cb, SIGINT);
 	ev_signal_init(&sig_usr2, signal_cb, SIGUSR2);
 	ev_signal_start(loop, &sig_term);
-	ev_signal_start(loop, &sig_int);
 	ev_signal_start(loop, &sig_usr2);
 	/* signal watchers alone do not keep the loop alive */
-	ev_unref(loop);
 	ev_unref(loop);
 	ev_unref(loop);
 }

@@ -643,6 +643,30 @@ START_TEST(hung_worker)
 }
 END_TEST
 
+/* Ctrl-C reaches every process of the group: workers leave SIGINT to the
+ * master, whose SIGTERM then drains them (no abort). */
+START_TEST(sigint_group)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	long		 wpid;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(d);
+	fd = conn(d, "crash");
+	wpid = pid_of(fd);
+	kill((pid_t)wpid, SIGINT);	/* ignored by the worker */
+	usleep(200000);
+	ck_assert_int_eq(pid_of(fd), wpid);
+	kill((pid_t)wpid, SIGINT);	/* as a terminal sends it: both */
+	kill(d->pid, SIGINT);
+	ck_assert_int_eq(h_daemon_wait(d, 10000), 0);
+	ck_assert_int_eq(h_log_count(d, "not waiting for connections"), 0);
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
 START_TEST(sigterm_pidfile)
 {
 	struct daemon	*d = h_daemon_start(
@@ -690,6 +714,7 @@ workers_suite(void)
 	tcase_add_test(tc, privileges_dropped);
 	tcase_add_test(tc, log_file_reopen);
 	tcase_add_test(tc, hung_worker);
+	tcase_add_test(tc, sigint_group);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
