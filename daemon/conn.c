@@ -58,6 +58,42 @@ static void	 conn_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	 conn_finish(struct asockd_conn *, int);
 static void	 conn_request_close(struct asockd_conn *, int, int);
 
+static const char *const state_names[] = {
+	"connecting", "open", "closing", "closed"
+};
+
+/*
+ * The one place a connection changes state.  Legal: connecting -> open or
+ * closed; open -> closing or closed; closing -> closed.  Anything else is
+ * a bug in the daemon, and fatal (the master replaces the worker).
+ */
+static void
+conn_set_state(struct asockd_conn *c, enum conn_state to)
+{
+	enum conn_state	 from = c->state;
+	int		 ok;
+
+	switch (from) {
+	case CONN_CONNECTING:
+		ok = to == CONN_OPEN || to == CONN_CLOSED;
+		break;
+	case CONN_OPEN:
+		ok = to == CONN_OPEN || to == CONN_CLOSING || to == CONN_CLOSED;
+		break;
+	case CONN_CLOSING:
+		ok = to == CONN_CLOSED;
+		break;
+	default:
+		ok = 0;
+		break;
+	}
+	if (!ok)
+		fatalx("conn %llu: illegal state change %s -> %s",
+		    (unsigned long long)c->id, state_names[from],
+		    state_names[to]);
+	c->state = to;
+}
+
 static const char *const reason_names[] = {
 	"none", "peer", "reset", "local", "timeout", "error", "shutdown",
 	"protocol", "connect"
@@ -121,7 +157,7 @@ conn_unref_finish(struct asockd_conn *c)
 		return;
 	}
 	/* graceful: stop reading, flush, then finish */
-	c->state = CONN_CLOSING;
+	conn_set_state(c, CONN_CLOSING);
 	ev_io_stop(loop, &c->rio);
 	if (c->sendq.len == 0)
 		conn_finish(c, reason);
@@ -230,7 +266,7 @@ conn_open(struct asockd_conn *c)
 {
 	double	 idle = c->listener ? c->listener->conf->idle_timeout : 0;
 
-	c->state = CONN_OPEN;
+	conn_set_state(c, CONN_OPEN);
 	c->notified = 1;
 	if (!c->rpaused)
 		ev_io_start(loop, &c->rio);
@@ -256,7 +292,7 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 	conn_log(c, LOG_DEBUG, "accepted");
 
 	conn_ref(c);
-	c->state = CONN_OPEN;	/* a greeting may be sent from on_accept */
+	conn_set_state(c, CONN_OPEN);	/* on_accept may send a greeting */
 	if (l->inst->desc->on_accept != NULL) {
 		cb_enter();
 		rc = l->inst->desc->on_accept(c);
@@ -281,8 +317,7 @@ conn_outbound(struct asockd_instance *inst, int fd, const char *peer,
 	struct asockd_conn	*c;
 
 	c = conn_new(inst, NULL, fd, peer);
-	c->udata = udata;
-	c->state = CONN_CONNECTING;
+	c->udata = udata;	/* conn_new made it CONN_CONNECTING */
 	if (fd != -1)
 		ev_io_start(loop, &c->wio);	/* connect completion */
 	return c;
@@ -304,7 +339,7 @@ conn_connected(struct asockd_conn *c, int err)
 		return;		/* another address of the name is tried */
 	connect_forget(c);
 	if (err == 0) {
-		c->state = CONN_OPEN;
+		conn_set_state(c, CONN_OPEN);
 		conn_log(c, LOG_DEBUG, "connected");
 	} else
 		conn_log(c, LOG_INFO, "connect failed: %s", strerror(-err));
@@ -385,7 +420,7 @@ conn_finish(struct asockd_conn *c, int reason)
 
 	if (c->state == CONN_CLOSED)
 		return;
-	c->state = CONN_CLOSED;
+	conn_set_state(c, CONN_CLOSED);
 	ev_io_stop(loop, &c->rio);
 	ev_io_stop(loop, &c->wio);
 	ev_timer_stop(loop, &c->idle);
