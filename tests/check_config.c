@@ -723,7 +723,7 @@ START_TEST(shipped_config)
 			ck_assert_str_eq(l->addr.host, "127.0.0.1");
 		n++;
 	}
-	ck_assert_int_eq(n, 7);
+	ck_assert_int_eq(n, 9);
 	ck_assert_ptr_nonnull(plugin_named(c, "chargen")->ini);
 	config_free(c);
 	free(f);
