@@ -533,6 +533,34 @@ name_valid(const char *s)
 	return s[n] == '\0' && n > 0 && n <= NAME_MAX_LEN;
 }
 
+/*
+ * A relative unix socket path is relative to the directory of the config
+ * file that names it (like every other path in the config), not to the
+ * daemon's working directory, which is / once it runs in the background.
+ */
+static int
+unix_absolute(struct cparse *cp, const config_setting_t *s,
+    struct listener_conf *l)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&l->addr.ss;
+	char			*path;
+	size_t			 len;
+
+	if ((l->addr.kind != ASOCKD_UNIX && l->addr.kind != ASOCKD_UNIX_DGRAM)
+	    || sun->sun_path[0] == '/' || sun->sun_path[0] == '\0')
+		return 0;
+	path = path_resolve(src_file(cp, s), sun->sun_path);
+	len = strlen(path);
+	if (len >= sizeof(sun->sun_path)) {
+		free(path);
+		return -1;
+	}
+	memcpy(sun->sun_path, path, len + 1);
+	l->addr.sslen = offsetof(struct sockaddr_un, sun_path) + len + 1;
+	free(path);
+	return 0;
+}
+
 /* Checks of one listener that need no other part of the config. */
 static void
 listener_check(struct cparse *cp, const config_setting_t *g,
@@ -550,6 +578,10 @@ listener_check(struct cparse *cp, const config_setting_t *g,
 		if (addr_parse(l->listen, 1, &l->addr, err,
 		    sizeof(err)) == -1) {
 			cerr(cp, s, "%s: listen: %s", ctx, err);
+			l->addr.kind = 0;
+		} else if (unix_absolute(cp, s, l) == -1) {
+			cerr(cp, s, "%s: listen: socket path too long once made"
+			    " relative to %s", ctx, src_file(cp, s));
 			l->addr.kind = 0;
 		} else if (l->mode != -1 && l->addr.kind != ASOCKD_UNIX &&
 		    l->addr.kind != ASOCKD_UNIX_DGRAM)

@@ -128,6 +128,7 @@ main(int argc, char *argv[])
 {
 	const char	*config_file = DEFAULT_CONFIG;
 	const char	*plugin_dir = NULL;
+	char		*abs_config = NULL;
 	int		 ch, rc, test = 0, foreground = 0, level = -1;
 
 	log_init(LOG_TO_STDERR, LOG_INFO);
@@ -176,9 +177,18 @@ main(int argc, char *argv[])
 
 	if (level != -1)
 		log_setlevel(level);
+	/*
+	 * An absolute config path: paths in the config are relative to its
+	 * directory, and a reload must find it again after daemon(3) moved
+	 * the working directory to /.  A missing file keeps its name, for
+	 * the error message.
+	 */
+	if ((abs_config = realpath(config_file, NULL)) != NULL)
+		config_file = abs_config;
 	if ((conf = config_load(config_file, plugin_dir)) == NULL) {
 		fprintf(stderr, "asockd: %s: configuration has errors\n",
 		    config_file);
+		free(abs_config);
 		return 1;
 	}
 	if (level == -1)
@@ -188,13 +198,13 @@ main(int argc, char *argv[])
 	if (test) {
 		rc = config_test();
 		config_free(conf);
-		return rc;
+	} else {
+		raise_nofile();
+		rc = master_run(plugin_dir, foreground);
+		if (conf != NULL)
+			config_free(conf);
 	}
-
-	raise_nofile();
-	rc = master_run(plugin_dir, foreground);
-	if (conf != NULL)
-		config_free(conf);
+	free(abs_config);
 	ev_loop_destroy(loop);
 	return rc;
 }

@@ -696,6 +696,35 @@ START_TEST(test_ini_errors)
 }
 END_TEST
 
+/* A relative unix socket path is relative to the config file's directory
+ * (the test runs from another directory). */
+START_TEST(test_unix_relative_path)
+{
+	struct daemon	*dd;
+	struct stat	 st;
+	char		*path;
+	int		 fd;
+
+	dd = h_daemon_start(
+	    "daemon: { workers = 1; };\n"
+	    "plugins: { echo = { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"rel\"; listen = \"unix:rel.sock\";"
+	    " plugin = \"echo\"; } );\n", NULL);
+	ck_assert(dd != NULL);
+	path = h_expand("@TMP@/rel.sock");
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert(h_log_wait(dd, path, 1000));	/* logged absolute */
+	fd = h_unix_connect(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
+	ck_assert_int_eq(stat(path, &st), -1);
+	h_daemon_free(dd);
+	free(path);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -737,6 +766,7 @@ core_suite(void)
 	tcase_add_test(tc, test_unix_socket_files);
 	tcase_add_test(tc, test_journal_prefix);
 	tcase_add_test(tc, test_ini_errors);
+	tcase_add_test(tc, test_unix_relative_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
