@@ -151,7 +151,8 @@ main(int argc, char *argv[])
 			port = atoi(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: epoll_echo [-a ADDR] -p PORT\n");
+			fprintf(stderr,
+			    "usage: epoll_echo [-a ADDR] -p PORT\n");
 			return (2);
 		}
 	}

@@ -87,7 +87,8 @@ main(int argc, char *argv[])
 	if (port <= 0 || n < 1 || n > 200000 || argc < 1 || limit <= 0)
 		goto usage;
 	start = now();
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 64) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur < (rlim_t)n + 64) {
 		rl.rlim_cur = (rlim_t)n + 64;
 		if (rl.rlim_max < rl.rlim_cur)
 			rl.rlim_max = rl.rlim_cur;

@@ -192,7 +192,7 @@ struct config {
 	int			 log_level;
 	double			 shutdown_timeout;
 	int			 workers;	/* 0: one per CPU */
-	double			 worker_timeout;	/* hung worker; 0: off */
+	double			 worker_timeout; /* hung worker; 0: off */
 	char			*pidfile;
 	char			*log_file;	/* NULL: stderr or syslog */
 	char			*user;
@@ -245,7 +245,7 @@ struct asockd_instance *plugin_find(struct instances *, const char *name);
 
 extern const struct asockd_host host_api;
 
-/* ---------------------------------------------------------------- listener.c */
+/* -------------------------------------------------------------- listener.c */
 
 struct asockd_listener {
 	struct listener_conf	*conf;

@@ -103,7 +103,7 @@ connect_next(struct asockd_conn *c)
 		if ((fd = connect_sock(&a)) < 0)
 			continue;
 		if (c->fd != -1)
-			close(c->fd);	/* the failed attempt (watchers stopped) */
+			close(c->fd);	/* the failed attempt */
 		c->fd = fd;
 		ev_io_set(&c->rio, fd, EV_READ);
 		ev_io_set(&c->wio, fd, EV_WRITE);

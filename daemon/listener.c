@@ -35,7 +35,8 @@ static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
 static int
 unix_prepare(struct listener_conf *lc)
 {
-	const struct sockaddr_un *sun = (const struct sockaddr_un *)&lc->addr.ss;
+	const struct sockaddr_un *sun =
+	    (const struct sockaddr_un *)&lc->addr.ss;
 	struct stat		 st;
 	int			 fd, r;
 

@@ -837,7 +837,8 @@ hang_cb(struct ev_loop *l, ev_timer *t, int revents)
 			    now - w->beat_at);
 			w->abort_at = now;
 			kill(w->pid, SIGABRT);
-		} else if (w->abort_at != 0 && now - w->abort_at >= KILL_GRACE) {
+		} else if (w->abort_at != 0 &&
+		    now - w->abort_at >= KILL_GRACE) {
 			log_warnx("worker %d (pid %ld) ignored SIGABRT: killing"
 			    " it", w->index, (long)w->pid);
 			kill(w->pid, SIGKILL);

@@ -34,7 +34,8 @@ static const char *probe_conf =
 "listeners: (\n"
 "  { name = \"probe\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"probe\";\n"
 "    sndq_high = 65536; sndq_low = 16384; idle_timeout = 0.0; },\n"
-"  { name = \"probe-idle\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"probe\";\n"
+"  { name = \"probe-idle\"; listen = \"tcp://127.0.0.1:0\";\n"
+"    plugin = \"probe\";\n"
 "    idle_timeout = 0.3; },\n"
 "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; }\n"
 ");\n";
@@ -448,7 +449,8 @@ START_TEST(test_max_connections)
 {
 	const char	*conf =
 	    "daemon: { workers = 1; };\n"
-	    "plugins: { probe = { path = \"@TEST_PLUGIN_DIR@/probe.so\"; }; };\n"
+	    "plugins: { probe = {"
+	    " path = \"@TEST_PLUGIN_DIR@/probe.so\"; }; };\n"
 	    "listeners: ( { name = \"p\"; listen = \"tcp://127.0.0.1:0\";\n"
 	    "  plugin = \"probe\"; max_connections = 1; } );\n";
 	struct daemon	*dd = h_daemon_start(conf, NULL);
@@ -483,8 +485,10 @@ START_TEST(test_config_check)
 	bad = h_write_file("bad.conf",
 	    "plugins: { echo = { path = \"echo.so\"; }; };\n"
 	    "listeners: (\n"
-	    "  { name = \"a\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"nope\"; },\n"
-	    "  { name = \"b\"; listen = \"tcp://127.0.0.1:99999\"; plugin = \"echo\"; }\n"
+	    "  { name = \"a\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"nope\"; },\n"
+	    "  { name = \"b\"; listen = \"tcp://127.0.0.1:99999\";"
+	    " plugin = \"echo\"; }\n"
 	    ");\n");
 	abi = h_write_file("abi.conf",
 	    "plugins: { bad = { path = \"@TEST_PLUGIN_DIR@/badabi.so\"; }; };\n"

@@ -486,7 +486,8 @@ START_TEST(privileges_dropped)
 	ck_assert_int_eq(chmod(dst, 0755), 0);
 
 	d = h_daemon_start(
-	    "daemon: { workers = 1; user = \"nobody\"; group = \"nogroup\"; };\n"
+	    "daemon: { workers = 1; user = \"nobody\";"
+	    " group = \"nogroup\"; };\n"
 	    "plugins: { crash = { path = \"@TMP@/crash.so\"; }; };\n"
 	    "listeners: ( { name = \"crash\"; listen = \"tcp://127.0.0.1:0\";\n"
 	    "  plugin = \"crash\"; } );\n", NULL);
@@ -620,8 +621,10 @@ START_TEST(hung_worker)
 	    " worker_timeout = 1.0; };\n"
 	    CONF_PLUGINS
 	    "listeners: (\n"
-	    "  { name = \"crash\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"crash\"; },\n"
-	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; }\n"
+	    "  { name = \"crash\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"crash\"; },\n"
+	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; }\n"
 	    ");\n", NULL);
 	int	 fd, e;
 

@@ -67,7 +67,8 @@ char		*h_log_text(struct daemon *);
 int		 h_run(char *const argv[], char *out, size_t outlen);
 
 /* Blocking client sockets with 5 s send/receive timeouts; -1 on failure. */
-int		 h_tcp_connect(const char *host, int port);	/* v4 or v6 literal */
+/* host: an IPv4 or IPv6 literal */
+int		 h_tcp_connect(const char *host, int port);
 int		 h_unix_connect(const char *path);
 /* A UDP socket connected to host:port. */
 int		 h_udp_connect(const char *host, int port);

@@ -78,7 +78,7 @@ struct asockd_writer;		/* archive writer building one message */
 /* Why a connection ended; passed to on_close and logged. */
 enum asockd_close_reason {
 	ASOCKD_CLOSE_PEER = 1,	/* peer ended its stream (EOF), all data read */
-	ASOCKD_CLOSE_RESET,	/* peer reset the connection (ECONNRESET/EPIPE) */
+	ASOCKD_CLOSE_RESET,	/* peer reset the connection (ECONNRESET) */
 	ASOCKD_CLOSE_LOCAL,	/* the plugin called close() or abort() */
 	ASOCKD_CLOSE_TIMEOUT,	/* idle_timeout expired */
 	ASOCKD_CLOSE_ERROR,	/* a socket error other than a reset */
@@ -200,7 +200,8 @@ struct asockd_host {
 	/* "[::1]:5000", "127.0.0.1:5000" or "unix:/path"; host-owned, valid
 	 * while the connection lives. */
 	const char *(*peer_name)(struct asockd_conn *c);
-	/* Per-connection user data, owned by the plugin (free it in on_close). */
+	/* Per-connection user data, owned by the plugin (free it in
+	 * on_close). */
 	void	(*set_udata)(struct asockd_conn *c, void *udata);
 	void	*(*udata)(struct asockd_conn *c);
 	/* The plugin instance and listener (NULL for outbound) of c. */
@@ -236,7 +237,8 @@ struct asockd_host {
 	 * Send one datagram from listener l to addr.  Returns 0, or -errno
 	 * (-EAGAIN when the socket buffer is full: datagrams are not queued).
 	 */
-	int	(*sendto)(struct asockd_listener *l, const void *buf, size_t len,
+	int	(*sendto)(struct asockd_listener *l, const void *buf,
+		    size_t len,
 		    const struct sockaddr *addr, socklen_t addrlen);
 
 	/* --- outbound connections --- */
@@ -311,7 +313,8 @@ struct asockd_host {
 	 */
 	int	(*wr_send)(struct asockd_conn *c, struct asockd_writer *w);
 	/* Send it to every open connection of listener l; returns 0 or the
-	 * first error; connections that fail are closed, others still get it. */
+	 * first error; connections that fail are closed, others still get
+	 * it. */
 	int	(*wr_broadcast)(struct asockd_listener *l,
 		    struct asockd_writer *w);
 	/*
