@@ -1,7 +1,7 @@
 #!/bin/sh
 # out-of-tree.sh - a plugin written from docs/plugins.md alone builds out of
 # the source tree with the flags asockd-plugin.pc gives, loads, and works.
-# Also compiles include/asockd/plugin.h alone as C and as C++.
+# Also compiles include/asockd/plugin.h and client.h alone as C and C++.
 #
 # Needs ASOCKD_SRCDIR, ASOCKD_BUILDDIR and ASOCKD_BIN (set by `make check`).
 # The .pc file is used as generated, with its includedir pointed at the
@@ -42,6 +42,18 @@ cp "$tmp/h.c" "$tmp/h.cc"
 $CXX -Wall -Wextra -Werror -fsyntax-only \
     -I"$ASOCKD_SRCDIR/include" "$tmp/h.cc" || fail "plugin.h alone as C++"
 echo "ok - plugin.h compiles alone as C and C++"
+# and so does the client library's header (it needs msgpack's)
+mp=$(pkg-config --cflags msgpack-c 2>/dev/null ||
+    pkg-config --cflags msgpack 2>/dev/null)
+printf '#include <asockd/client.h>\n' > "$tmp/c.c"
+cp "$tmp/c.c" "$tmp/c.cc"
+# shellcheck disable=SC2086
+$CC -std=c99 -Wall -Wextra -Werror -fsyntax-only $mp \
+    -I"$ASOCKD_SRCDIR/include" "$tmp/c.c" || fail "client.h alone as C"
+# shellcheck disable=SC2086
+$CXX -Wall -Wextra -Werror -fsyntax-only $mp \
+    -I"$ASOCKD_SRCDIR/include" "$tmp/c.cc" || fail "client.h alone as C++"
+echo "ok - client.h compiles alone as C and C++"
 
 # 2. The flags come from the generated asockd-plugin.pc.
 pc="$ASOCKD_BUILDDIR/include/asockd-plugin.pc"
