@@ -729,6 +729,40 @@ START_TEST(test_unix_relative_path)
 }
 END_TEST
 
+/* A name with several addresses: the next one is tried when the first
+ * refuses (tests/preload/gai.so makes "two.asockd.test" resolve to
+ * 127.0.0.1:1, then 127.0.0.1:PORT). */
+START_TEST(test_connect_next_address)
+{
+	struct daemon	*dd;
+	const char	*asan = getenv("ASAN_OPTIONS");
+	char		 pre[1024], opts[1024], cmd[128];
+	int		 fd;
+
+	snprintf(pre, sizeof(pre), "%s/gai.so", getenv("ASOCKD_PRELOAD_DIR"));
+	ck_assert_int_eq(access(pre, R_OK), 0);
+	setenv("LD_PRELOAD", pre, 1);
+	/* an --enable-asan daemon accepts a library loaded before its
+	 * runtime only with this */
+	snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+	    asan != NULL ? asan : "", asan != NULL && *asan ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	dd = h_daemon_start(probe_conf, NULL);
+	unsetenv("LD_PRELOAD");
+	ck_assert(dd != NULL);
+	fd = h_tcp_connect("127.0.0.1", h_port(dd, "probe"));
+	ck_assert_int_ge(fd, 0);
+	snprintf(cmd, sizeof(cmd), "connect tcp://two.asockd.test:%d\n",
+	    h_port(dd, "echo"));
+	say(fd, cmd);
+	expect(fd, "connect ok\n");
+	ck_assert(h_log_wait(dd, "trying the next address", 1000));
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
+	h_daemon_free(dd);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -760,6 +794,7 @@ core_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_emfile);
 	tcase_add_test(tc, test_max_connections);
+	tcase_add_test(tc, test_connect_next_address);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cli");
