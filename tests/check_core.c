@@ -763,6 +763,27 @@ START_TEST(test_connect_next_address)
 }
 END_TEST
 
+/* A plugin that never consumes (a line longer than max_input for the
+ * probe): the connection is closed as a protocol error, others go on. */
+START_TEST(test_input_limit)
+{
+	static char	 junk[70000];
+	int		 fd = probe_connect(), fd2;
+
+	memset(junk, 'x', sizeof(junk));
+	/* the daemon may reset while we still write: ignore the result */
+	(void)h_write_all(fd, junk, sizeof(junk));
+	ck_assert(h_wait_eof(fd, 5000));
+	ck_assert(h_log_wait(d, "input buffer full", 5000));
+	ck_assert(h_log_wait(d, "probe close reason=7", 5000));
+	close(fd);
+	fd2 = probe_connect();
+	say(fd2, "echo fine\n");
+	expect(fd2, "fine\n");
+	close(fd2);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -773,6 +794,7 @@ core_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_partial_input_buffered);
+	tcase_add_test(tc, test_input_limit);
 	tcase_add_test(tc, test_close_inside_callback);
 	tcase_add_test(tc, test_close_flushes_queue);
 	tcase_add_test(tc, test_send_notification);
