@@ -733,7 +733,7 @@ master_stop(const char *why)
 		if (why != NULL)
 			log_notice("%s again: workers stop now", why);
 		TAILQ_FOREACH(w, &workers, entry)
-			kill(w->pid, SIGTERM);
+			kill(w->pid, SIGQUIT);
 		return;
 	}
 	stopping = 1;

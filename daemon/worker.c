@@ -11,11 +11,13 @@
  * Workers never unlink unix socket files (they mark every listener as
  * inherited): the master owns them.
  *
- * Stopping: SIGTERM from the master is the graceful shutdown - stop accepting,
- * close every connection once its output is flushed, exit 0, aborting what
- * is left after shutdown_timeout.  SIGUSR2 retires the worker after a
- * reload: stop accepting and let the connections finish on their own for
- * up to shutdown_timeout, so no client sees a reload.
+ * Stopping: SIGTERM is the graceful shutdown - stop accepting, close
+ * every connection once its output is flushed, exit 0, aborting what is
+ * left after shutdown_timeout.  A second SIGTERM changes nothing (under
+ * systemd both systemd and the master send one); SIGQUIT, from a master
+ * told twice to stop, aborts what is left at once.  SIGUSR2 retires the
+ * worker after a reload: stop accepting and let the connections finish on
+ * their own for up to shutdown_timeout, so no client sees a reload.
  *
  * A fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) is attributed
  * to a plugin by looking for its code on the crashing stack; the index is
@@ -53,7 +55,7 @@ static struct worker_slot *slot;
 static int		 worker_index;
 static int		 retiring;
 static uint32_t		 quarantine_seen;
-static ev_signal	 sig_term, sig_usr1, sig_usr2;
+static ev_signal	 sig_term, sig_quit, sig_usr1, sig_usr2;
 static ev_timer		 stop_timer, status_timer;
 static struct code_range ranges[64];
 static int		 nranges;
@@ -78,9 +80,9 @@ static void
 stop_start(const char *why, int graceful_close)
 {
 	if (shutting_down) {
-		log_notice("%s again: not waiting for connections", why);
-		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
-		ev_break(loop, EVBREAK_ALL);
+		/* systemd's control-group kill and the master's both arrive:
+		 * only the master's SIGQUIT means "stop now" */
+		log_debug("%s again: already stopping", why);
 		return;
 	}
 	shutting_down = 1;
@@ -108,6 +110,13 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 	switch (w->signum) {
 	case SIGTERM:
 		stop_start("SIGTERM", 1);
+		break;
+	case SIGQUIT:
+		/* the master was told twice to stop: do not wait */
+		log_notice("SIGQUIT: not waiting for %u connection(s)",
+		    conn_count);
+		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
+		ev_break(loop, EVBREAK_ALL);
 		break;
 	case SIGUSR1:
 		/* the master reopened the log file (rotation): follow it */
@@ -316,10 +325,13 @@ signals_init(void)
 	ev_signal_start(loop, &sig_usr1);
 	ev_unref(loop);
 	ev_signal_init(&sig_term, signal_cb, SIGTERM);
+	ev_signal_init(&sig_quit, signal_cb, SIGQUIT);
 	ev_signal_init(&sig_usr2, signal_cb, SIGUSR2);
 	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_quit);
 	ev_signal_start(loop, &sig_usr2);
 	/* signal watchers alone do not keep the loop alive */
+	ev_unref(loop);
 	ev_unref(loop);
 	ev_unref(loop);
 }

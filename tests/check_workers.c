@@ -15,6 +15,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -663,8 +664,59 @@ START_TEST(sigint_group)
 	kill((pid_t)wpid, SIGINT);	/* as a terminal sends it: both */
 	kill(d->pid, SIGINT);
 	ck_assert_int_eq(h_daemon_wait(d, 10000), 0);
-	ck_assert_int_eq(h_log_count(d, "not waiting for connections"), 0);
+	ck_assert_int_eq(h_log_count(d, "not waiting for"), 0);
 	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* systemd's control-group kill: SIGTERM reaches the master and every
+ * worker at once.  Still a graceful stop: queued output is flushed. */
+START_TEST(sigterm_group)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	long		 wpid;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(d);
+	fd = conn(d, "crash");
+	wpid = pid_of(fd);
+	kill((pid_t)wpid, SIGTERM);
+	kill(d->pid, SIGTERM);
+	ck_assert_int_eq(h_daemon_wait(d, 10000), 0);
+	ck_assert_int_eq(h_log_count(d, "not waiting for"), 0);
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* A second SIGTERM to the master: the workers abort at once (SIGQUIT)
+ * instead of waiting for a peer that does not read. */
+START_TEST(sigterm_twice)
+{
+	struct daemon	*d = h_daemon_start(two_conf, NULL);
+	static char	 junk[65536];
+	int		 fd, i;
+
+	ck_assert_ptr_nonnull(d);
+	fd = conn(d, "echo");
+	/* echo fills its queue for a client that never reads */
+	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	for (i = 0; i < 400; i++)
+		if (write(fd, junk, sizeof(junk)) == -1)
+			usleep(10000);
+	kill(d->pid, SIGTERM);
+	ck_assert(h_log_wait(d, "stopping 2 worker(s)", 5000));
+	usleep(300000);		/* the drain has begun and is stuck */
+	kill(d->pid, SIGTERM);
+	ck_assert_int_eq(h_daemon_wait(d, 10000), 0);
+	/* aborted at once, not by shutdown_timeout */
+	ck_assert_int_eq(h_log_count(d, "still open after"), 0);
+	ck_assert(h_log_wait(d, "workers stop now", 1000));
+	ck_assert(h_log_wait(d, "SIGQUIT: not waiting for 1 connection(s)",
+	    1000));
 	close(fd);
 	h_daemon_free(d);
 }
@@ -718,6 +770,8 @@ workers_suite(void)
 	tcase_add_test(tc, log_file_reopen);
 	tcase_add_test(tc, hung_worker);
 	tcase_add_test(tc, sigint_group);
+	tcase_add_test(tc, sigterm_group);
+	tcase_add_test(tc, sigterm_twice);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
