@@ -263,6 +263,12 @@ struct asockd_listener {
 TAILQ_HEAD(listeners, asockd_listener);
 
 extern struct listeners	 listeners;
+/*
+ * Worker processes that accept on the same sockets (set in each worker):
+ * each enforces its share, max_connections / listener_share rounded up,
+ * of a listener that is not pinned to one worker.
+ */
+extern unsigned int	 listener_share;
 
 /* Bind every listener of conf (no plugin code).  -1 after logging. */
 int	 listener_open_all(struct config *, struct instances *);

@@ -26,10 +26,28 @@
 #define ACCEPT_RETRY	0.1	/* seconds between retries under EMFILE */
 
 struct listeners	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
+unsigned int		 listener_share = 1;
 static ev_timer		 accept_retry;
 static int		 accept_paused;	/* out of fds: all stopped */
 
 static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
+
+/*
+ * This process's share of l's max_connections.  Every worker accepts from
+ * the same socket; one at its share stops accepting and leaves the next
+ * connection in the shared backlog for the others, so all of them
+ * together hold max_connections (rounded up to a multiple of the workers).
+ */
+static unsigned int
+listener_max(const struct asockd_listener *l)
+{
+	unsigned int	 max = (unsigned int)l->conf->max_connections;
+	unsigned int	 n = l->conf->workers == 1 ? 1 : listener_share;
+
+	if (n <= 1)
+		return max;
+	return max / n + (max % n != 0);
+}
 
 /* Replace a stale unix socket file; refuse one that is in use. */
 static int
@@ -226,8 +244,7 @@ listener_start_all(void)
 			dgram_start(l);
 			continue;
 		}
-		if (accept_paused || l->nconns >= (unsigned int)
-		    l->conf->max_connections)
+		if (accept_paused || l->nconns >= listener_max(l))
 			continue;
 		if (!ev_is_active(&l->io)) {
 			ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
@@ -284,7 +301,7 @@ void
 listener_conn_gone(struct asockd_listener *l)
 {
 	if (l->paused && !accept_paused && !shutting_down && l->fd != -1 &&
-	    l->nconns < (unsigned int)l->conf->max_connections) {
+	    l->nconns < listener_max(l)) {
 		l->paused = 0;
 		ev_io_start(loop, &l->io);
 	}
@@ -299,10 +316,11 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 	int			 fd, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
-		if (l->nconns >= (unsigned int)l->conf->max_connections) {
-			log_notice("listener %s: max_connections (%d) reached,"
-			    " not accepting", l->conf->name,
-			    l->conf->max_connections);
+		if (l->nconns >= listener_max(l)) {
+			log_notice("listener %s: max_connections (%d) reached"
+			    " (%u in this worker), not accepting",
+			    l->conf->name, l->conf->max_connections,
+			    listener_max(l));
 			ev_io_stop(lp, &l->io);
 			l->paused = 1;
 			return;

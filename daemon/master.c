@@ -366,6 +366,7 @@ worker_spawn(struct gen *g, int index)
 		master_forget();
 		ev_loop_fork(loop);
 		conf = g->conf;
+		listener_share = g->nworkers;
 		worker_main(index, fds[1], s);
 	}
 	close(fds[1]);

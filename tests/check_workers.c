@@ -722,6 +722,39 @@ START_TEST(sigterm_twice)
 }
 END_TEST
 
+/* max_connections holds across workers: with 2 workers and a limit of 2,
+ * a third connection waits in the backlog until one closes. */
+START_TEST(max_connections_shared)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 2; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\";\n  max_connections = 2; } );\n", NULL);
+	char	 buf[8];
+	int	 a, b, c;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert(log_wait_n(d, " started (pid", 2, 5000));
+	a = conn(d, "echo");
+	echo_ok(a, "a\n");
+	b = conn(d, "echo");
+	echo_ok(b, "b\n");
+	c = conn(d, "echo");		/* completes in the kernel's backlog */
+	say(c, "c\n");
+	ck_assert_int_le(h_read_n(c, buf, 2, 500), 0);	/* not served */
+	ck_assert_int_eq(h_log_count(d, "max_connections (2) reached"
+	    " (1 in this worker)"), 2);
+	close(a);
+	ck_assert_int_eq(h_read_n(c, buf, 2, 5000), 2);
+	ck_assert(memcmp(buf, "c\n", 2) == 0);
+	close(b);
+	close(c);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 START_TEST(sigterm_pidfile)
 {
 	struct daemon	*d = h_daemon_start(
@@ -772,6 +805,7 @@ workers_suite(void)
 	tcase_add_test(tc, sigint_group);
 	tcase_add_test(tc, sigterm_group);
 	tcase_add_test(tc, sigterm_twice);
+	tcase_add_test(tc, max_connections_shared);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
