@@ -275,6 +275,8 @@ int	 listener_open_all(struct config *, struct instances *);
 /* Start/stop the accept (or datagram) watchers. */
 void	 listener_start_all(void);
 void	 listener_stop_all(void);
+/* Close l's socket; remove its unix socket file unless inherited. */
+void	 listener_shut(struct asockd_listener *);
 /* Close every listening socket (and unlink unix socket files). */
 void	 listener_close_all(void);
 /* A connection of l closed: resume accepting if it was paused. */

@@ -709,25 +709,35 @@ conn_write_cb(struct ev_loop *l, ev_io *w, int revents)
 	conn_drained(c);
 }
 
-int
-conn_send(struct asockd_conn *c, const void *buf, size_t len)
+/*
+ * Write cnt iovecs (total bytes) at once when nothing is queued, copy what
+ * the kernel does not take into the queue, and stop reading from the peer
+ * once the queue is over its high-water mark.  0, or -errno after a write
+ * error (the connection is then being aborted).
+ */
+static int
+conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
+    size_t total)
 {
-	ssize_t	 n = 0;
+	struct msghdr	 msg;
+	size_t		 skip;
+	ssize_t		 n = 0;
+	int		 i, err;
 
-	if (c->state == CONN_CONNECTING)
-		return -ENOTCONN;
-	if (c->state != CONN_OPEN || c->close_reason != 0 || c->shut_wr)
-		return -EPIPE;
-	if (len == 0)
-		return 0;
 	if (c->sendq.len == 0) {
+		if (cnt > 1) {
+			memset(&msg, 0, sizeof(msg));
+			msg.msg_iov = (struct iovec *)(uintptr_t)iov;
+			msg.msg_iovlen = cnt;
+		}
 		do
-			n = send(c->fd, buf, len, MSG_NOSIGNAL);
+			n = cnt == 1 ? send(c->fd, iov[0].iov_base,
+			    iov[0].iov_len, MSG_NOSIGNAL) :
+			    sendmsg(c->fd, &msg, MSG_NOSIGNAL);
 		while (n == -1 && errno == EINTR);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				int err = errno;
-
+				err = errno;
 				conn_log(c, LOG_DEBUG, "send: %s",
 				    strerror(err));
 				conn_abort(c, errno_reason(err));
@@ -736,17 +746,49 @@ conn_send(struct asockd_conn *c, const void *buf, size_t len)
 			n = 0;
 		}
 		c->bytes_out += n;
-		if ((size_t)n == len)
-			return 0;
+		if ((size_t)n == total)
+			return 0;	/* the common case: nothing copied */
 		ev_io_start(loop, &c->wio);
 	}
-	sendq_push(&c->sendq, (const unsigned char *)buf + n, len - n);
+	for (skip = (size_t)n, i = 0; i < cnt; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		sendq_push(&c->sendq, (const unsigned char *)iov[i].iov_base +
+		    skip, iov[i].iov_len - skip);
+		skip = 0;
+	}
 	if (!c->blocked && c->sendq.len > c->sndq_high) {
 		/* backpressure: stop reading until the queue drains */
 		c->blocked = 1;
 		ev_io_stop(loop, &c->rio);
 	}
 	return 0;
+}
+
+/* 0 when c can take output now, else why not. */
+static int
+conn_can_send(struct asockd_conn *c)
+{
+	if (c->state == CONN_CONNECTING)
+		return -ENOTCONN;
+	if (c->state != CONN_OPEN || c->close_reason != 0 || c->shut_wr)
+		return -EPIPE;
+	return 0;
+}
+
+int
+conn_send(struct asockd_conn *c, const void *buf, size_t len)
+{
+	struct iovec	 iov;
+	int		 r;
+
+	if ((r = conn_can_send(c)) != 0 || len == 0)
+		return r;
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	return conn_write(c, &iov, 1, len);
 }
 
 int
@@ -901,26 +943,26 @@ int
 conn_send_frame(struct asockd_conn *c, const void *buf, size_t len)
 {
 	struct iovec	 iov[2];
-	struct msghdr	 msg;
 	unsigned char	 hdr[4];
-	size_t		 total, hlen = 0, tlen = 0, n;
-	ssize_t		 w = 0;
-	int		 framing;
+	size_t		 total;
+	int		 framing, r;
 
 	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
 	if (framing == FRAMING_RAW)
 		return conn_send(c, buf, len);
-	if (c->state == CONN_CONNECTING)
-		return -ENOTCONN;
-	if (c->state != CONN_OPEN || c->close_reason != 0 || c->shut_wr)
-		return -EPIPE;
+	if ((r = conn_can_send(c)) != 0)
+		return r;
 	if (framing == FRAMING_LINE) {
 		if (len > c->listener->conf->max_line)
 			return -EMSGSIZE;
 		/* a newline inside would reach the peer as two messages */
 		if (memchr(buf, '\n', len) != NULL)
 			return -EINVAL;
-		tlen = 1;
+		iov[0].iov_base = (void *)(uintptr_t)buf;
+		iov[0].iov_len = len;
+		iov[1].iov_base = (void *)(uintptr_t)"\n";
+		iov[1].iov_len = 1;
+		total = len + 1;
 	} else {
 		if (len == 0 || len > c->listener->conf->max_frame)
 			return -EMSGSIZE;
@@ -928,47 +970,11 @@ conn_send_frame(struct asockd_conn *c, const void *buf, size_t len)
 		hdr[1] = len >> 16;
 		hdr[2] = len >> 8;
 		hdr[3] = len;
-		hlen = 4;
+		iov[0].iov_base = hdr;
+		iov[0].iov_len = 4;
+		iov[1].iov_base = (void *)(uintptr_t)buf;
+		iov[1].iov_len = len;
+		total = 4 + len;
 	}
-	total = hlen + len + tlen;
-	if (c->sendq.len == 0) {
-		iov[0].iov_base = hlen ? (void *)hdr : (void *)(uintptr_t)buf;
-		iov[0].iov_len = hlen ? hlen : len;
-		iov[1].iov_base = hlen ? (void *)(uintptr_t)buf : (void *)"\n";
-		iov[1].iov_len = hlen ? len : 1;
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_iov = iov;
-		msg.msg_iovlen = 2;
-		do
-			w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-		while (w == -1 && errno == EINTR);
-		if (w == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				int err = errno;
-
-				conn_abort(c, errno_reason(err));
-				return -err;
-			}
-			w = 0;
-		}
-		c->bytes_out += w;
-		if ((size_t)w == total)
-			return 0;
-		ev_io_start(loop, &c->wio);
-	}
-	/* queue what was not written, part by part */
-	n = (size_t)w;
-	if (n < hlen)
-		sendq_push(&c->sendq, hdr + n, hlen - n);
-	n = n > hlen ? n - hlen : 0;
-	if (n < len)
-		sendq_push(&c->sendq, (const unsigned char *)buf + n, len - n);
-	n = (size_t)w > hlen + len ? (size_t)w - hlen - len : 0;
-	if (tlen && n == 0)
-		sendq_push(&c->sendq, "\n", 1);
-	if (!c->blocked && c->sendq.len > c->sndq_high) {
-		c->blocked = 1;
-		ev_io_stop(loop, &c->rio);
-	}
-	return 0;
+	return conn_write(c, iov, 2, total);
 }

@@ -266,22 +266,28 @@ listener_stop_all(void)
 }
 
 void
+listener_shut(struct asockd_listener *l)
+{
+	const struct sockaddr_un *sun;
+
+	if (l->fd == -1)
+		return;
+	close(l->fd);
+	l->fd = -1;
+	sun = (const struct sockaddr_un *)&l->conf->addr.ss;
+	if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
+	    !l->inherited && sun->sun_path[0] != '\0')
+		unlink(sun->sun_path);
+}
+
+void
 listener_close_all(void)
 {
 	struct asockd_listener	*l;
-	const struct sockaddr_un *sun;
 
 	listener_stop_all();
-	TAILQ_FOREACH(l, &listeners, entry) {
-		if (l->fd == -1)
-			continue;
-		close(l->fd);
-		l->fd = -1;
-		sun = (const struct sockaddr_un *)&l->conf->addr.ss;
-		if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
-		    !l->inherited && sun->sun_path[0] != '\0')
-			unlink(sun->sun_path);
-	}
+	TAILQ_FOREACH(l, &listeners, entry)
+		listener_shut(l);
 }
 
 /* Free the listener structs (after every connection is gone). */

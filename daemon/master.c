@@ -155,22 +155,6 @@ notify_status(const char *first)
 	    listener_count());
 }
 
-/* Close a listening socket the master owns; remove its socket file. */
-static void
-listener_shut(struct asockd_listener *l)
-{
-	const struct sockaddr_un *sun;
-
-	if (l->fd == -1)
-		return;
-	close(l->fd);
-	l->fd = -1;
-	sun = (const struct sockaddr_un *)&l->conf->addr.ss;
-	if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
-	    !l->inherited && sun->sun_path[0] != '\0')
-		unlink(sun->sun_path);
-}
-
 static int
 fd_in(struct listeners *head, int fd)
 {
@@ -667,6 +651,25 @@ child_cb(struct ev_loop *l, ev_child *c, int revents)
 		ev_break(l, EVBREAK_ALL);
 }
 
+/*
+ * Make g the pending generation and start its worker 0 (the others follow
+ * once it is up), with START_TIMEOUT for all of them.  -1 when even the
+ * first fork failed (g is aborted).
+ */
+static int
+gen_start(struct gen *g)
+{
+	pending = g;
+	ev_timer_init(&g->start_timer, start_timeout_cb, START_TIMEOUT, 0.);
+	g->start_timer.data = g;
+	ev_timer_start(loop, &g->start_timer);
+	if (worker_spawn(g, 0) == -1) {
+		gen_abort(g, "cannot start a worker");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 master_reload(void)
 {
@@ -704,12 +707,7 @@ master_reload(void)
 	crashes_clear();
 	g = gen_new(nc);
 	TAILQ_CONCAT(&g->oldl, &oldl, entry);
-	pending = g;
-	ev_timer_init(&g->start_timer, start_timeout_cb, START_TIMEOUT, 0.);
-	g->start_timer.data = g;
-	ev_timer_start(loop, &g->start_timer);
-	if (worker_spawn(g, 0) == -1)
-		gen_abort(g, "cannot start a worker");
+	gen_start(g);
 }
 
 static void
@@ -955,14 +953,7 @@ master_run(const char *pd, int foreground)
 	}
 	signals_init();
 
-	g = gen_new(conf);
-	pending = g;
-	ev_timer_init(&g->start_timer, start_timeout_cb, START_TIMEOUT, 0.);
-	g->start_timer.data = g;
-	ev_timer_start(loop, &g->start_timer);
-	if (worker_spawn(g, 0) == -1)
-		gen_abort(g, "cannot start a worker");
-	else
+	if (gen_start(gen_new(conf)) == 0)
 		ev_run(loop, 0);
 
 	if (pidfile != NULL && unlink(pidfile) == -1 && errno != ENOENT)
