@@ -144,6 +144,25 @@ void	 ini_free(struct ini *);
 /* Entry for section/key (section "" for keys before any [section]). */
 const struct ini_entry *ini_find(const struct ini *, const char *section,
 	    const char *key);
+/* Parse an INI value as the getters do; 0, or -1 when it does not. */
+int	 ini_parse_int(const char *, long long *);
+int	 ini_parse_double(const char *, double *);
+int	 ini_parse_bool(const char *, int *);
+/* "integer", "boolean", ... for an enum asockd_setting_type. */
+const char *ini_type_name(int type);
+/* Check a plugin's settings table itself; who prefixes the log lines. */
+int	 ini_table_check(const struct asockd_plugin *, const char *who);
+/* The table's entry for section/key, or NULL (also without a table). */
+const struct asockd_setting *ini_setting(const struct asockd_plugin *,
+	    const char *section, const char *key);
+/*
+ * Check every key of ini against the plugin's table (nothing without
+ * one): unknown keys and bad values are logged as FILE:LINE; -1 then.
+ */
+int	 ini_validate(const struct ini *, const struct asockd_plugin *,
+	    const char *plugin);
+/* The table as --plugin-help prints it. */
+void	 ini_table_print(FILE *, const struct asockd_plugin *);
 
 /* ---------------------------------------------------------------- config.c */
 
@@ -240,6 +259,8 @@ int	 plugin_validate(struct asockd_instance *);
 void	 plugin_unload(struct asockd_instance *);
 void	 plugin_unload_all(struct instances *);
 struct asockd_instance *plugin_find(struct instances *, const char *name);
+/* asockd --plugin-help: print a plugin's settings table; exit code. */
+int	 plugin_help(const char *name_or_path, const char *plugin_dir);
 
 /* ---------------------------------------------------------------- hostapi.c */
 

@@ -46,24 +46,45 @@ host_conn_log(struct asockd_conn *c, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The entry for section/key: from the file, else (for a plugin with a
+ * settings table) the table's default, made up in *tmp.  NULL: unset.
+ */
 static const struct ini_entry *
 host_ini_find(struct asockd_instance *inst, const char *section,
-    const char *key)
+    const char *key, struct ini_entry *tmp)
 {
-	if (inst == NULL || inst->ini == NULL || key == NULL)
+	const struct ini_entry	*e;
+	const struct asockd_setting *s;
+
+	if (inst == NULL || key == NULL)
 		return NULL;
-	return ini_find(inst->ini, section ? section : "", key);
+	if (section == NULL)
+		section = "";
+	if ((e = ini_find(inst->ini, section, key)) != NULL)
+		return e;
+	s = ini_setting(inst->desc, section, key);
+	if (s == NULL || s->def == NULL)
+		return NULL;
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->section = (char *)(uintptr_t)section;
+	tmp->key = (char *)(uintptr_t)key;
+	tmp->value = (char *)(uintptr_t)s->def;
+	return tmp;
 }
 
 static const char *
 host_ini_str(struct asockd_instance *inst, const char *section,
     const char *key, const char *def)
 {
-	const struct ini_entry	*e = host_ini_find(inst, section, key);
+	struct ini_entry	 tmp;
+	const struct ini_entry	*e = host_ini_find(inst, section, key, &tmp);
 
+	/* a default from the table is the plugin's own static string */
 	return e ? e->value : def;
 }
 
+/* Only a value from the file can be bad: the table's were checked. */
 static int
 ini_bad(struct asockd_instance *inst, const struct ini_entry *e,
     const char *what)
@@ -77,18 +98,14 @@ static int
 host_ini_int(struct asockd_instance *inst, const char *section,
     const char *key, long long def, long long *out)
 {
-	const struct ini_entry	*e = host_ini_find(inst, section, key);
-	char			*end;
-	long long		 v;
+	struct ini_entry	 tmp;
+	const struct ini_entry	*e = host_ini_find(inst, section, key, &tmp);
 
 	*out = def;
 	if (e == NULL)
 		return 0;
-	errno = 0;
-	v = strtoll(e->value, &end, 0);
-	if (errno != 0 || end == e->value || *end != '\0')
+	if (ini_parse_int(e->value, out) == -1)
 		return ini_bad(inst, e, "an integer");
-	*out = v;
 	return 0;
 }
 
@@ -96,43 +113,30 @@ static int
 host_ini_bool(struct asockd_instance *inst, const char *section,
     const char *key, int def, int *out)
 {
-	const struct ini_entry	*e = host_ini_find(inst, section, key);
-	static const char *const yes[] = { "1", "yes", "true", "on" };
-	static const char *const no[] = { "0", "no", "false", "off" };
-	size_t			 i;
+	struct ini_entry	 tmp;
+	const struct ini_entry	*e = host_ini_find(inst, section, key, &tmp);
 
 	*out = def;
 	if (e == NULL)
 		return 0;
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(e->value, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(e->value, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return ini_bad(inst, e, "a boolean (yes/no, true/false, on/off, 1/0)");
+	if (ini_parse_bool(e->value, out) == -1)
+		return ini_bad(inst, e,
+		    "a boolean (yes/no, true/false, on/off, 1/0)");
+	return 0;
 }
 
 static int
 host_ini_double(struct asockd_instance *inst, const char *section,
     const char *key, double def, double *out)
 {
-	const struct ini_entry	*e = host_ini_find(inst, section, key);
-	char			*end;
-	double			 v;
+	struct ini_entry	 tmp;
+	const struct ini_entry	*e = host_ini_find(inst, section, key, &tmp);
 
 	*out = def;
 	if (e == NULL)
 		return 0;
-	errno = 0;
-	v = strtod(e->value, &end);
-	if (errno != 0 || end == e->value || *end != '\0' || !isfinite(v))
+	if (ini_parse_double(e->value, out) == -1)
 		return ini_bad(inst, e, "a number");
-	*out = v;
 	return 0;
 }
 

@@ -18,9 +18,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -193,4 +195,261 @@ ini_find(const struct ini *ini, const char *section, const char *key)
 			return e;
 	}
 	return NULL;
+}
+
+/*
+ * Settings tables (ABI 1.2).  A plugin may declare its INI keys; the
+ * host then checks the file against the table before the plugin's init
+ * runs, and the getters fall back to the table's defaults.  The table is
+ * read with the element size the plugin was built with, so a later ABI
+ * may append members to struct asockd_setting.
+ */
+
+int
+ini_parse_int(const char *s, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno != 0 || end == s || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+ini_parse_double(const char *s, double *out)
+{
+	char		*end;
+	double		 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+ini_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const struct asockd_setting *
+setting_at(const struct asockd_plugin *d, size_t i)
+{
+	return (const struct asockd_setting *)(const void *)
+	    ((const char *)d->settings + i * d->setting_size);
+}
+
+const char *
+ini_type_name(int type)
+{
+	switch (type) {
+	case ASOCKD_SET_STRING:
+		return "string";
+	case ASOCKD_SET_INT:
+		return "integer";
+	case ASOCKD_SET_DOUBLE:
+		return "number";
+	case ASOCKD_SET_BOOL:
+		return "boolean";
+	case ASOCKD_SET_ENUM:
+		return "enum";
+	}
+	return "unknown";
+}
+
+/* 1 when value is one of the '|'-separated choices. */
+static int
+choice_ok(const char *choices, const char *value)
+{
+	const char	*p = choices, *bar;
+	size_t		 len, vlen = strlen(value);
+
+	for (;;) {
+		bar = strchr(p, '|');
+		len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == vlen && strncmp(p, value, len) == 0)
+			return 1;
+		if (bar == NULL)
+			return 0;
+		p = bar + 1;
+	}
+}
+
+/*
+ * Check value against s.  Returns 0, or -1 with the reason in why
+ * ("'x' is not an integer", "2000 is out of range 1..1024").
+ */
+static int
+value_check(const struct asockd_setting *s, const char *value, char *why,
+    size_t whylen)
+{
+	long long	 i;
+	double		 v;
+	int		 b;
+
+	switch (s->type) {
+	case ASOCKD_SET_STRING:
+		return 0;
+	case ASOCKD_SET_BOOL:
+		if (ini_parse_bool(value, &b) == 0)
+			return 0;
+		snprintf(why, whylen, "'%s' is not a boolean (yes/no, "
+		    "true/false, on/off, 1/0)", value);
+		return -1;
+	case ASOCKD_SET_ENUM:
+		if (choice_ok(s->choices, value))
+			return 0;
+		snprintf(why, whylen, "'%s' is not one of %s", value,
+		    s->choices);
+		return -1;
+	case ASOCKD_SET_INT:
+		if (ini_parse_int(value, &i) == -1) {
+			snprintf(why, whylen, "'%s' is not an integer", value);
+			return -1;
+		}
+		v = (double)i;
+		break;
+	case ASOCKD_SET_DOUBLE:
+		if (ini_parse_double(value, &v) == -1) {
+			snprintf(why, whylen, "'%s' is not a number", value);
+			return -1;
+		}
+		break;
+	default:
+		snprintf(why, whylen, "unknown setting type %d", s->type);
+		return -1;
+	}
+	if (s->min < s->max && (v < s->min || v > s->max)) {
+		snprintf(why, whylen, "%s is out of range %.15g..%.15g", value,
+		    s->min, s->max);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ini_table_check(const struct asockd_plugin *d, const char *who)
+{
+	const struct asockd_setting *s;
+	char			 why[256];
+	size_t			 i;
+	int			 errors = 0;
+
+	if (d->settings == NULL)
+		return 0;
+	if (d->setting_size < sizeof(struct asockd_setting)) {
+		log_warnx("%s: settings table entries of %u bytes, at least "
+		    "%zu expected", who, d->setting_size,
+		    sizeof(struct asockd_setting));
+		return -1;
+	}
+	for (i = 0; (s = setting_at(d, i))->name != NULL; i++) {
+		why[0] = '\0';
+		if (s->section == NULL)
+			snprintf(why, sizeof(why), "no section");
+		else if (strcmp(ini_type_name(s->type), "unknown") == 0)
+			snprintf(why, sizeof(why), "unknown type %d", s->type);
+		else if (s->type == ASOCKD_SET_ENUM && s->choices == NULL)
+			snprintf(why, sizeof(why), "an enum without choices");
+		else if (s->def != NULL)
+			(void)value_check(s, s->def, why, sizeof(why));
+		if (why[0] != '\0') {
+			log_warnx("%s: settings table: %s: %s", who, s->name,
+			    why);
+			errors++;
+		}
+	}
+	return errors ? -1 : 0;
+}
+
+const struct asockd_setting *
+ini_setting(const struct asockd_plugin *d, const char *section,
+    const char *key)
+{
+	const struct asockd_setting *s;
+	size_t			 i;
+
+	if (d->settings == NULL)
+		return NULL;
+	if (section == NULL)
+		section = "";
+	for (i = 0; (s = setting_at(d, i))->name != NULL; i++)
+		if (strcmp(s->section, section) == 0 &&
+		    strcmp(s->name, key) == 0)
+			return s;
+	return NULL;
+}
+
+int
+ini_validate(const struct ini *ini, const struct asockd_plugin *d,
+    const char *plugin)
+{
+	const struct ini_entry	*e;
+	const struct asockd_setting *s;
+	char			 why[256];
+	int			 errors = 0;
+
+	if (ini == NULL || d->settings == NULL)
+		return 0;
+	TAILQ_FOREACH(e, &ini->entries, entry) {
+		if ((s = ini_setting(d, e->section, e->key)) == NULL) {
+			log_warnx("%s:%d: [%s] %s: unknown setting of plugin"
+			    " '%s' (asockd --plugin-help lists them)",
+			    ini->file, e->line, e->section, e->key, plugin);
+			errors++;
+		} else if (value_check(s, e->value, why, sizeof(why)) == -1) {
+			log_warnx("%s:%d: [%s] %s: %s", ini->file, e->line,
+			    e->section, e->key, why);
+			errors++;
+		}
+	}
+	return errors ? -1 : 0;
+}
+
+void
+ini_table_print(FILE *fp, const struct asockd_plugin *d)
+{
+	const struct asockd_setting *s;
+	const char		*section = NULL;
+	size_t			 i;
+
+	for (i = 0; (s = setting_at(d, i))->name != NULL; i++) {
+		if (section == NULL || strcmp(section, s->section) != 0) {
+			section = s->section;
+			fprintf(fp, "%s[%s]\n", i ? "\n" : "", section);
+		}
+		fprintf(fp, "%s = %s\n", s->name, s->def ? s->def : "");
+		fprintf(fp, "    %s", ini_type_name(s->type));
+		if (s->type == ASOCKD_SET_ENUM)
+			fprintf(fp, ": %s", s->choices);
+		if ((s->type == ASOCKD_SET_INT ||
+		    s->type == ASOCKD_SET_DOUBLE) && s->min < s->max)
+			fprintf(fp, ", %.15g..%.15g", s->min, s->max);
+		fprintf(fp, ", default %s\n", s->def ? s->def : "none");
+		if (s->help != NULL)
+			fprintf(fp, "    %s\n", s->help);
+	}
+	if (i == 0)
+		fprintf(fp, "(takes no settings)\n");
 }

@@ -22,6 +22,10 @@
 #define SYSCONFDIR "/usr/local/etc"
 #endif
 #define DEFAULT_CONFIG	SYSCONFDIR "/asockd/asockd.conf"
+#ifndef PLUGINDIR
+#define PLUGINDIR "/usr/local/lib/asockd"
+#endif
+#define OPT_PLUGIN_HELP	256	/* long option only */
 
 struct ev_loop		*loop;
 struct config		*conf;
@@ -34,6 +38,7 @@ static const struct option longopts[] = {
 	{ "foreground",	no_argument,		NULL, 'f' },
 	{ "log-level",	required_argument,	NULL, 'l' },
 	{ "plugin-dir",	required_argument,	NULL, 'P' },
+	{ "plugin-help", required_argument,	NULL, OPT_PLUGIN_HELP },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ NULL,		0,			NULL, 0 }
@@ -44,6 +49,7 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 "usage: asockd [-ftVh] [-c FILE] [-l LEVEL] [-P DIR]\n"
+"       asockd [-P DIR] --plugin-help NAME|PATH\n"
 "\n"
 "asockd accepts connections on the endpoints its config file names and\n"
 "hands every socket event to a handler plugin.\n"
@@ -56,6 +62,10 @@ usage(FILE *fp)
 "  -l, --log-level LEVEL err, warning, notice, info or debug\n"
 "                        (overrides daemon.log_level)\n"
 "  -P, --plugin-dir DIR  load plugins from DIR (overrides daemon.plugin_dir)\n"
+"      --plugin-help NAME  print the settings a plugin declares for its INI\n"
+"                        file (key, type, range, default, help) and exit;\n"
+"                        NAME is DIR/NAME.so (DIR from -P, default %s),\n"
+"                        a path with a '/' is used as is\n"
 "  -V, --version         print the version and the plugin ABI version\n"
 "  -h, --help            this text\n"
 "\n"
@@ -68,7 +78,7 @@ usage(FILE *fp)
 "after rotation.  Logs go to daemon.log_file when set, else to stderr\n"
 "(-f) or syslog.\n"
 "Docs: docs/config.md, docs/plugins.md, asockd(8), asockd.conf(5).\n",
-	    DEFAULT_CONFIG);
+	    DEFAULT_CONFIG, PLUGINDIR);
 }
 
 static int
@@ -127,7 +137,7 @@ int
 main(int argc, char *argv[])
 {
 	const char	*config_file = DEFAULT_CONFIG;
-	const char	*plugin_dir = NULL;
+	const char	*plugin_dir = NULL, *plugin_help_arg = NULL;
 	char		*abs_config = NULL;
 	int		 ch, rc, test = 0, foreground = 0, level = -1;
 
@@ -155,6 +165,9 @@ main(int argc, char *argv[])
 		case 'P':
 			plugin_dir = optarg;
 			break;
+		case OPT_PLUGIN_HELP:
+			plugin_help_arg = optarg;
+			break;
 		case 'V':
 			printf("asockd %s (plugin ABI %d.%d)\n",
 			    PACKAGE_VERSION, ASOCKD_ABI_MAJOR,
@@ -177,6 +190,9 @@ main(int argc, char *argv[])
 
 	if (level != -1)
 		log_setlevel(level);
+	if (plugin_help_arg != NULL)
+		return plugin_help(plugin_help_arg,
+		    plugin_dir ? plugin_dir : PLUGINDIR);
 	/*
 	 * An absolute config path: paths in the config are relative to its
 	 * directory, and a reload must find it again after daemon(3) moved

@@ -17,46 +17,69 @@
 /* The size of a version 1.0 descriptor (everything before on_message). */
 #define DESC_MIN_SIZE	offsetof(struct asockd_plugin, on_message)
 
+/*
+ * Find and check the descriptor of the object dl (loaded from path),
+ * before any of its code runs; then check its settings table.  Returns a
+ * host-owned full-size copy, or NULL after one log line prefixed with who.
+ */
+static struct asockd_plugin *
+desc_load(void *dl, const char *path, const char *who)
+{
+	const struct asockd_plugin *d;
+	struct asockd_plugin	*copy;
+
+	d = dlsym(dl, ASOCKD_PLUGIN_SYMBOL_NAME);
+	if (d == NULL) {
+		log_warnx("%s: %s has no '%s' symbol: not an asockd plugin",
+		    who, path, ASOCKD_PLUGIN_SYMBOL_NAME);
+		return NULL;
+	}
+	if (d->abi_major != ASOCKD_ABI_MAJOR ||
+	    d->abi_minor > ASOCKD_ABI_MINOR) {
+		log_warnx("%s: %s was built for plugin ABI %u.%u, this daemon"
+		    " has ABI %u.%u", who, path, d->abi_major, d->abi_minor,
+		    ASOCKD_ABI_MAJOR, ASOCKD_ABI_MINOR);
+		return NULL;
+	}
+	if (d->size < DESC_MIN_SIZE) {
+		log_warnx("%s: %s has a descriptor of %u bytes, at least %zu"
+		    " expected for ABI %u.%u", who, path, d->size,
+		    DESC_MIN_SIZE, d->abi_major, d->abi_minor);
+		return NULL;
+	}
+	copy = xcalloc(1, sizeof(*copy));
+	memcpy(copy, d, d->size < sizeof(*copy) ? d->size : sizeof(*copy));
+	/* a table is only read from a descriptor that knows of it */
+	if (copy->abi_minor < 2)
+		copy->settings = NULL;
+	if (ini_table_check(copy, who) == -1) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
 struct asockd_instance *
 plugin_load(const struct config *cf, const struct plugin_conf *pc)
 {
 	struct asockd_instance	*inst;
-	const struct asockd_plugin *d;
 	struct asockd_plugin	*copy;
 	void			*dl;
-	char			*path;
+	char			*path, *who;
 
 	path = config_plugin_path(cf, pc);
+	if (xasprintf(&who, "%s:%d: plugin '%s'", pc->file, pc->line,
+	    pc->name) == -1)
+		fatal("xasprintf");
 	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		log_warnx("%s:%d: plugin '%s': cannot load %s: %s", pc->file,
-		    pc->line, pc->name, path, dlerror());
-		free(path);
-		return NULL;
-	}
-	d = dlsym(dl, ASOCKD_PLUGIN_SYMBOL_NAME);
-	if (d == NULL) {
-		log_warnx("%s:%d: plugin '%s': %s has no '%s' symbol: not an"
-		    " asockd plugin", pc->file, pc->line, pc->name, path,
-		    ASOCKD_PLUGIN_SYMBOL_NAME);
+		log_warnx("%s: cannot load %s: %s", who, path, dlerror());
 		goto fail;
 	}
-	if (d->abi_major != ASOCKD_ABI_MAJOR ||
-	    d->abi_minor > ASOCKD_ABI_MINOR) {
-		log_warnx("%s:%d: plugin '%s': %s was built for plugin ABI"
-		    " %u.%u, this daemon has ABI %u.%u", pc->file, pc->line,
-		    pc->name, path, d->abi_major, d->abi_minor,
-		    ASOCKD_ABI_MAJOR, ASOCKD_ABI_MINOR);
+	if ((copy = desc_load(dl, path, who)) == NULL) {
+		dlclose(dl);
 		goto fail;
 	}
-	if (d->size < DESC_MIN_SIZE) {
-		log_warnx("%s:%d: plugin '%s': %s has a descriptor of %u"
-		    " bytes, at least %zu expected for ABI %u.%u", pc->file,
-		    pc->line, pc->name, path, d->size, DESC_MIN_SIZE,
-		    d->abi_major, d->abi_minor);
-		goto fail;
-	}
-	copy = xcalloc(1, sizeof(*copy));
-	memcpy(copy, d, d->size < sizeof(*copy) ? d->size : sizeof(*copy));
+	free(who);
 	if (copy->name == NULL)
 		copy->name = pc->name;
 
@@ -65,7 +88,8 @@ plugin_load(const struct config *cf, const struct plugin_conf *pc)
 	inst->path = path;
 	inst->dl = dl;
 	inst->desc = copy;
-	if (pc->ini != NULL && (inst->ini = ini_load(pc->ini)) == NULL) {
+	if (pc->ini != NULL && ((inst->ini = ini_load(pc->ini)) == NULL ||
+	    ini_validate(inst->ini, copy, pc->name) == -1)) {
 		log_warnx("%s:%d: plugin '%s': bad settings file %s",
 		    pc->file, pc->line, pc->name, pc->ini);
 		plugin_unload(inst);
@@ -76,9 +100,51 @@ plugin_load(const struct config *cf, const struct plugin_conf *pc)
 	    copy->abi_major, copy->abi_minor);
 	return inst;
 fail:
-	dlclose(dl);
+	free(who);
 	free(path);
 	return NULL;
+}
+
+/*
+ * asockd --plugin-help: a path (with a '/') is opened as is, a name as
+ * DIR/NAME.so (DIR/NAME when it ends in .so).  Only the descriptor is
+ * read: no plugin code runs, no config is needed.
+ */
+int
+plugin_help(const char *arg, const char *dir)
+{
+	struct asockd_plugin	*d;
+	const char		*ext;
+	void			*dl;
+	char			*path;
+	size_t			 len = strlen(arg);
+
+	ext = len > 3 && strcmp(arg + len - 3, ".so") == 0 ? "" : ".so";
+	if (strchr(arg, '/') != NULL)
+		path = xstrdup(arg);
+	else if (xasprintf(&path, "%s/%s%s", dir, arg, ext) == -1)
+		fatal("xasprintf");
+	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		log_warnx("asockd: cannot load %s: %s", path, dlerror());
+		free(path);
+		return 1;
+	}
+	if ((d = desc_load(dl, path, "asockd")) == NULL) {
+		dlclose(dl);
+		free(path);
+		return 1;
+	}
+	printf("plugin %s %s (ABI %u.%u), %s\n", d->name ? d->name : arg,
+	    d->version ? d->version : "?", d->abi_major, d->abi_minor, path);
+	if (d->settings == NULL)
+		printf("(declares no settings table: its INI keys are not"
+		    " checked; see its documentation)\n");
+	else
+		ini_table_print(stdout, d);
+	free(d);
+	dlclose(dl);
+	free(path);
+	return 0;
 }
 
 int

@@ -51,20 +51,18 @@ struct chargen_conn {
 	unsigned int	 next;
 };
 
-static int
-chargen_setting(long long *len)
-{
-	if (host->ini_int(self, "chargen", "line_length", CHARGEN_DEF_LENGTH,
-	    len) < 0)
-		return -EINVAL;	/* the host logged FILE:LINE already */
-	if (*len < 1 || *len > CHARGEN_MAX_LENGTH) {
-		host->log(self, ASOCKD_LOG_ERR,
-		    "line_length %lld is out of range 1..%d", *len,
-		    CHARGEN_MAX_LENGTH);
-		return -EINVAL;
-	}
-	return 0;
-}
+/*
+ * The settings table: the host checks the INI file against it (type and
+ * range, FILE:LINE on error, also in asockd -t) before init runs, so the
+ * value read below is always in range.
+ */
+static const struct asockd_setting chargen_settings[] = {
+	{ .section = "chargen", .name = "line_length",
+	  .type = ASOCKD_SET_INT, .def = "72",
+	  .min = 1, .max = CHARGEN_MAX_LENGTH,
+	  .help = "characters per line before CR LF (the RFC's is 72)" },
+	{ .name = NULL }
+};
 
 static int
 chargen_init(const struct asockd_host *h, struct asockd_instance *inst,
@@ -77,8 +75,9 @@ chargen_init(const struct asockd_host *h, struct asockd_instance *inst,
 	host = h;
 	self = inst;
 	*pdata = NULL;
-	if (chargen_setting(&len) < 0)
-		return -EINVAL;
+	if (host->ini_int(self, "chargen", "line_length", CHARGEN_DEF_LENGTH,
+	    &len) < 0)
+		return -EINVAL;	/* not reached: the host checked the file */
 
 	line_size = (size_t)len + 2;
 	if ((ring = malloc(2 * CHARGEN_NCHARS * line_size)) == NULL)
@@ -92,14 +91,6 @@ chargen_init(const struct asockd_host *h, struct asockd_instance *inst,
 	}
 	srandom((unsigned int)time(NULL) ^ (unsigned int)getpid());
 	return 0;
-}
-
-static int
-chargen_validate(struct asockd_instance *inst)
-{
-	long long	 len;
-
-	return chargen_setting(&len);
 }
 
 static void
@@ -173,11 +164,11 @@ ASOCKD_PLUGIN_DEFINE(
 	.name = "chargen",
 	.version = "1.0",
 	.init = chargen_init,
-	.validate = chargen_validate,
 	.fini = chargen_fini,
 	.on_accept = chargen_accept,
 	.on_send = chargen_send,
 	.on_receive = chargen_receive,
 	.on_close = chargen_close,
-	.on_datagram = chargen_datagram
+	.on_datagram = chargen_datagram,
+	.settings = chargen_settings
 );

@@ -70,11 +70,15 @@ daytime_datagram(struct asockd_listener *l, const void *data, size_t len,
 	(void)host->sendto(l, line, n, from, fromlen);
 }
 
+/* No settings: a key in an INI file for this plugin is an error. */
+static const struct asockd_setting daytime_settings[] = { { .name = NULL } };
+
 ASOCKD_PLUGIN_DEFINE(
 	.name = "daytime",
 	.version = "1.0",
 	.init = daytime_init,
 	.on_accept = daytime_accept,
 	.on_receive = daytime_receive,
-	.on_datagram = daytime_datagram
+	.on_datagram = daytime_datagram,
+	.settings = daytime_settings
 );

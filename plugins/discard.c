@@ -23,9 +23,13 @@ discard_datagram(struct asockd_listener *l, const void *data, size_t len,
 	/* Nothing to do: RFC 863 sends no reply. */
 }
 
+/* No settings: a key in an INI file for this plugin is an error. */
+static const struct asockd_setting discard_settings[] = { { .name = NULL } };
+
 ASOCKD_PLUGIN_DEFINE(
 	.name = "discard",
 	.version = "1.0",
 	.on_receive = discard_receive,
-	.on_datagram = discard_datagram
+	.on_datagram = discard_datagram,
+	.settings = discard_settings
 );

@@ -64,11 +64,15 @@ echo_datagram(struct asockd_listener *l, const void *data, size_t len,
 		    strerror(-error));
 }
 
+/* No settings: a key in an INI file for this plugin is an error. */
+static const struct asockd_setting echo_settings[] = { { .name = NULL } };
+
 ASOCKD_PLUGIN_DEFINE(
 	.name = "echo",
 	.version = "1.0",
 	.init = echo_init,
 	.on_receive = echo_receive,
 	.on_message = echo_message,
-	.on_datagram = echo_datagram
+	.on_datagram = echo_datagram,
+	.settings = echo_settings
 );

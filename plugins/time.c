@@ -66,11 +66,15 @@ time_datagram(struct asockd_listener *l, const void *data, size_t len,
 	(void)host->sendto(l, buf, sizeof(buf), from, fromlen);
 }
 
+/* No settings: a key in an INI file for this plugin is an error. */
+static const struct asockd_setting time_settings[] = { { .name = NULL } };
+
 ASOCKD_PLUGIN_DEFINE(
 	.name = "time",
 	.version = "1.0",
 	.init = time_init,
 	.on_accept = time_accept,
 	.on_receive = time_receive,
-	.on_datagram = time_datagram
+	.on_datagram = time_datagram,
+	.settings = time_settings
 );

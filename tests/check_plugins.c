@@ -640,6 +640,194 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/*
+ * A plugin compiled as C++ (tests/plugins/cxx.cc, -std=c++11 -pedantic)
+ * loads and answers: its descriptor has C linkage.  Two instances: one
+ * with the default of its settings table, one with an INI file.
+ */
+START_TEST(cxx_plugin)
+{
+	struct daemon	*d;
+	char		 buf[32];
+	int		 fd;
+
+	free(h_write_file("cxx.ini", "[cxx]\nprefix = >>\n"));
+	d = h_daemon_start(
+	    "plugins: {\n"
+	    "  cxx: { path = \"@TEST_PLUGIN_DIR@/cxx.so\"; };\n"
+	    "  cxx2: { path = \"@TEST_PLUGIN_DIR@/cxx.so\";"
+	    " config = \"@TMP@/cxx.ini\"; };\n"
+	    "};\n"
+	    "listeners: (\n"
+	    "  { name = \"cxx\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"cxx\"; },\n"
+	    "  { name = \"cxx2\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"cxx2\"; }\n"
+	    ");\n", NULL);
+	ck_assert_msg(d != NULL, "asockd did not start with a C++ plugin");
+	fd = connect_port(d, "cxx");
+	ck_assert_int_eq(h_write_all(fd, "hello\nab", 8), 8);
+	ck_assert_int_eq(h_read_n(fd, buf, 11, 5000), 11);
+	ck_assert(memcmp(buf, "cxx: olleh\n", 11) == 0);
+	ck_assert_int_eq(h_write_all(fd, "c\n", 2), 2);
+	ck_assert_int_eq(h_read_n(fd, buf, 9, 5000), 9);
+	ck_assert(memcmp(buf, "cxx: cba\n", 9) == 0);
+	close(fd);
+	fd = connect_port(d, "cxx2");
+	ck_assert_int_eq(h_write_all(fd, "xyz\n", 4), 4);
+	ck_assert_int_eq(h_read_n(fd, buf, 6, 5000), 6);
+	ck_assert(memcmp(buf, ">>zyx\n", 6) == 0);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * Run asockd [-t] on chargen with an INI file of ini_text; returns the
+ * exit code, with the output in out and the INI path in *ini.
+ */
+static int
+run_chargen_ini(const char *ini_text, int test, char **ini, char *out,
+    size_t outlen)
+{
+	char	 text[1024], *conf;
+	int	 rc;
+	char	*argv[] = { (char *)"asockd", (char *)"-f", (char *)"-c",
+	    NULL, (char *)"-P", NULL, NULL, NULL };
+
+	*ini = h_write_file("settings.ini", ini_text);
+	snprintf(text, sizeof(text),
+	    "plugins: { chargen: { path = \"chargen.so\";"
+	    " config = \"%s\"; }; };\n"
+	    "listeners: ( { name = \"c\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"chargen\"; } );\n", *ini);
+	conf = h_write_file("settings.conf", text);
+	argv[3] = conf;
+	argv[5] = getenv("ASOCKD_PLUGIN_DIR");
+	if (argv[5] == NULL)
+		argv[5] = (char *)".";
+	if (test)
+		argv[6] = (char *)"-t";
+	rc = h_run(argv, out, outlen);
+	free(conf);
+	return rc;
+}
+
+/* A misspelled key is an error naming FILE:LINE, in -t and at start. */
+START_TEST(settings_unknown_key)
+{
+	char	 out[8192], where[1200], *ini;
+	int	 rc, test;
+
+	for (test = 1; test >= 0; test--) {
+		rc = run_chargen_ini("[chargen]\n; the length\n"
+		    "line_lenght = 10\n", test, &ini, out, sizeof(out));
+		ck_assert_msg(rc != 0 && rc < 128, "-t %d: exit %d: %s", test,
+		    rc, out);
+		snprintf(where, sizeof(where), "%s:3: [chargen] line_lenght:"
+		    " unknown setting", ini);
+		ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s",
+		    where, out);
+		free(ini);
+	}
+	/* a correct file passes */
+	rc = run_chargen_ini("[chargen]\nline_length = 10\n", 1, &ini, out,
+	    sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "configuration OK") != NULL, "%s", out);
+	free(ini);
+}
+END_TEST
+
+/* Values out of range or of the wrong type: FILE:LINE, each of them. */
+START_TEST(settings_bad_value)
+{
+	char	 out[8192], where[1200], *ini;
+	int	 rc;
+
+	rc = run_chargen_ini("[chargen]\nline_length = 2000\n", 1, &ini, out,
+	    sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	snprintf(where, sizeof(where), "%s:2: [chargen] line_length: 2000 is"
+	    " out of range 1..1024", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+	free(ini);
+
+	rc = run_chargen_ini("[chargen]\nline_length = 0\n[other]\nx = 1\n",
+	    1, &ini, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	snprintf(where, sizeof(where), "%s:2: [chargen] line_length: 0 is"
+	    " out of range", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+	snprintf(where, sizeof(where), "%s:4: [other] x: unknown", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+	free(ini);
+
+	rc = run_chargen_ini("[chargen]\nline_length = wide\n", 0, &ini, out,
+	    sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	snprintf(where, sizeof(where), "%s:2: [chargen] line_length: 'wide'"
+	    " is not an integer", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+	free(ini);
+}
+END_TEST
+
+static int
+run_help(const char *dir, const char *arg, char *out, size_t outlen)
+{
+	char	*argv[] = { (char *)"asockd", (char *)"-P", NULL,
+	    (char *)"--plugin-help", NULL, NULL };
+
+	argv[2] = (char *)(uintptr_t)dir;
+	argv[4] = (char *)(uintptr_t)arg;
+	return h_run(argv, out, outlen);
+}
+
+/* --plugin-help prints the table: key, type, range, default, help. */
+START_TEST(plugin_help)
+{
+	const char	*pdir = getenv("ASOCKD_PLUGIN_DIR");
+	const char	*tdir = getenv("ASOCKD_TEST_PLUGIN_DIR");
+	char		 out[8192], path[1024];
+	int		 rc;
+
+	ck_assert(pdir != NULL && tdir != NULL);
+	rc = run_help(pdir, "chargen", out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "plugin chargen 1.0") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "[chargen]\nline_length = 72\n"
+	    "    integer, 1..1024, default 72\n"
+	    "    characters per line before CR LF") != NULL, "%s", out);
+
+	/* by path; a C++ plugin's string setting */
+	snprintf(path, sizeof(path), "%s/cxx.so", tdir);
+	rc = run_help("/nonexistent", path, out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "[cxx]\nprefix = cxx: \n"
+	    "    string, default cxx: \n") != NULL, "%s", out);
+
+	rc = run_help(pdir, "echo.so", out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "takes no settings") != NULL, "%s", out);
+
+	/* a plugin without a table (the getters only) */
+	rc = run_help(tdir, "refuse", out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "declares no settings table") != NULL,
+	    "%s", out);
+
+	rc = run_help(tdir, "no-such-plugin", out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "no-such-plugin.so") != NULL, "%s", out);
+}
+END_TEST
+
 static Suite *
 plugins_suite(void)
 {
@@ -668,6 +856,10 @@ plugins_suite(void)
 	tcase_add_test(tc, bad_abi);
 	tcase_add_test(tc, no_symbol);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, cxx_plugin);
+	tcase_add_test(tc, settings_unknown_key);
+	tcase_add_test(tc, settings_bad_value);
+	tcase_add_test(tc, plugin_help);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -61,7 +61,7 @@ extern "C" {
  * host->size) before it calls a host function added in a later minor.
  */
 #define ASOCKD_ABI_MAJOR	1
-#define ASOCKD_ABI_MINOR	1
+#define ASOCKD_ABI_MINOR	2
 
 /* Name of the exported descriptor symbol. */
 #define ASOCKD_PLUGIN_SYMBOL	asockd_plugin
@@ -328,6 +328,39 @@ struct asockd_host {
 };
 
 /*
+ * A setting of the plugin's INI file, declared in the descriptor's
+ * settings table (ABI 1.2).  When a plugin declares a table the host
+ * checks the INI file against it before init runs, at start-up and in
+ * asockd -t: a key the table does not name, or a value that is not of the
+ * type or outside the range, is an error reported as FILE:LINE, and the
+ * plugin does not load.  The getters (host->ini_*) then return the
+ * table's default for a key the file does not set, whatever def they are
+ * given.  asockd --plugin-help NAME prints the table.
+ */
+enum asockd_setting_type {
+	ASOCKD_SET_STRING = 1,	/* any text (read with host->ini_str) */
+	ASOCKD_SET_INT,		/* integer, strtoll base 0 (host->ini_int) */
+	ASOCKD_SET_DOUBLE,	/* finite number (host->ini_double) */
+	ASOCKD_SET_BOOL,	/* yes/no, true/false, on/off, 1/0 */
+	ASOCKD_SET_ENUM		/* one of choices (read with host->ini_str) */
+};
+
+struct asockd_setting {
+	const char *section;	/* INI section without [], "" before any */
+	const char *name;	/* the key; NULL ends the table */
+	int	 type;		/* enum asockd_setting_type */
+	const char *def;	/* default as written in the file; NULL: none */
+	/*
+	 * Inclusive range of an INT or DOUBLE value, checked when
+	 * min < max (leave both 0 for no range).
+	 */
+	double	 min;
+	double	 max;
+	const char *choices;	/* ENUM: the values, separated by '|' */
+	const char *help;	/* one line for --plugin-help */
+};
+
+/*
  * The plugin descriptor.  Export exactly one, const, named asockd_plugin;
  * use ASOCKD_PLUGIN_DEFINE so the version and size fields are right.
  * Every hook and callback is optional.
@@ -417,24 +450,115 @@ struct asockd_plugin {
 	void	(*on_datagram)(struct asockd_listener *l, const void *data,
 		    size_t len, const struct sockaddr *from,
 		    socklen_t fromlen);
+
+	/* --- settings (ABI 1.2) --- */
+
+	/*
+	 * The plugin's INI settings, an array ending with a NULL name (owned
+	 * by the plugin, static).  NULL: the plugin declares none and reads
+	 * its file with the getters only, unchecked by the host.  An empty
+	 * table (only the terminator) means "takes no settings".
+	 */
+	const struct asockd_setting *settings;
+	/* sizeof(struct asockd_setting); set by ASOCKD_PLUGIN_DEFINE. */
+	uint32_t setting_size;
 };
+
+/* The descriptor the plugin exports (defined by ASOCKD_PLUGIN_DEFINE). */
+extern const struct asockd_plugin ASOCKD_PLUGIN_SYMBOL;
+
+#ifdef __cplusplus
+}
+#endif
 
 /*
  * Define the descriptor with the right version and size fields, for
  * example:
  *   ASOCKD_PLUGIN_DEFINE(.name = "echo", .version = "1.0",
  *       .on_receive = echo_receive);
+ *
+ * In C the arguments are designated initializers.  In C++ (C++11 and
+ * later) the same arguments work, in any order: each becomes an
+ * assignment to a member of a descriptor built by a function, constexpr
+ * from C++14 on (so the descriptor is constant data); at most
+ * ASOCKD_PLUGIN_MAX_ARGS (32) of them.  The definition comes after the
+ * extern "C" declaration above, so the symbol has C linkage either way.
  */
+#ifndef __cplusplus
 #define ASOCKD_PLUGIN_DEFINE(...)					\
 	const struct asockd_plugin ASOCKD_PLUGIN_SYMBOL = {		\
 		.abi_major = ASOCKD_ABI_MAJOR,				\
 		.abi_minor = ASOCKD_ABI_MINOR,				\
 		.size = sizeof(struct asockd_plugin),			\
+		.setting_size = sizeof(struct asockd_setting),		\
 		__VA_ARGS__						\
 	}
-
-#ifdef __cplusplus
-}
+#else
+#if __cplusplus >= 201402L
+#define ASOCKD_CXX_CONSTEXPR_	constexpr
+#else
+#define ASOCKD_CXX_CONSTEXPR_
+#endif
+#define ASOCKD_PLUGIN_MAX_ARGS	32
+/* ASOCKD_SET_(d, .a = 1, .b = 2) -> d .a = 1; d .b = 2; */
+#define ASOCKD_A1_(d, x) d x;
+#define ASOCKD_A2_(d, x, ...) d x; ASOCKD_A1_(d, __VA_ARGS__)
+#define ASOCKD_A3_(d, x, ...) d x; ASOCKD_A2_(d, __VA_ARGS__)
+#define ASOCKD_A4_(d, x, ...) d x; ASOCKD_A3_(d, __VA_ARGS__)
+#define ASOCKD_A5_(d, x, ...) d x; ASOCKD_A4_(d, __VA_ARGS__)
+#define ASOCKD_A6_(d, x, ...) d x; ASOCKD_A5_(d, __VA_ARGS__)
+#define ASOCKD_A7_(d, x, ...) d x; ASOCKD_A6_(d, __VA_ARGS__)
+#define ASOCKD_A8_(d, x, ...) d x; ASOCKD_A7_(d, __VA_ARGS__)
+#define ASOCKD_A9_(d, x, ...) d x; ASOCKD_A8_(d, __VA_ARGS__)
+#define ASOCKD_A10_(d, x, ...) d x; ASOCKD_A9_(d, __VA_ARGS__)
+#define ASOCKD_A11_(d, x, ...) d x; ASOCKD_A10_(d, __VA_ARGS__)
+#define ASOCKD_A12_(d, x, ...) d x; ASOCKD_A11_(d, __VA_ARGS__)
+#define ASOCKD_A13_(d, x, ...) d x; ASOCKD_A12_(d, __VA_ARGS__)
+#define ASOCKD_A14_(d, x, ...) d x; ASOCKD_A13_(d, __VA_ARGS__)
+#define ASOCKD_A15_(d, x, ...) d x; ASOCKD_A14_(d, __VA_ARGS__)
+#define ASOCKD_A16_(d, x, ...) d x; ASOCKD_A15_(d, __VA_ARGS__)
+#define ASOCKD_A17_(d, x, ...) d x; ASOCKD_A16_(d, __VA_ARGS__)
+#define ASOCKD_A18_(d, x, ...) d x; ASOCKD_A17_(d, __VA_ARGS__)
+#define ASOCKD_A19_(d, x, ...) d x; ASOCKD_A18_(d, __VA_ARGS__)
+#define ASOCKD_A20_(d, x, ...) d x; ASOCKD_A19_(d, __VA_ARGS__)
+#define ASOCKD_A21_(d, x, ...) d x; ASOCKD_A20_(d, __VA_ARGS__)
+#define ASOCKD_A22_(d, x, ...) d x; ASOCKD_A21_(d, __VA_ARGS__)
+#define ASOCKD_A23_(d, x, ...) d x; ASOCKD_A22_(d, __VA_ARGS__)
+#define ASOCKD_A24_(d, x, ...) d x; ASOCKD_A23_(d, __VA_ARGS__)
+#define ASOCKD_A25_(d, x, ...) d x; ASOCKD_A24_(d, __VA_ARGS__)
+#define ASOCKD_A26_(d, x, ...) d x; ASOCKD_A25_(d, __VA_ARGS__)
+#define ASOCKD_A27_(d, x, ...) d x; ASOCKD_A26_(d, __VA_ARGS__)
+#define ASOCKD_A28_(d, x, ...) d x; ASOCKD_A27_(d, __VA_ARGS__)
+#define ASOCKD_A29_(d, x, ...) d x; ASOCKD_A28_(d, __VA_ARGS__)
+#define ASOCKD_A30_(d, x, ...) d x; ASOCKD_A29_(d, __VA_ARGS__)
+#define ASOCKD_A31_(d, x, ...) d x; ASOCKD_A30_(d, __VA_ARGS__)
+#define ASOCKD_A32_(d, x, ...) d x; ASOCKD_A31_(d, __VA_ARGS__)
+#define ASOCKD_NTH_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12,	\
+	_13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25,	\
+	_26, _27, _28, _29, _30, _31, _32, N, ...) N
+#define ASOCKD_SET_(d, ...)						\
+	ASOCKD_NTH_(__VA_ARGS__, ASOCKD_A32_, ASOCKD_A31_, ASOCKD_A30_,	\
+	    ASOCKD_A29_, ASOCKD_A28_, ASOCKD_A27_, ASOCKD_A26_,		\
+	    ASOCKD_A25_, ASOCKD_A24_, ASOCKD_A23_, ASOCKD_A22_,		\
+	    ASOCKD_A21_, ASOCKD_A20_, ASOCKD_A19_, ASOCKD_A18_,		\
+	    ASOCKD_A17_, ASOCKD_A16_, ASOCKD_A15_, ASOCKD_A14_,		\
+	    ASOCKD_A13_, ASOCKD_A12_, ASOCKD_A11_, ASOCKD_A10_,		\
+	    ASOCKD_A9_, ASOCKD_A8_, ASOCKD_A7_, ASOCKD_A6_, ASOCKD_A5_,	\
+	    ASOCKD_A4_, ASOCKD_A3_, ASOCKD_A2_, ASOCKD_A1_)(d, __VA_ARGS__)
+#define ASOCKD_PLUGIN_DEFINE(...)					\
+	static ASOCKD_CXX_CONSTEXPR_ struct asockd_plugin		\
+	asockd_plugin_make_()						\
+	{								\
+		struct asockd_plugin d_ = {};				\
+		d_.abi_major = ASOCKD_ABI_MAJOR;			\
+		d_.abi_minor = ASOCKD_ABI_MINOR;			\
+		d_.size = sizeof(struct asockd_plugin);			\
+		d_.setting_size = sizeof(struct asockd_setting);	\
+		ASOCKD_SET_(d_, __VA_ARGS__)				\
+		return d_;						\
+	}								\
+	const struct asockd_plugin ASOCKD_PLUGIN_SYMBOL =		\
+	    asockd_plugin_make_()
 #endif
 
 #endif /* ASOCKD_PLUGIN_H */
