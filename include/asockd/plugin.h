@@ -533,9 +533,9 @@ extern const struct asockd_plugin ASOCKD_PLUGIN_SYMBOL;
 #define ASOCKD_A30_(d, x, ...) d x; ASOCKD_A29_(d, __VA_ARGS__)
 #define ASOCKD_A31_(d, x, ...) d x; ASOCKD_A30_(d, __VA_ARGS__)
 #define ASOCKD_A32_(d, x, ...) d x; ASOCKD_A31_(d, __VA_ARGS__)
-#define ASOCKD_NTH_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12,	\
-	_13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25,	\
-	_26, _27, _28, _29, _30, _31, _32, N, ...) N
+#define ASOCKD_NTH_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11,	\
+	_12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, \
+	_25, _26, _27, _28, _29, _30, _31, _32, N, ...) N
 #define ASOCKD_SET_(d, ...)						\
 	ASOCKD_NTH_(__VA_ARGS__, ASOCKD_A32_, ASOCKD_A31_, ASOCKD_A30_,	\
 	    ASOCKD_A29_, ASOCKD_A28_, ASOCKD_A27_, ASOCKD_A26_,		\
