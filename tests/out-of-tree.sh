@@ -1,12 +1,14 @@
 #!/bin/sh
-# out-of-tree.sh - a plugin written from docs/plugins.md alone builds out of
-# the source tree with the flags asockd-plugin.pc gives, loads, and works.
-# Also compiles include/asockd/plugin.h and client.h alone as C and C++.
+# out-of-tree.sh - `make install` as a normal user into a staging
+# directory (DESTDIR; as nobody when run as root) stays under the prefix;
+# a plugin written from docs/plugins.md alone builds out of the source
+# tree against the installed header with the flags the installed
+# asockd-plugin.pc gives, loads, and works, and so does the echo.so found
+# in its plugindir.  Also compiles include/asockd/plugin.h and client.h
+# alone as C and C++.
 #
 # Needs ASOCKD_SRCDIR, ASOCKD_BUILDDIR and ASOCKD_BIN (set by `make check`).
-# The .pc file is used as generated, with its includedir pointed at the
-# source tree's include/: that is where `make install` would copy
-# asockd/plugin.h from, without the cost of a full install in a test.
+# Exits 77 (skipped) when run as root without a way to become nobody.
 set -eu
 
 : "${ASOCKD_SRCDIR:?}" "${ASOCKD_BUILDDIR:?}" "${ASOCKD_BIN:?}"
@@ -55,14 +57,55 @@ $CXX -Wall -Wextra -Werror -fsyntax-only $mp \
     -I"$ASOCKD_SRCDIR/include" "$tmp/c.cc" || fail "client.h alone as C++"
 echo "ok - client.h compiles alone as C and C++"
 
-# 2. The flags come from the generated asockd-plugin.pc.
+# 2. `make install` as a normal user (nobody, when we are root) into a
+# staging directory: nothing lands outside the prefix (the systemd,
+# sysusers.d and tmpfiles.d directories included), and the installed
+# asockd-plugin.pc names the directory the plugins went to.
+command -v pkg-config >/dev/null || fail "pkg-config is not installed"
 pc="$ASOCKD_BUILDDIR/include/asockd-plugin.pc"
 [ -f "$pc" ] || fail "$pc was not generated"
-command -v pkg-config >/dev/null || fail "pkg-config is not installed"
-cflags=$(PKG_CONFIG_PATH="$ASOCKD_BUILDDIR/include" pkg-config \
-    --define-variable=includedir="$ASOCKD_SRCDIR/include" \
+prefix=$(PKG_CONFIG_PATH="$ASOCKD_BUILDDIR/include" pkg-config \
+    --variable=prefix asockd-plugin)
+dest="$tmp/dest"
+mkdir "$dest"
+asuser=
+if [ "$(id -u)" -eq 0 ]; then
+	if ! command -v setpriv >/dev/null ||
+	    ! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    test -r "$ASOCKD_BUILDDIR/Makefile"; then
+		echo "SKIP: cannot run make install as nobody" >&2
+		exit 77
+	fi
+	chown nobody:nogroup "$dest"
+	chmod 755 "$tmp"
+	asuser="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+fi
+# shellcheck disable=SC2086
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $asuser \
+    make -C "$ASOCKD_BUILDDIR" install DESTDIR="$dest" \
+    >"$tmp/install.log" 2>&1; then
+	cat "$tmp/install.log" >&2
+	fail "make install DESTDIR=$dest as a normal user"
+fi
+outside=$(cd "$dest" && find . -type f | sed 's|^\.||' |
+    grep -v "^$prefix/" || :)
+[ -z "$outside" ] || fail "installed outside $prefix: $outside"
+echo "ok - make install as a normal user stays under $prefix"
+
+ipc="$dest$prefix/lib/pkgconfig"
+[ -f "$ipc/asockd-plugin.pc" ] || fail "asockd-plugin.pc not installed"
+plugindir=$(PKG_CONFIG_PATH="$ipc" pkg-config \
+    --define-variable=prefix="$dest$prefix" \
+    --variable=plugindir asockd-plugin) || fail "pkg-config plugindir"
+[ "$plugindir" = "$dest$prefix/lib/asockd" ] ||
+    fail "plugindir is '$plugindir', not $dest$prefix/lib/asockd"
+[ -f "$plugindir/echo.so" ] || fail "no echo.so in $plugindir"
+cflags=$(PKG_CONFIG_PATH="$ipc" pkg-config \
+    --define-variable=prefix="$dest$prefix" \
     --cflags asockd-plugin) || fail "pkg-config --cflags asockd-plugin"
-echo "ok - pkg-config --cflags asockd-plugin: $cflags"
+[ -f "$dest$prefix/include/asockd/plugin.h" ] ||
+    fail "plugin.h not installed"
+echo "ok - installed asockd-plugin.pc: plugindir $plugindir, $cflags"
 
 # 3. The minimal plugin of docs/plugins.md, exactly as printed there.
 awk '/<!-- out-of-tree.sh: minimal plugin -->/ { mark = 1; next }
@@ -75,14 +118,23 @@ grep -q ASOCKD_PLUGIN_DEFINE "$tmp/upper.c" ||
 (cd "$tmp" && $CC -shared -fPIC -Wall -Wextra -Werror $cflags upper.c \
     -o upper.so) || fail "the documented plugin does not build"
 echo "ok - the documented plugin builds out of tree"
+# the descriptor is declared before the macro defines it
+if command -v clang >/dev/null; then
+	# shellcheck disable=SC2086
+	clang -fsyntax-only -Wmissing-variable-declarations -Werror $cflags \
+	    "$tmp/upper.c" || fail "clang -Wmissing-variable-declarations"
+	echo "ok - clang -Wmissing-variable-declarations is quiet"
+fi
 
-# 4. The daemon loads it and it answers.
+# 4. The daemon loads it and it answers; the installed echo.so too.
 cat > "$tmp/asockd.conf" <<CONF
 plugins: {
   upper: { path = "$tmp/upper.so"; };
+  echo: { path = "$plugindir/echo.so"; };
 };
 listeners: (
-  { name = "upper"; listen = "tcp://127.0.0.1:0"; plugin = "upper"; }
+  { name = "upper"; listen = "tcp://127.0.0.1:0"; plugin = "upper"; },
+  { name = "echo"; listen = "tcp://127.0.0.1:0"; plugin = "echo"; }
 );
 CONF
 "$ASOCKD_BIN" -f -l debug -c "$tmp/asockd.conf" > "$tmp/log" 2>&1 &
@@ -94,17 +146,23 @@ until grep -q ' ready' "$tmp/log"; do
 	[ "$i" -le 100 ] || fail "asockd not ready after 10 s"
 	sleep 0.1
 done
-port=$(sed -n 's|.*listener upper: listening on tcp://[^ ]*:\([0-9]*\).*|\1|p' \
-    "$tmp/log" | head -n 1)
-[ -n "$port" ] || fail "no port in the log"
-
-reply=$(PORT=$port bash -c '
-	exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 1
-	printf "hello, plugin\n" >&3
-	IFS= read -r -t 5 line <&3 || exit 1
-	printf "%s" "$line"') || fail "no reply from the plugin"
+# ask LISTENER LINE: the first line of the answer to LINE
+ask() {
+	re="s|.*listener $1: listening on tcp://[^ ]*:\([0-9]*\).*|\1|p"
+	port=$(sed -n "$re" "$tmp/log" | head -n 1)
+	[ -n "$port" ] || fail "no port for $1 in the log"
+	PORT=$port LINE=$2 bash -c '
+		exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 1
+		printf "%s\n" "$LINE" >&3
+		IFS= read -r -t 5 line <&3 || exit 1
+		printf "%s" "$line"' || fail "no reply from $1"
+}
+reply=$(ask upper "hello, plugin")
 [ "$reply" = "HELLO, PLUGIN" ] || fail "reply was '$reply'"
 echo "ok - asockd runs the documented plugin: $reply"
+reply=$(ask echo "installed")
+[ "$reply" = "installed" ] || fail "echo reply was '$reply'"
+echo "ok - asockd runs the installed echo.so"
 
 kill "$pid"
 wait "$pid" || fail "asockd exited with $? on SIGTERM"
