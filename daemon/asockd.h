@@ -24,6 +24,7 @@
 #include <ev.h>
 
 #include "asockd/plugin.h"
+#include "mp.h"		/* mp.c, utf8.c: shared with libasockd-client */
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -419,11 +420,6 @@ ssize_t	 frame_next(int framing, const unsigned char *buf, size_t len,
 
 /* ---------------------------------------------------------------- archive.c */
 
-/* Check an archive payload: one or more complete MessagePack values,
- * valid UTF-8 strings, nesting <= 64.  0 or -1 with *why. */
-int	 frame_check_archive(const unsigned char *msg, size_t len,
-	    const char **why);
-
 /* The archive reader/writer behind host->rd_* and host->wr_* (msgpack-c). */
 struct asockd_reader *archive_rd_open(const void *, size_t);
 void	 archive_rd_free(struct asockd_reader *);
@@ -457,8 +453,6 @@ int	 archive_wr_bin(struct asockd_writer *, const void *, size_t);
 int	 archive_wr_array(struct asockd_writer *, uint32_t);
 int	 archive_wr_map(struct asockd_writer *, uint32_t);
 const void *archive_wr_data(struct asockd_writer *, size_t *);
-/* 1 if s[0..len) is valid UTF-8. */
-int	 utf8_valid(const unsigned char *s, size_t len);
 
 /* ---------------------------------------------------------------- dgram.c */
 
