@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <msgpack.h>
 
 #include "asockd/client.h"
 
@@ -69,7 +68,8 @@ usage(int status)
 	fprintf(f,
 "usage: %s [--archive] [--timeout SEC] [--wait SEC] URI\n"
 "       %s --help | --version\n"
-"URI is tcp://HOST:PORT, udp://HOST:PORT, unix:/PATH or unix-dgram:/PATH.\n"
+"URI is tcp://HOST:PORT, udp://HOST:PORT, unix:/PATH or unix-dgram:/PATH;\n"
+"HOST \"*\" or empty (tcp://:7007) is the wildcard, i.e. this host.\n"
 "  -a, --archive      stdin: one JSON value per line, each sent as an\n"
 "                     archive frame; stdout: one JSON line per received\n"
 "                     MessagePack value (binary as {\"$bin\": \"BASE64\"})\n"
@@ -215,37 +215,41 @@ b64_decode(const char *s, size_t len, unsigned char *out)
 
 /* --- JSON -> MessagePack --- */
 
-/* Pack j; on error return -1 with a message in err. */
+/* Append j to cl's pending message; on error -1 with a message in err. */
 static int
-pack_json(msgpack_packer *pk, json_t *j, char *err, size_t errlen)
+pack_json(struct asockd_client *cl, json_t *j, char *err, size_t errlen)
 {
 	const char *key, *s;
 	unsigned char *bin;
 	json_t *v;
 	size_t i, len;
 	long n;
+	int rv;
 
 	switch (json_typeof(j)) {
 	case JSON_NULL:
-		return (msgpack_pack_nil(pk));
+		rv = asockd_client_wr_nil(cl);
+		break;
 	case JSON_TRUE:
-		return (msgpack_pack_true(pk));
 	case JSON_FALSE:
-		return (msgpack_pack_false(pk));
+		rv = asockd_client_wr_bool(cl, json_is_true(j));
+		break;
 	case JSON_INTEGER:
-		return (msgpack_pack_int64(pk, json_integer_value(j)));
+		rv = asockd_client_wr_int(cl, json_integer_value(j));
+		break;
 	case JSON_REAL:
-		return (msgpack_pack_double(pk, json_real_value(j)));
+		rv = asockd_client_wr_double(cl, json_real_value(j));
+		break;
 	case JSON_STRING:
-		len = json_string_length(j);
-		msgpack_pack_str(pk, len);
-		return (msgpack_pack_str_body(pk, json_string_value(j), len));
+		rv = asockd_client_wr_str(cl, json_string_value(j),
+		    json_string_length(j));
+		break;
 	case JSON_ARRAY:
-		msgpack_pack_array(pk, json_array_size(j));
+		rv = asockd_client_wr_array(cl, json_array_size(j));
 		json_array_foreach(j, i, v)
-			if (pack_json(pk, v, err, errlen) != 0)
+			if (rv == 0 && pack_json(cl, v, err, errlen) != 0)
 				return (-1);
-		return (0);
+		break;
 	case JSON_OBJECT:
 		/* {"$bin": "BASE64"} is MessagePack binary. */
 		if (json_object_size(j) == 1 &&
@@ -263,23 +267,30 @@ pack_json(msgpack_packer *pk, json_t *j, char *err, size_t errlen)
 				snprintf(err, errlen, "$bin: invalid base64");
 				return (-1);
 			}
-			msgpack_pack_bin(pk, n);
-			msgpack_pack_bin_body(pk, bin, n);
+			rv = asockd_client_wr_bin(cl, bin, n);
 			free(bin);
-			return (0);
+			break;
 		}
-		msgpack_pack_map(pk, json_object_size(j));
+		rv = asockd_client_wr_map(cl, json_object_size(j));
 		json_object_foreach(j, key, v) {
-			len = strlen(key);
-			msgpack_pack_str(pk, len);
-			msgpack_pack_str_body(pk, key, len);
-			if (pack_json(pk, v, err, errlen) != 0)
+			if (rv == 0)
+				rv = asockd_client_wr_str(cl, key,
+				    strlen(key));
+			if (rv == 0 && pack_json(cl, v, err, errlen) != 0)
 				return (-1);
 		}
-		return (0);
+		break;
+	default:
+		snprintf(err, errlen, "unsupported JSON type");
+		return (-1);
 	}
-	snprintf(err, errlen, "unsupported JSON type");
-	return (-1);
+	if (rv == -ENOMEM)
+		die(EX_ERROR, "out of memory");
+	if (rv != 0) {
+		snprintf(err, errlen, "%s", strerror(-rv));
+		return (-1);
+	}
+	return (0);
 }
 
 /* --- MessagePack -> JSON --- */
@@ -296,51 +307,89 @@ bin_json(const void *p, size_t len)
 	return (j);
 }
 
-static json_t *
-obj_json(const msgpack_object *o)
+static __attribute__((noreturn)) void
+bad_value(int rv)
 {
+	die(EX_ERROR, "bad frame from peer: %s", strerror(-rv));
+}
+
+/*
+ * The next value of the current frame as JSON.  The library checked the
+ * frame (nesting at most 64), so the recursion is bounded.
+ */
+static json_t *
+value_json(struct asockd_client *cl)
+{
+	const char *s;
+	const void *p;
 	json_t *j, *k;
 	char *ks;
-	uint32_t i;
+	uint64_t u;
+	int64_t i;
+	uint32_t n, x;
+	size_t len;
+	double f;
+	int b, rv, type;
 
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return (json_null());
-	case MSGPACK_OBJECT_BOOLEAN:
-		return (json_boolean(o->via.boolean));
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	switch (asockd_client_rd_next_type(cl)) {
+	case ASOCKD_CLIENT_T_NIL:
+		if ((rv = asockd_client_rd_nil(cl)) != 0)
+			bad_value(rv);
+		j = json_null();
+		break;
+	case ASOCKD_CLIENT_T_BOOL:
+		if ((rv = asockd_client_rd_bool(cl, &b)) != 0)
+			bad_value(rv);
+		j = json_boolean(b);
+		break;
+	case ASOCKD_CLIENT_T_UINT:
 		/* JSON integers are int64 in jansson: larger ones go real. */
-		if (o->via.u64 > INT64_MAX)
-			return (json_real((double)o->via.u64));
-		return (json_integer((json_int_t)o->via.u64));
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return (json_integer(o->via.i64));
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		if (!isfinite(o->via.f64))
-			return (json_null());
-		return (json_real(o->via.f64));
-	case MSGPACK_OBJECT_STR:
-		if ((j = json_stringn(o->via.str.ptr, o->via.str.size)) != NULL)
-			return (j);
-		return (bin_json(o->via.str.ptr, o->via.str.size));
-	case MSGPACK_OBJECT_BIN:
-		return (bin_json(o->via.bin.ptr, o->via.bin.size));
-	case MSGPACK_OBJECT_EXT:
-		j = bin_json(o->via.ext.ptr, o->via.ext.size);
-		json_object_set_new(j, "$ext", json_integer(o->via.ext.type));
-		return (j);
-	case MSGPACK_OBJECT_ARRAY:
+		if ((rv = asockd_client_rd_uint(cl, &u)) != 0)
+			bad_value(rv);
+		j = u > INT64_MAX ? json_real((double)u) :
+		    json_integer((json_int_t)u);
+		break;
+	case ASOCKD_CLIENT_T_INT:
+		if ((rv = asockd_client_rd_int(cl, &i)) != 0)
+			bad_value(rv);
+		j = json_integer(i);
+		break;
+	case ASOCKD_CLIENT_T_FLOAT:
+		if ((rv = asockd_client_rd_double(cl, &f, NULL)) != 0)
+			bad_value(rv);
+		j = isfinite(f) ? json_real(f) : json_null();
+		break;
+	case ASOCKD_CLIENT_T_STR:
+		if ((rv = asockd_client_rd_str(cl, &s, &len)) != 0)
+			bad_value(rv);
+		if ((j = json_stringn(s, len)) == NULL)
+			j = bin_json(s, len);
+		break;
+	case ASOCKD_CLIENT_T_BIN:
+		if ((rv = asockd_client_rd_bin(cl, &p, &len)) != 0)
+			bad_value(rv);
+		j = bin_json(p, len);
+		break;
+	case ASOCKD_CLIENT_T_EXT:
+		if ((rv = asockd_client_rd_ext(cl, &type, &p, &len)) != 0)
+			bad_value(rv);
+		j = bin_json(p, len);
+		json_object_set_new(j, "$ext", json_integer(type));
+		break;
+	case ASOCKD_CLIENT_T_ARRAY:
+		if ((rv = asockd_client_rd_array(cl, &n)) != 0)
+			bad_value(rv);
 		j = json_array();
-		for (i = 0; i < o->via.array.size; i++)
-			json_array_append_new(j,
-			    obj_json(&o->via.array.ptr[i]));
-		return (j);
-	case MSGPACK_OBJECT_MAP:
+		for (x = 0; x < n; x++)
+			json_array_append_new(j, value_json(cl));
+		break;
+	case ASOCKD_CLIENT_T_MAP:
+		if ((rv = asockd_client_rd_map(cl, &n)) != 0)
+			bad_value(rv);
 		j = json_object();
-		for (i = 0; i < o->via.map.size; i++) {
+		for (x = 0; x < n; x++) {
 			/* JSON keys are strings: others use their JSON text. */
-			k = obj_json(&o->via.map.ptr[i].key);
+			k = value_json(cl);
 			if (json_is_string(k))
 				ks = strdup(json_string_value(k));
 			else
@@ -349,24 +398,26 @@ obj_json(const msgpack_object *o)
 			json_decref(k);
 			if (ks == NULL)
 				die(EX_ERROR, "out of memory");
-			json_object_set_new(j, ks,
-			    obj_json(&o->via.map.ptr[i].val));
+			json_object_set_new(j, ks, value_json(cl));
 			free(ks);
 		}
-		return (j);
+		break;
+	default:
+		bad_value(-EBADMSG);
 	}
-	return (json_null());
+	return (j);
 }
 
 /* --- archive mode --- */
 
 /* One stdin line: parse it and append its frame to out. */
 static void
-archive_line(char *line, size_t len, struct buf *out)
+archive_line(struct asockd_client *cl, char *line, size_t len,
+    struct buf *out)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	json_error_t jerr;
+	const void *msg;
+	size_t msglen;
 	json_t *j;
 	unsigned char hdr[4];
 	char err[160];
@@ -385,30 +436,35 @@ archive_line(char *line, size_t len, struct buf *out)
 		bad_lines++;
 		return;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	if (pack_json(&pk, j, err, sizeof(err)) != 0) {
+	/* The library's writer builds the payload; the loop sends it. */
+	asockd_client_wr_reset(cl);
+	msg = NULL;
+	msglen = 0;
+	if (pack_json(cl, j, err, sizeof(err)) == 0)
+		msg = asockd_client_wr_data(cl, &msglen);
+	if (msg == NULL) {
 		fprintf(stderr, "%s: stdin:%lu: %s\n", progname, lineno, err);
 		bad_lines++;
-	} else if (sb.size > ASOCKD_CLIENT_MAX_FRAME) {
+	} else if (msglen > ASOCKD_CLIENT_MAX_FRAME) {
 		fprintf(stderr, "%s: stdin:%lu: message over %d bytes\n",
 		    progname, lineno, ASOCKD_CLIENT_MAX_FRAME);
 		bad_lines++;
 	} else {
-		hdr[0] = (sb.size >> 24) & 0xff;
-		hdr[1] = (sb.size >> 16) & 0xff;
-		hdr[2] = (sb.size >> 8) & 0xff;
-		hdr[3] = sb.size & 0xff;
+		hdr[0] = (msglen >> 24) & 0xff;
+		hdr[1] = (msglen >> 16) & 0xff;
+		hdr[2] = (msglen >> 8) & 0xff;
+		hdr[3] = msglen & 0xff;
 		buf_add(out, hdr, sizeof(hdr));
-		buf_add(out, sb.data, sb.size);
+		buf_add(out, msg, msglen);
 	}
-	msgpack_sbuffer_destroy(&sb);
+	asockd_client_wr_reset(cl);
 	json_decref(j);
 }
 
 /* Split the complete lines of in off into frames (all of it at EOF). */
 static void
-archive_input(struct buf *in, struct buf *out, int eof)
+archive_input(struct asockd_client *cl, struct buf *in, struct buf *out,
+    int eof)
 {
 	unsigned char *nl;
 	size_t n;
@@ -417,11 +473,11 @@ archive_input(struct buf *in, struct buf *out, int eof)
 		return;
 	while ((nl = memchr(in->p, '\n', in->len)) != NULL) {
 		n = nl - in->p;
-		archive_line((char *)in->p, n, out);
+		archive_line(cl, (char *)in->p, n, out);
 		buf_drop(in, n + 1);
 	}
 	if (eof && in->len > 0) {
-		archive_line((char *)in->p, in->len, out);
+		archive_line(cl, (char *)in->p, in->len, out);
 		in->len = 0;
 	}
 }
@@ -430,7 +486,6 @@ archive_input(struct buf *in, struct buf *out, int eof)
 static int
 archive_output(struct asockd_client *cl)
 {
-	msgpack_unpacked u;
 	json_t *j;
 	char *s;
 	int rv;
@@ -441,11 +496,14 @@ archive_output(struct asockd_client *cl)
 			return (0);
 		if (rv == -ENOTCONN)
 			return (1);
+		if (rv != 0 && asockd_client_why(cl) != NULL)
+			die(EX_ERROR, "bad frame from peer: %s",
+			    asockd_client_why(cl));
 		if (rv != 0)
 			die(EX_ERROR, "receive: %s", strerror(-rv));
-		msgpack_unpacked_init(&u);
-		while ((rv = asockd_client_next(cl, &u)) == 0) {
-			j = obj_json(&u.data);
+		while (asockd_client_rd_next_type(cl) !=
+		    ASOCKD_CLIENT_T_NONE) {
+			j = value_json(cl);
 			s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 			if (s == NULL)
 				die(EX_ERROR, "out of memory");
@@ -454,9 +512,6 @@ archive_output(struct asockd_client *cl)
 			free(s);
 			json_decref(j);
 		}
-		msgpack_unpacked_destroy(&u);
-		if (rv != -ENODATA)
-			die(EX_ERROR, "bad frame from peer: %s", strerror(-rv));
 	}
 }
 
@@ -564,6 +619,7 @@ main(int argc, char *argv[])
 	struct pollfd pfd[2];
 	const char *uri;
 	unsigned char b[16384];
+	char err[512];
 	double eof_at = 0, shut_at = 0, t;
 	int ch, fd, rv, stdin_eof = 0, shut = 0, closed = 0, tmo, nfds;
 	ssize_t n;
@@ -592,8 +648,10 @@ main(int argc, char *argv[])
 	uri = argv[optind];
 	signal(SIGPIPE, SIG_IGN);
 
-	dgram = strncmp(uri, "udp://", 6) == 0 ||
-	    strncmp(uri, "unix-dgram:", 11) == 0;
+	/* The daemon's own address parser, built into the library. */
+	if ((rv = asockd_client_uri_check(uri, err, sizeof(err))) < 0)
+		die(EX_USAGE_, "%s", err);
+	dgram = rv == SOCK_DGRAM;
 	if (dgram && archive)
 		die(EX_USAGE_, "--archive needs a stream socket: %s", uri);
 	if (wait_s < 0)
@@ -604,8 +662,6 @@ main(int argc, char *argv[])
 		fd = rv == 0 ? asockd_client_fd(cl) : -1;
 	} else
 		rv = asockd_client_dial(uri, tmo, &fd);
-	if (rv == -EINVAL)
-		die(EX_USAGE_, "invalid URI: %s", uri);
 	if (rv != 0)
 		die(EX_CONNECT, "%s: %s", uri, strerror(-rv));
 
@@ -659,7 +715,7 @@ main(int argc, char *argv[])
 			else if (n >= 0) {
 				buf_add(&in, b, n);
 				if (archive)
-					archive_input(&in, &out, stdin_eof);
+					archive_input(cl, &in, &out, stdin_eof);
 				else
 					dgram_input(&in, &out, stdin_eof);
 			}

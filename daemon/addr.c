@@ -9,6 +9,12 @@
  * getaddrinfo() only when the caller asks for it, because the lookup
  * blocks: the config parser does, the outbound connect path resolves on
  * its own and only wants the host and port split.
+ *
+ * libasockd-client (asockd-cat) is built with this file and parses the
+ * URIs it connects to here too, so both sides agree on every form.  The
+ * wildcard is the same address to both; connected to, Linux takes
+ * 0.0.0.0 and [::] for this host, so "tcp://:7007" reaches a listener on
+ * "tcp://:7007" (docs/config.md, Addresses).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -22,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asockd.h"
+#include "addr.h"
 
 static const struct {
 	const char	*prefix;

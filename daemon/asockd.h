@@ -24,6 +24,8 @@
 #include <ev.h>
 
 #include "asockd/plugin.h"
+#include "addr.h"	/* addr.c: shared with libasockd-client */
+#include "mp.h"		/* mp.c, utf8.c: shared with libasockd-client */
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -45,33 +47,6 @@
 
 #define ASOCKD_READ_BUF		(64 * 1024)	/* shared read buffer */
 #define ASOCKD_IOV_MAX		64		/* iovecs per writev */
-
-/* ---------------------------------------------------------------- addr.c */
-
-/* A parsed listen/connect address. */
-struct addr {
-	int			 kind;	/* enum asockd_listener_kind */
-	struct sockaddr_storage	 ss;	/* bound/connect address */
-	socklen_t		 sslen;
-	char			 host[256];	/* TCP/UDP: host as written */
-	int			 port;		/* TCP/UDP: port (0 allowed) */
-};
-
-/*
- * Parse "tcp://HOST:PORT", "udp://HOST:PORT", "unix:/path",
- * "unix-dgram:/path".  HOST is an IPv4 literal, "[v6]" literal, or (when
- * resolve is set) a name resolved with getaddrinfo (blocking: config time
- * only).  Returns 0, or -1 with a message in err.
- */
-int	 addr_parse(const char *uri, int resolve, struct addr *a, char *err,
-	    size_t errlen);
-/* Format sa as "127.0.0.1:7007", "[::1]:7007" or "unix:/path". */
-void	 addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
-	    size_t buflen);
-/* The URI of a (bound) address: "tcp://127.0.0.1:40123". */
-void	 addr_uri(int kind, const struct sockaddr *sa, socklen_t len,
-	    char *buf, size_t buflen);
-const char *addr_kind_name(int kind);
 
 /* ---------------------------------------------------------------- log.c */
 
@@ -440,11 +415,6 @@ ssize_t	 frame_next(int framing, const unsigned char *buf, size_t len,
 
 /* ---------------------------------------------------------------- archive.c */
 
-/* Check an archive payload: one or more complete MessagePack values,
- * valid UTF-8 strings, nesting <= 64.  0 or -1 with *why. */
-int	 frame_check_archive(const unsigned char *msg, size_t len,
-	    const char **why);
-
 /* The archive reader/writer behind host->rd_* and host->wr_* (msgpack-c). */
 struct asockd_reader *archive_rd_open(const void *, size_t);
 void	 archive_rd_free(struct asockd_reader *);
@@ -478,8 +448,6 @@ int	 archive_wr_bin(struct asockd_writer *, const void *, size_t);
 int	 archive_wr_array(struct asockd_writer *, uint32_t);
 int	 archive_wr_map(struct asockd_writer *, uint32_t);
 const void *archive_wr_data(struct asockd_writer *, size_t *);
-/* 1 if s[0..len) is valid UTF-8. */
-int	 utf8_valid(const unsigned char *s, size_t len);
 
 /* ---------------------------------------------------------------- dgram.c */
 

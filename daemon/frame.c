@@ -16,7 +16,7 @@
  * cannot make the host buffer more than one maximal message.
  *
  * The MessagePack check of archive payloads is frame_check_archive(), in
- * archive.c next to the decoder it shares with the reader.
+ * mp.c with the decoder the reader and libasockd-client share.
  */
 #include <string.h>
 

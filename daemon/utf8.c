@@ -7,7 +7,7 @@
  * sequences): no overlong forms, no UTF-16 surrogates (U+D800..U+DFFF),
  * nothing above U+10FFFF, no stray continuation bytes.  NUL is valid.
  */
-#include "asockd.h"
+#include "mp.h"
 
 int
 utf8_valid(const unsigned char *s, size_t len)

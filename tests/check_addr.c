@@ -1,7 +1,9 @@
 /*
  * check_addr.c - unit tests of daemon/addr.c: every address form of the
  * config file, the error messages for bad ones, and the formatting of
- * socket addresses for logs.
+ * socket addresses for logs.  libasockd-client is built with the same
+ * parser: its verdicts and messages must be the daemon's, and the
+ * wildcard ("tcp://:PORT" and the "*" form) must connect to this host.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -10,11 +12,15 @@
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "asockd.h"
+#include "asockd/client.h"
 #include "harness.h"
 
 static struct addr	 a;
@@ -268,6 +274,76 @@ START_TEST(kind_names)
 }
 END_TEST
 
+/* The client accepts and refuses what the daemon does, with its words. */
+START_TEST(client_agrees)
+{
+	static const char	*uris[] = {
+		"tcp://127.0.0.1:7007", "tcp://:7007", "tcp://*:7007",
+		"udp://:53", "udp://*:53", "tcp://[::]:1", "tcp://[::1]:7007",
+		"tcp://localhost:7007", "unix:/tmp/x.sock",
+		"unix-dgram:/tmp/d.sock", "unix:rel.sock",
+		"tcp://127.0.0.1", "tcp://127.0.0.1:", "tcp://:65536",
+		"tcp://::1:7007", "tcp://[::1:7007", "tcp://a/b:1", "unix:",
+		"foo://x:1", "", "127.0.0.1:7007", "tcp://*:x",
+	};
+	char	 cerr[512];
+	size_t	 i;
+	int	 rv, want;
+
+	for (i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		want = parse(uris[i], 0);
+		cerr[0] = '\0';
+		rv = asockd_client_uri_check(uris[i], cerr, sizeof(cerr));
+		if (want == 0) {
+			ck_assert_msg(rv == SOCK_STREAM || rv == SOCK_DGRAM,
+			    "%s: client says %d (%s)", uris[i], rv, cerr);
+			ck_assert_int_eq(rv == SOCK_DGRAM,
+			    a.kind == ASOCKD_UDP ||
+			    a.kind == ASOCKD_UNIX_DGRAM);
+		} else {
+			ck_assert_msg(rv == -EINVAL, "%s: client says %d",
+			    uris[i], rv);
+			ck_assert_str_eq(cerr, err);
+		}
+	}
+	ck_assert_int_eq(asockd_client_uri_check(NULL, NULL, 0), -EINVAL);
+}
+END_TEST
+
+/* The empty and "*" hosts reach a listener on this host. */
+START_TEST(client_wildcard)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	static const char	*forms[] = { "tcp://:%d", "tcp://*:%d",
+	    "tcp://0.0.0.0:%d", "tcp://127.0.0.1:%d", "tcp://localhost:%d" };
+	char			 uri[64];
+	size_t			 i;
+	int			 lfd, fd, sfd, rv;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(uri, sizeof(uri), forms[i], ntohs(sin.sin_port));
+		rv = asockd_client_dial(uri, 5000, &fd);
+		ck_assert_msg(rv == 0, "%s: %s", uri, strerror(-rv));
+		sfd = accept(lfd, NULL, NULL);
+		ck_assert_int_ge(sfd, 0);
+		close(sfd);
+		close(fd);
+	}
+	/* a malformed URI is -EINVAL, before any socket is made */
+	ck_assert_int_eq(asockd_client_dial("tcp://:", 5000, &fd), -EINVAL);
+	close(lfd);
+}
+END_TEST
+
 static Suite *
 addr_suite(void)
 {
@@ -286,6 +362,11 @@ addr_suite(void)
 	tc = tcase_create("format");
 	tcase_add_test(tc, format);
 	tcase_add_test(tc, kind_names);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("client");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, client_agrees);
+	tcase_add_test(tc, client_wildcard);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,7 +10,10 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <check.h>
 #include <errno.h>
@@ -257,6 +260,84 @@ START_TEST(test_archive_chat)
 }
 END_TEST
 
+/*
+ * The config file's wildcard forms are connect addresses too: asockd-cat
+ * parses URIs with the daemon's parser, and a wildcard reaches this host.
+ */
+START_TEST(test_wildcard_uri)
+{
+	static const char *forms[] = { "tcp://:%d", "tcp://*:%d" };
+	struct run r;
+	char uri[64];
+	size_t i;
+
+	start();
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(uri, sizeof(uri), forms[i], h_port(d, "echo"));
+		cat_run(&r, "wild\n", uri, NULL);
+		ck_assert_msg(r.status == 0, "%s: status %d, stderr %s", uri,
+		    r.status, r.err);
+		ck_assert_str_eq(r.out, "wild\n");
+	}
+	stop();
+}
+END_TEST
+
+/*
+ * A hostile server (a child process of the test) sends a frame that
+ * declares a 2^32 - 1 element array in 5 bytes: asockd-cat refuses it
+ * with the checker's reason, exit 1, without trying to allocate for it.
+ */
+START_TEST(test_hostile_server)
+{
+	static const char frame[] = "\0\0\0\5\xdd\xff\xff\xff\xff";
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct pollfd pfd;
+	struct run r;
+	char uri[64], b[256];
+	int lfd, sfd, st, i;
+	pid_t pid;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", ntohs(sin.sin_port));
+	if ((pid = fork()) == 0) {
+		/* accept one client, send the frame, wait for its close */
+		pfd.fd = lfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 10000) != 1 ||
+		    (sfd = accept(lfd, NULL, NULL)) == -1)
+			_exit(1);
+		if (h_write_all(sfd, frame, sizeof(frame) - 1) !=
+		    (ssize_t)sizeof(frame) - 1)
+			_exit(1);
+		pfd.fd = sfd;
+		for (i = 0; i < 100; i++)
+			if (poll(&pfd, 1, 100) == 1 &&
+			    read(sfd, b, sizeof(b)) <= 0)
+				_exit(0);
+		_exit(1);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(lfd);
+	cat_run(&r, "", "--archive", "--wait", "5", uri, NULL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(r.status == 1, "status %d, stderr %s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "bad frame from peer: bad archive "
+	    "payload: length past the end of the frame") != NULL,
+	    "stderr: %s", r.err);
+	ck_assert_str_eq(r.out, "");
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+END_TEST
+
 /* Exit codes for usage and connect errors, without a daemon. */
 START_TEST(test_exit_codes)
 {
@@ -267,6 +348,11 @@ START_TEST(test_exit_codes)
 	ck_assert_int_eq(r.status, 2);
 	cat_run(&r, "", "bogus:/x", NULL);
 	ck_assert_int_eq(r.status, 2);
+	/* the parser's own message, as the config check gives it */
+	cat_run(&r, "", "tcp://::1:7007", NULL);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_msg(strstr(r.err, "IPv6 address must be in brackets in "
+	    "'tcp://::1:7007'") != NULL, "stderr: %s", r.err);
 	cat_run(&r, "", "--archive", "udp://127.0.0.1:9", NULL);
 	ck_assert_int_eq(r.status, 2);
 	cat_run(&r, "", "--timeout", "soon", "tcp://127.0.0.1:9", NULL);
@@ -297,6 +383,8 @@ cat_suite(void)
 	tcase_add_test(tc, test_raw_echo);
 	tcase_add_test(tc, test_archive_mapping);
 	tcase_add_test(tc, test_archive_chat);
+	tcase_add_test(tc, test_wildcard_uri);
+	tcase_add_test(tc, test_hostile_server);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -44,17 +44,25 @@ cp "$tmp/h.c" "$tmp/h.cc"
 $CXX -Wall -Wextra -Werror -fsyntax-only \
     -I"$ASOCKD_SRCDIR/include" "$tmp/h.cc" || fail "plugin.h alone as C++"
 echo "ok - plugin.h compiles alone as C and C++"
-# and so does the client library's header (it needs msgpack's)
-mp=$(pkg-config --cflags msgpack-c 2>/dev/null ||
-    pkg-config --cflags msgpack 2>/dev/null)
-printf '#include <asockd/client.h>\n' > "$tmp/c.c"
+# and so does the client library's header, without msgpack-c's: a
+# msgpack.h that stops the compiler stands first in the include path.
+mkdir "$tmp/poison"
+printf '#error "client.h must not need msgpack-c"\n' > "$tmp/poison/msgpack.h"
+cp "$tmp/poison/msgpack.h" "$tmp/poison/msgpack-c.h"
+printf '#include <asockd/client.h>\nint f(void);\nint f(void) {\n' \
+    > "$tmp/c.c"
+printf '\treturn (int)ASOCKD_CLIENT_T_EXT;\n}\n' >> "$tmp/c.c"
 cp "$tmp/c.c" "$tmp/c.cc"
-# shellcheck disable=SC2086
-$CC -std=c99 -Wall -Wextra -Werror -fsyntax-only $mp \
+$CC -std=c99 -Wall -Wextra -Werror -fsyntax-only -I"$tmp/poison" \
     -I"$ASOCKD_SRCDIR/include" "$tmp/c.c" || fail "client.h alone as C"
-# shellcheck disable=SC2086
-$CXX -Wall -Wextra -Werror -fsyntax-only $mp \
+$CXX -Wall -Wextra -Werror -fsyntax-only -I"$tmp/poison" \
     -I"$ASOCKD_SRCDIR/include" "$tmp/c.cc" || fail "client.h alone as C++"
+# The .pc names msgpack only for static links.
+cpc="$ASOCKD_BUILDDIR/client/asockd-client.pc"
+grep -q '^Requires:' "$cpc" && fail "asockd-client.pc: Requires: $(grep \
+    '^Requires:' "$cpc")"
+grep -q '^Requires.private: msgpack' "$cpc" ||
+    fail "asockd-client.pc: no Requires.private: msgpack"
 echo "ok - client.h compiles alone as C and C++"
 
 # 2. `make install` as a normal user (nobody, when we are root) into a
@@ -134,7 +142,9 @@ plugins: {
 };
 listeners: (
   { name = "upper"; listen = "tcp://127.0.0.1:0"; plugin = "upper"; },
-  { name = "echo"; listen = "tcp://127.0.0.1:0"; plugin = "echo"; }
+  { name = "echo"; listen = "tcp://127.0.0.1:0"; plugin = "echo"; },
+  { name = "aecho"; listen = "tcp://127.0.0.1:0"; plugin = "echo";
+    framing = "archive"; }
 );
 CONF
 "$ASOCKD_BIN" -f -l debug -c "$tmp/asockd.conf" > "$tmp/log" 2>&1 &
@@ -163,6 +173,48 @@ echo "ok - asockd runs the documented plugin: $reply"
 reply=$(ask echo "installed")
 [ "$reply" = "installed" ] || fail "echo reply was '$reply'"
 echo "ok - asockd runs the installed echo.so"
+
+# 5. A client program builds from asockd-client.pc alone (msgpack.h
+# still poisoned), links, and reads an archive echo.
+cat > "$tmp/cl.c" <<'PROG'
+#include <stdio.h>
+#include <asockd/client.h>
+
+int
+main(int argc, char *argv[])
+{
+	struct asockd_client *cl;
+	const char *s;
+	size_t len;
+	uint32_t n;
+
+	if (argc != 2 || asockd_client_connect(argv[1], 5000, &cl) != 0 ||
+	    asockd_client_send_strings(cl, "say", "hi", NULL) != 0 ||
+	    asockd_client_recv(cl, 5000) != 0 ||
+	    asockd_client_rd_array(cl, &n) != 0 || n != 2 ||
+	    asockd_client_rd_skip(cl) != 0 ||
+	    asockd_client_rd_str(cl, &s, &len) != 0)
+		return 1;
+	printf("%.*s\n", (int)len, s);
+	asockd_client_close(cl);
+	return 0;
+}
+PROG
+clflags=$(PKG_CONFIG_PATH="$ASOCKD_BUILDDIR/client" pkg-config \
+    --define-variable=includedir="$ASOCKD_SRCDIR/include" \
+    --define-variable=libdir="$ASOCKD_BUILDDIR/client/.libs" \
+    --cflags --libs asockd-client) || fail "pkg-config asockd-client"
+# shellcheck disable=SC2086
+$CC -Wall -Wextra -Werror -I"$tmp/poison" "$tmp/cl.c" $clflags \
+    -o "$tmp/cl" || fail "a client does not build from asockd-client.pc"
+aport=$(sed -n \
+    's|.*listener aecho: listening on tcp://[^ ]*:\([0-9]*\).*|\1|p' \
+    "$tmp/log" | head -n 1)
+[ -n "$aport" ] || fail "no archive port in the log"
+areply=$(LD_LIBRARY_PATH="$ASOCKD_BUILDDIR/client/.libs" "$tmp/cl" \
+    "tcp://:$aport") || fail "the client program failed"
+[ "$areply" = "hi" ] || fail "client reply was '$areply'"
+echo "ok - a client built from asockd-client.pc reads an archive echo"
 
 kill "$pid"
 wait "$pid" || fail "asockd exited with $? on SIGTERM"
