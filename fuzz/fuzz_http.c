@@ -1,179 +1,126 @@
 /*
- * fuzz_http.c - libFuzzer target: the http plugin's request parser.
+ * fuzz_http.c - libFuzzer target: the http plugin's request parser
+ * (plugins/http_parse.c, linked alone: no plugin, no host).
  *
- * The plugin source is compiled into the target and driven through its
- * own descriptor with a fake host table, the way the daemon drives it:
- * the input is cut into reads (the first byte picks the read size), each
- * read is appended to what the plugin left unconsumed, and on_receive must
- * consume no more than it was given.  Two instances run: the default
- * (fixed "hello" answer) and one with a document root, so the path
- * checks that keep requests inside the root are fuzzed too.
+ * The input is a byte stream cut into reads (the first byte picks the
+ * read size), as the daemon would deliver it.  After each read the bytes
+ * not yet used are parsed again from a heap copy of exactly that length,
+ * so AddressSanitizer catches any read past them, and every request found
+ * is consumed, as the plugin does.  Invariants checked (abort() is a
+ * crash to the fuzzer):
+ *   - used never exceeds what was given; an error names a status line;
+ *   - every pointer of a parsed request lies inside the request's bytes;
+ *   - a parsed request is GET or HEAD, has no body, and has a path;
+ *   - a decoded path starts with '/', holds no NUL, backslash, "." or
+ *     ".." segment, and fits the buffer.
  */
-#include <stdarg.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "../plugins/http.c"
+#include "../plugins/http_parse.h"
 
-struct fake_inst {
-	const char	*root;
-	void		*pdata;
-};
-
-static int	 closed;
-static size_t	 sent;
-
-static void
-f_log(struct asockd_instance *inst, int level, const char *fmt, ...)
-{
-}
-
-static const char *
-f_ini_str(struct asockd_instance *inst, const char *section,
-    const char *key, const char *def)
-{
-	struct fake_inst *fi = (struct fake_inst *)inst;
-
-	if (strcmp(key, "root") == 0 && fi->root != NULL)
-		return fi->root;
-	return def;
-}
-
-static int
-f_ini_int(struct asockd_instance *inst, const char *section,
-    const char *key, long long def, long long *res)
-{
-	*res = def;
-	return 0;
-}
-
-static int
-f_ini_bool(struct asockd_instance *inst, const char *section,
-    const char *key, int def, int *res)
-{
-	*res = def;
-	return 0;
-}
-
-static void *
-f_instance_data(struct asockd_instance *inst)
-{
-	return ((struct fake_inst *)inst)->pdata;
-}
-
-static struct asockd_instance *cur_inst;
-
-static struct asockd_instance *
-f_conn_instance(struct asockd_conn *c)
-{
-	return cur_inst;
-}
-
-static int
-f_send(struct asockd_conn *c, const void *buf, size_t len)
-{
-	if (closed)
-		return -EPIPE;
-	sent += len;
-	return 0;
-}
-
-static int
-f_close(struct asockd_conn *c)
-{
-	if (closed)
-		return -EALREADY;
-	closed = 1;
-	return 0;
-}
-
-static struct asockd_host fake_host;
-static struct fake_inst plain, rooted;
-static char rootdir[] = "/tmp/asockd-fuzz-root.XXXXXX";
-
-static void
-cleanup(void)
-{
-	char	 path[256];
-
-	snprintf(path, sizeof(path), "%s/index.html", rootdir);
-	unlink(path);
-	rmdir(rootdir);
-}
-
-static void
-setup(void)
-{
-	char	 path[256];
-	FILE	*f;
-
-	fake_host.abi_major = ASOCKD_ABI_MAJOR;
-	fake_host.abi_minor = ASOCKD_ABI_MINOR;
-	fake_host.size = sizeof(fake_host);
-	fake_host.log = f_log;
-	fake_host.ini_str = f_ini_str;
-	fake_host.ini_int = f_ini_int;
-	fake_host.ini_bool = f_ini_bool;
-	fake_host.instance_data = f_instance_data;
-	fake_host.conn_instance = f_conn_instance;
-	fake_host.send = f_send;
-	fake_host.close = f_close;
-	if (mkdtemp(rootdir) == NULL)
-		abort();
-	atexit(cleanup);
-	snprintf(path, sizeof(path), "%s/index.html", rootdir);
-	if ((f = fopen(path, "w")) != NULL) {
-		fputs("<p>hi</p>\n", f);
-		fclose(f);
-	}
-	rooted.root = rootdir;
-	if (ASOCKD_PLUGIN_SYMBOL.init(&fake_host,
-	    (struct asockd_instance *)&plain, &plain.pdata) != 0 ||
-	    ASOCKD_PLUGIN_SYMBOL.init(&fake_host,
-	    (struct asockd_instance *)&rooted, &rooted.pdata) != 0)
-		abort();
-}
-
-static void
-drive(struct fake_inst *fi, const uint8_t *data, size_t size)
-{
-	static unsigned char	 buf[65536];
-	struct asockd_conn	*c = (struct asockd_conn *)&buf;
-	size_t			 have = 0, chunk, off = 0, used;
-
-	cur_inst = (struct asockd_instance *)fi;
-	closed = 0;
-	chunk = size > 0 ? (size_t)data[0] % 64 + 1 : 1;
-	while (off < size && !closed) {
-		size_t n = size - off < chunk ? size - off : chunk;
-
-		if (have + n > sizeof(buf))
-			break;		/* the daemon's max_input */
-		memcpy(buf + have, data + off, n);
-		have += n;
-		off += n;
-		used = ASOCKD_PLUGIN_SYMBOL.on_receive(c, buf, have);
-		if (used > have)
-			abort();
-		memmove(buf, buf + used, have - used);
-		have -= used;
-	}
-}
+#define FZ_ASSERT(x)	do { if (!(x)) abort(); } while (0)
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static int
+inside(const char *p, size_t n, const char *buf, size_t len)
+{
+	return (p >= buf && p + n <= buf + len);
+}
+
+static void
+check_path(const struct http_request *r)
+{
+	char	 path[256];
+	size_t	 n;
+	int	 rv;
+
+	rv = http_path_decode(r, path, sizeof(path));
+	FZ_ASSERT(rv >= -3 && rv <= 0);
+	if (rv != 0)
+		return;
+	n = strlen(path);
+	FZ_ASSERT(n > 0 && n < sizeof(path) && path[0] == '/');
+	FZ_ASSERT(strchr(path, '\\') == NULL);
+	FZ_ASSERT(strstr(path, "/../") == NULL && strstr(path, "/./") == NULL);
+	FZ_ASSERT(!(n >= 3 && strcmp(path + n - 3, "/..") == 0));
+	FZ_ASSERT(!(n >= 2 && strcmp(path + n - 2, "/.") == 0));
+}
+
+/* Parse what [buf, buf + len) holds; returns the bytes used, -1 at an
+ * error (the plugin answers and closes). */
+static long
+parse_all(const char *buf, size_t len, const struct http_limits *lim)
+{
+	struct http_request	 r;
+	const char		*status;
+	size_t			 off = 0, used;
+	char			*copy;
+	enum http_parse_result	 rv;
+
+	for (;;) {
+		copy = malloc(len - off + 1);
+		FZ_ASSERT(copy != NULL);
+		memcpy(copy, buf + off, len - off);
+		rv = http_parse(&r, copy, len - off, lim, &used, &status);
+		FZ_ASSERT(used <= len - off);
+		if (rv == HTTP_PARSE_ERROR) {
+			FZ_ASSERT(status != NULL && strlen(status) > 4);
+			free(copy);
+			return (-1);
+		}
+		if (rv == HTTP_PARSE_MORE) {
+			free(copy);
+			return ((long)(off + used));
+		}
+		FZ_ASSERT(used > 0);
+		FZ_ASSERT(inside(r.method, r.methodlen, copy, used));
+		FZ_ASSERT(inside(r.target, r.targetlen, copy, used));
+		FZ_ASSERT(r.path != NULL && r.pathlen > 0);
+		FZ_ASSERT(inside(r.path, r.pathlen, copy, used) ||
+		    (r.pathlen == 1 && r.path[0] == '/'));
+		FZ_ASSERT(!r.has_body);
+		FZ_ASSERT(r.head ? r.methodlen == 4 &&
+		    memcmp(r.method, "HEAD", 4) == 0 : r.methodlen == 3 &&
+		    memcmp(r.method, "GET", 3) == 0);
+		check_path(&r);
+		free(copy);
+		off += used;
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int	 ready;
+	static int		 ready;
+	static char		 buf[65536];
+	struct http_limits	 lim;
+	size_t			 have = 0, chunk, off, n;
+	long			 used;
 
 	if (!ready) {
-		setup();
+		http_parse_init();
 		ready = 1;
 	}
-	drive(&plain, data, size);
-	drive(&rooted, data, size);
-	return 0;
+	if (size < 1)
+		return (0);
+	/* The first byte: read size, and small or default limits. */
+	chunk = (size_t)data[0] % 64 + 1;
+	lim.max_line = data[0] & 0x80 ? 64 : 8192;
+	lim.max_header = data[0] & 0x80 ? 256 : 16384;
+	for (off = 1; off < size; off += n) {
+		n = size - off < chunk ? size - off : chunk;
+		if (have + n > sizeof(buf))
+			break;		/* the daemon's max_input */
+		memcpy(buf + have, data + off, n);
+		have += n;
+		if ((used = parse_all(buf, have, &lim)) < 0)
+			break;
+		FZ_ASSERT((size_t)used <= have);
+		memmove(buf, buf + used, have - used);
+		have -= (size_t)used;
+	}
+	return (0);
 }

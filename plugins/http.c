@@ -3,18 +3,37 @@
  *
  * It answers GET and HEAD, either with one fixed body (the default,
  * "hello\n" for every path, like the nginx benchmark configuration) or
- * with files under a document root.  Keep-alive and pipelining work:
- * on_receive parses every complete request in its buffer, builds all the
- * answers into one output buffer and hands it to the host with one send,
- * then returns the bytes up to the end of the last complete request (the
- * host keeps the rest and hands it back with the next bytes).
+ * with files under a document root.  The request parser is
+ * plugins/http_parse.c; this file answers.  Keep-alive and pipelining
+ * work: on_receive answers every complete request in its buffer, builds
+ * the answers in one output buffer and hands them to the host in as few
+ * sends as possible, then returns the bytes up to the end of the last
+ * complete request (the host keeps the rest and hands it back with the
+ * next bytes).
  *
- * No state is kept per connection: a request either leaves the
- * connection open or ends it (host->close after the answer), so an idle
- * connection costs the plugin nothing.  Nothing is allocated per request
- * in fixed-body mode: the status line and headers of the 200 answer are
- * built at init, the Date header is patched in place once a second, and
- * the output buffer is static (everything runs on one thread).
+ * Backpressure: before each request, and between the chunks of a file,
+ * the plugin asks host->writable().  When the peer does not keep up it
+ * stops there: the file being sent and the requests not yet answered are
+ * kept in per-connection state, and on_send (which fires once the queue
+ * has drained) carries on.  So a client that pipelines many GETs of a
+ * large file and reads nothing costs about the queue's high-water mark,
+ * not the sum of the answers.
+ *
+ * Per-connection state (struct hconn, the udata) exists only while there
+ * is something to remember: a file or requests waiting for the peer, an
+ * incomplete request (its header_timeout timer), or a lingering close.
+ * An idle keep-alive connection costs the plugin nothing.  Nothing is
+ * allocated per request in fixed-body mode: the status line and headers
+ * of the 200 answer are built at init, the Date header is patched in
+ * place once a second, and the output buffer is static (everything runs
+ * on one thread).
+ *
+ * Errors that end the connection close it lingering, as nginx's
+ * lingering_close does: the answer is sent, the write side shut down, and
+ * what the client still sends (the body of a refused POST) is read and
+ * discarded for at most lingering_time seconds and lingering_size bytes.
+ * Closing at once would make the kernel answer those bytes with a reset,
+ * which destroys the answer before the client has read it.
  *
  * Settings, in section [http] of the plugin's INI file:
  *   body             fixed body; C escapes \n \r \t \\ (default "hello\n")
@@ -24,12 +43,14 @@
  *   max_file_size    larger files answer 403 (default 1048576)
  *   max_request_line longer request lines answer 414 (default 8192)
  *   max_header_size  larger header blocks answer 431 (default 16384)
+ *   header_timeout   seconds to send a whole request head (default 60)
+ *   lingering_time   seconds of lingering close at most (default 5)
+ *   lingering_size   bytes read in a lingering close at most (1048576)
  *   server_header    send "Server: asockd" (default on)
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,9 +62,11 @@
 #include <unistd.h>
 
 #include "asockd/plugin.h"
+#include "http_parse.h"
 
 #define HTTP_OUT_SIZE	(64 * 1024)	/* flushed when full */
 #define HTTP_DATE_LEN	29		/* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTP_PEND_MAX	(256 * 1024)	/* requests kept while stalled */
 
 /* Per-instance settings and the prebuilt fixed answer. */
 struct http {
@@ -54,8 +77,10 @@ struct http {
 	size_t		 rootlen;
 	char		*index;
 	long long	 max_file;
-	long long	 max_line;
-	long long	 max_header;
+	struct http_limits lim;
+	double		 header_timeout;
+	double		 linger_time;
+	long long	 linger_size;
 	int		 server;
 	/*
 	 * The whole 200 answer for keep-alive HTTP/1.1: "HTTP/1.1 200 OK\r\n
@@ -70,28 +95,38 @@ struct http {
 	time_t		 datetime;	/* when resp's date was written */
 };
 
-/* One parsed request; pointers borrow the input buffer. */
-struct request {
-	const char	*method;
-	size_t		 methodlen;
-	const char	*target;
-	size_t		 targetlen;
-	int		 minor;		/* HTTP/1.minor */
-	int		 head;		/* HEAD: no body in the answer */
-	int		 keepalive;
-	int		 has_host;
-	int		 has_body;
+/*
+ * Per-connection state, the connection's udata (owned by the plugin,
+ * freed in on_close or as soon as the connection is idle again).
+ */
+struct hconn {
+	/* header_timeout while a request is incomplete, or lingering_time */
+	struct asockd_timer *timer;
+	/* Requests taken from the host but not answered yet (stalled). */
+	char		*pend;
+	size_t		 pendlen;
+	size_t		 pendcap;
+	int		 fd;		/* file being sent, or -1 */
+	long long	 left;		/* its bytes still to send */
+	int		 close_after;	/* close once the file is sent */
+	int		 lingering;
+	long long	 lingered;	/* bytes discarded while lingering */
+};
+
+/* Why serve() stopped. */
+enum {
+	ST_MORE,	/* out of complete requests */
+	ST_STALL,	/* the peer is not writable, or a file is being sent */
+	ST_CLOSED	/* the connection is closing (or lingering) */
 };
 
 static const struct asockd_host *host;
 
-/* The output buffer of the current on_receive call. */
+/* The output buffer of the current callback, flushed before it returns. */
 static char	 out[HTTP_OUT_SIZE];
 static size_t	 outlen;
 static char	 datebuf[HTTP_DATE_LEN + 1];
 static time_t	 datetime = -1;
-/* tchar[c] is 1 for the token characters of RFC 9110 5.6.2. */
-static unsigned char tchar[256];
 
 static const struct {
 	const char	*ext;
@@ -112,6 +147,9 @@ static const struct {
 	{ "ico", "image/x-icon" },
 	{ "pdf", "application/pdf" },
 };
+
+static void	 header_expired(struct asockd_timer *, void *);
+static void	 linger_expired(struct asockd_timer *, void *);
 
 static const char *
 date_now(void)
@@ -169,7 +207,7 @@ out_str(struct asockd_conn *c, const char *s)
 }
 
 static void
-out_connection(struct asockd_conn *c, const struct request *r)
+out_connection(struct asockd_conn *c, const struct http_request *r)
 {
 	if (!r->keepalive)
 		out_str(c, "Connection: close\r\n");
@@ -193,12 +231,9 @@ out_status(struct asockd_conn *c, struct http *h, const char *status,
 		    sizeof(buf) - 1);
 }
 
-/*
- * An error answer.  Errors found before the request was understood close
- * the connection (r may then say keep-alive: it is overridden).
- */
+/* An error answer; close_it overrides the request's keep-alive. */
 static void
-out_error(struct asockd_conn *c, struct http *h, struct request *r,
+out_error(struct asockd_conn *c, struct http *h, struct http_request *r,
     const char *status, int close_it)
 {
 	char	 body[128];
@@ -232,7 +267,8 @@ head_refresh(struct http *h)
 }
 
 static void
-out_fixed(struct asockd_conn *c, struct http *h, const struct request *r)
+out_fixed(struct asockd_conn *c, struct http *h,
+    const struct http_request *r)
 {
 	/* The common case, keep-alive HTTP/1.1, is one copy. */
 	if (r->keepalive && r->minor >= 1) {
@@ -246,54 +282,109 @@ out_fixed(struct asockd_conn *c, struct http *h, const struct request *r)
 		out_add(c, h->body, h->bodylen);
 }
 
-static int
-hexval(int ch)
+static struct http *
+conn_http(struct asockd_conn *c)
 {
-	if (ch >= '0' && ch <= '9')
-		return (ch - '0');
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return (ch - 'a' + 10);
-	return (-1);
+	return (host->instance_data(host->conn_instance(c)));
+}
+
+/* c's state, created on first use; NULL when out of memory. */
+static struct hconn *
+hconn_get(struct asockd_conn *c)
+{
+	struct hconn	*hc;
+
+	if ((hc = host->udata(c)) != NULL)
+		return (hc);
+	if ((hc = calloc(1, sizeof(*hc))) == NULL) {
+		host->conn_log(c, ASOCKD_LOG_ERR, "out of memory");
+		return (NULL);
+	}
+	hc->fd = -1;
+	host->set_udata(c, hc);
+	return (hc);
+}
+
+static void
+hconn_free(struct asockd_conn *c, struct hconn *hc)
+{
+	if (hc->fd != -1)
+		close(hc->fd);
+	free(hc->pend);
+	free(hc);
+	host->set_udata(c, NULL);
+}
+
+static void
+timer_clear(struct hconn *hc)
+{
+	if (hc->timer != NULL) {
+		host->timer_stop(hc->timer);
+		hc->timer = NULL;
+	}
 }
 
 /*
- * Decode the path of r's target into buf: percent-decoded, no query.
- * Returns 0, -1 for a malformed target (400), -2 for a path that tries
- * to leave the root (".." segment, NUL or backslash; 404).
+ * End c after an error answer (already in the output buffer): flush it,
+ * shut down writing, then read and discard what the client still sends
+ * until it closes, lingering_time passes or lingering_size bytes came.
  */
-static int
-path_decode(const struct request *r, char *buf, size_t buflen)
+static void
+linger_start(struct asockd_conn *c, struct http *h)
 {
-	const char	*p = r->target, *end = r->target + r->targetlen;
-	const char	*seg;
-	size_t		 n = 0;
-	int		 hi, lo, ch;
+	struct hconn	*hc;
 
-	if (p == end || *p != '/')
-		return (-1);
-	while (p < end && *p != '?' && *p != '#') {
-		ch = (unsigned char)*p++;
-		if (ch == '%') {
-			if (end - p < 2 || (hi = hexval(p[0])) < 0 ||
-			    (lo = hexval(p[1])) < 0)
-				return (-1);
-			ch = hi * 16 + lo;
-			p += 2;
-		}
-		if (ch == '\0' || ch == '\\')
-			return (-2);
-		if (n + 1 >= buflen)
+	out_flush(c);
+	if (h->linger_time <= 0 || (hc = hconn_get(c)) == NULL) {
+		host->close(c);
+		return;
+	}
+	timer_clear(hc);
+	if (hc->fd != -1) {
+		close(hc->fd);
+		hc->fd = -1;
+	}
+	free(hc->pend);
+	hc->pend = NULL;
+	hc->pendlen = hc->pendcap = 0;
+	hc->lingering = 1;
+	host->shutdown_write(c);
+	hc->timer = host->timer_start(host->conn_instance(c), c,
+	    h->linger_time, 0, linger_expired, c);
+	if (hc->timer == NULL)
+		host->close(c);
+}
+
+static void
+linger_expired(struct asockd_timer *t, void *arg)
+{
+	struct asockd_conn	*c = arg;
+	struct hconn		*hc = host->udata(c);
+
+	hc->timer = NULL;	/* a one-shot timer is freed by the host */
+	host->close(c);
+}
+
+/* Keep [p, p + len) after the requests c still has to answer. */
+static int
+pend_add(struct asockd_conn *c, struct hconn *hc, const char *p, size_t len)
+{
+	size_t	 cap;
+	char	*n;
+
+	if (hc->pendlen + len > hc->pendcap) {
+		cap = hc->pendcap ? hc->pendcap : 4096;
+		while (cap < hc->pendlen + len)
+			cap *= 2;
+		if ((n = realloc(hc->pend, cap)) == NULL) {
+			host->conn_log(c, ASOCKD_LOG_ERR, "out of memory");
 			return (-1);
-		buf[n++] = (char)ch;
+		}
+		hc->pend = n;
+		hc->pendcap = cap;
 	}
-	buf[n] = '\0';
-	/* Reject "." and ".." segments after decoding. */
-	for (seg = buf; seg != NULL; seg = strchr(seg + 1, '/')) {
-		if (strcmp(seg, "/..") == 0 || strncmp(seg, "/../", 4) == 0 ||
-		    strcmp(seg, "/.") == 0 || strncmp(seg, "/./", 3) == 0)
-			return (-2);
-	}
+	memcpy(hc->pend + hc->pendlen, p, len);
+	hc->pendlen += len;
 	return (0);
 }
 
@@ -313,319 +404,335 @@ ctype_of(const char *path)
 	return ("application/octet-stream");
 }
 
-/* Answer r from the document root. */
-static void
-out_file(struct asockd_conn *c, struct http *h, struct request *r)
+/*
+ * Send more of c's file while the peer keeps up.  Exactly the announced
+ * size goes out: a file that shrinks meanwhile is padded, one that grows
+ * is cut.  Returns 1 when the file is done, 0 when the peer is not
+ * writable (on_send continues).
+ */
+static int
+file_more(struct asockd_conn *c, struct hconn *hc)
 {
-	char		 path[PATH_MAX], full[PATH_MAX], real[PATH_MAX];
-	char		 chunk[16384];
-	struct stat	 st;
-	ssize_t		 n;
-	long long	 left;
-	int		 fd, rv;
+	size_t	 want;
+	ssize_t	 n;
 
-	if ((rv = path_decode(r, path, sizeof(path))) == -1) {
-		out_error(c, h, r, "400 Bad Request", 1);
-		return;
+	while (hc->left > 0) {
+		if (outlen == sizeof(out))
+			out_flush(c);
+		if (!host->writable(c))
+			return (0);
+		want = sizeof(out) - outlen;
+		if ((long long)want > hc->left)
+			want = (size_t)hc->left;
+		if ((n = read(hc->fd, out + outlen, want)) <= 0) {
+			memset(out + outlen, 0, want);
+			n = (ssize_t)want;
+		}
+		outlen += (size_t)n;
+		hc->left -= n;
 	}
-	if (rv == -2) {
-		out_error(c, h, r, "404 Not Found", 0);
-		return;
+	close(hc->fd);
+	hc->fd = -1;
+	return (1);
+}
+
+/*
+ * Open the file r names under the root.  Returns the fd, or -1 with
+ * *status set to the error answer (400 closes the connection).
+ */
+static int
+file_open(struct http *h, const struct http_request *r, struct stat *st,
+    char *real, const char **status)
+{
+	char	 path[PATH_MAX], full[PATH_MAX];
+	int	 fd, rv;
+
+	*status = "404 Not Found";
+	if ((rv = http_path_decode(r, path, sizeof(path))) == -1) {
+		*status = "400 Bad Request";
+		return (-1);
 	}
+	if (rv != 0)		/* leaves the root, or no such name */
+		return (-1);
 	rv = snprintf(full, sizeof(full), "%s%s%s", h->root, path,
 	    path[strlen(path) - 1] == '/' ? h->index : "");
-	if (rv < 0 || (size_t)rv >= sizeof(full)) {
-		out_error(c, h, r, "414 URI Too Long", 1);
-		return;
-	}
+	if (rv < 0 || (size_t)rv >= sizeof(full))
+		return (-1);	/* ENAMETOOLONG: no such file (as nginx) */
 	/* Symlinks are followed, but the result must stay under the root. */
 	if (realpath(full, real) == NULL ||
 	    strncmp(real, h->root, h->rootlen) != 0 ||
-	    (real[h->rootlen] != '/' && real[h->rootlen] != '\0')) {
-		out_error(c, h, r, "404 Not Found", 0);
-		return;
-	}
+	    (real[h->rootlen] != '/' && real[h->rootlen] != '\0'))
+		return (-1);
 	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		out_error(c, h, r, errno == EACCES ? "403 Forbidden" :
-		    "404 Not Found", 0);
-		return;
+		if (errno == EACCES)
+			*status = "403 Forbidden";
+		return (-1);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
 		close(fd);
-		out_error(c, h, r, "404 Not Found", 0);
-		return;
+		return (-1);
 	}
-	if (st.st_size > h->max_file) {
+	if (st->st_size > h->max_file) {
 		close(fd);
-		out_error(c, h, r, "403 Forbidden", 0);
-		return;
+		*status = "403 Forbidden";
+		return (-1);
+	}
+	return (fd);
+}
+
+/*
+ * Answer r from the document root.  Returns 0, 1 when the file's body is
+ * still being sent (c's state holds it), -1 after an error answer that
+ * closes the connection.
+ */
+static int
+out_file(struct asockd_conn *c, struct http *h, struct http_request *r)
+{
+	char		 real[PATH_MAX];
+	const char	*status;
+	struct stat	 st;
+	struct hconn	*hc;
+	int		 fd, bad;
+
+	if ((fd = file_open(h, r, &st, real, &status)) == -1) {
+		/* a malformed path ends the connection, the others do not */
+		bad = strncmp(status, "400", 3) == 0;
+		out_error(c, h, r, status, bad);
+		return (bad ? -1 : 0);
 	}
 	out_status(c, h, "200 OK", ctype_of(real), (long long)st.st_size);
 	out_connection(c, r);
 	out_add(c, "\r\n", 2);
-	/*
-	 * Exactly st_size bytes follow, as announced: a file that shrinks
-	 * meanwhile is padded, one that grows is cut.
-	 */
-	left = r->head ? 0 : st.st_size;
-	while (left > 0) {
-		n = read(fd, chunk, left < (long long)sizeof(chunk) ?
-		    (size_t)left : sizeof(chunk));
-		if (n <= 0) {
-			memset(chunk, 0, sizeof(chunk));
-			n = left < (long long)sizeof(chunk) ? left :
-			    (long long)sizeof(chunk);
-		}
-		out_add(c, chunk, n);
-		left -= n;
+	if (r->head || st.st_size == 0) {
+		close(fd);
+		return (0);
 	}
-	close(fd);
-}
-
-static void
-tchar_init(void)
-{
-	const char	*p;
-	int		 ch;
-
-	for (ch = 0; ch < 256; ch++)
-		tchar[ch] = isascii(ch) && isalnum(ch);
-	for (p = "!#$%&'*+-.^_`|~"; *p != '\0'; p++)
-		tchar[(unsigned char)*p] = 1;
-}
-
-/* 1 when the comma-separated list v contains token t (any case). */
-static int
-has_token(const char *v, size_t len, const char *t)
-{
-	size_t	 tl = strlen(t), i = 0, s, e;
-
-	while (i < len) {
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < len && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e - s == tl && strncasecmp(v + s, t, tl) == 0)
-			return (1);
+	if ((hc = hconn_get(c)) == NULL) {
+		close(fd);
+		host->close(c);
+		return (-1);
 	}
-	return (0);
+	hc->fd = fd;
+	hc->left = st.st_size;
+	return (file_more(c, hc) ? 0 : 1);
 }
 
-/* Next line of [p, end): returns its end (the '\n'), or NULL. */
-static const char *
-line_end(const char *p, const char *end)
-{
-	return (memchr(p, '\n', end - p));
-}
-
-/* Length of the line without its "\r\n" or "\n". */
+/*
+ * Answer the requests at the front of [p, p + len) while the peer keeps
+ * up.  Returns the bytes used and sets *why (ST_*) and *answered.  After
+ * ST_CLOSED every byte counts as used.
+ */
 static size_t
-line_len(const char *p, const char *nl)
+serve(struct asockd_conn *c, struct http *h, const char *p, size_t len,
+    int *why, int *answered)
 {
-	return (nl > p && nl[-1] == '\r' ? nl - p - 1 : nl - p);
-}
+	struct http_request	 r;
+	struct hconn		*hc;
+	const char		*status;
+	size_t			 off = 0, used;
+	int			 rv;
 
-/*
- * Parse the request line.  Returns NULL, or an error status.
- */
-static const char *
-parse_request_line(struct request *r, const char *p, size_t len)
-{
-	const char	*end = p + len, *sp;
-
-	for (sp = p; sp < end && tchar[(unsigned char)*sp]; sp++)
-		;
-	if (sp == p || sp == end || *sp != ' ')
-		return ("400 Bad Request");
-	r->method = p;
-	r->methodlen = sp - p;
-	p = sp + 1;
-	if ((sp = memchr(p, ' ', end - p)) == NULL || sp == p)
-		return ("400 Bad Request");
-	r->target = p;
-	r->targetlen = sp - p;
-	for (; p < sp; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return ("400 Bad Request");
-	p = sp + 1;
-	if (end - p != 8 || memcmp(p, "HTTP/", 5) != 0 ||
-	    !isdigit((unsigned char)p[5]) || p[6] != '.' ||
-	    !isdigit((unsigned char)p[7]))
-		return ("400 Bad Request");
-	if (p[5] != '1')
-		return ("505 HTTP Version Not Supported");
-	r->minor = p[7] - '0';
-	r->keepalive = r->minor >= 1;
-	return (NULL);
-}
-
-/* Parse one header line into r.  Returns NULL or an error status. */
-static const char *
-parse_header(struct request *r, const char *p, size_t len)
-{
-	const char	*colon, *v, *end = p + len;
-	size_t		 nl, vl;
-
-	for (colon = p; colon < end && tchar[(unsigned char)*colon]; colon++)
-		;
-	if (colon == p || colon == end || *colon != ':')
-		return ("400 Bad Request");
-	nl = colon - p;
-	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-		;
-	vl = end - v;
-	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-		vl--;
-	switch (nl) {
-	case 4:
-		if (strncasecmp(p, "host", 4) == 0) {
-			if (r->has_host)
-				return ("400 Bad Request");
-			r->has_host = 1;
+	*answered = 0;
+	for (;;) {
+		if (!host->writable(c)) {
+			*why = ST_STALL;
+			return (off);
 		}
-		break;
-	case 10:
-		if (strncasecmp(p, "connection", 10) == 0) {
-			if (has_token(v, vl, "close"))
-				r->keepalive = 0;
-			else if (has_token(v, vl, "keep-alive"))
-				r->keepalive = 1;
-		}
-		break;
-	case 14:
-		if (strncasecmp(p, "content-length", 14) == 0) {
-			if (vl == 0 || strspn(v, "0123456789") < vl)
-				return ("400 Bad Request");
-			if (strspn(v, "0") < vl)
-				r->has_body = 1;
-		}
-		break;
-	case 17:
-		if (strncasecmp(p, "transfer-encoding", 17) == 0)
-			r->has_body = 1;
-		break;
-	}
-	return (NULL);
-}
-
-/*
- * Handle the request at the front of [p, end).  Returns the bytes it
- * took, 0 when it is not complete yet, or -1 after an answer that
- * closes the connection.
- */
-static ssize_t
-request_handle(struct asockd_conn *c, struct http *h, const char *p,
-    const char *end)
-{
-	struct request	 r;
-	const char	*start = p, *nl, *err;
-	size_t		 ll, hdr;
-
-	memset(&r, 0, sizeof(r));
-	r.keepalive = 0;
-	/* Empty lines before a request are ignored (RFC 9112 2.2). */
-	while (p < end && (*p == '\r' || *p == '\n')) {
-		if (*p == '\r' && (end - p < 2 || p[1] != '\n'))
+		switch (http_parse(&r, p + off, len - off, &h->lim, &used,
+		    &status)) {
+		case HTTP_PARSE_MORE:
+			*why = ST_MORE;
+			return (off + used);
+		case HTTP_PARSE_ERROR:
+			out_error(c, h, &r, status, 1);
+			linger_start(c, h);
+			*why = ST_CLOSED;
+			return (len);
+		case HTTP_PARSE_OK:
 			break;
-		p += *p == '\r' ? 2 : 1;
-	}
-	if ((nl = line_end(p, end)) == NULL) {
-		if ((long long)(end - p) > h->max_line) {
-			out_error(c, h, &r, "414 URI Too Long", 1);
-			return (-1);
 		}
-		return (p - start == 0 ? 0 : p - start);
-	}
-	ll = line_len(p, nl);
-	if ((long long)ll > h->max_line) {
-		out_error(c, h, &r, "414 URI Too Long", 1);
-		return (-1);
-	}
-	if ((err = parse_request_line(&r, p, ll)) != NULL) {
-		out_error(c, h, &r, err, 1);
-		return (-1);
-	}
-	r.head = r.methodlen == 4 && memcmp(r.method, "HEAD", 4) == 0;
-	/* Headers, up to the empty line. */
-	hdr = 0;
-	for (p = nl + 1;; p = nl + 1) {
-		if ((nl = line_end(p, end)) == NULL) {
-			if ((long long)(hdr + (end - p)) > h->max_header) {
-				out_error(c, h, &r,
-				    "431 Request Header Fields Too Large", 1);
-				return (-1);
+		off += used;
+		(*answered)++;
+		rv = 0;
+		if (h->root != NULL)
+			rv = out_file(c, h, &r);
+		else
+			out_fixed(c, h, &r);
+		if (rv == -1) {
+			linger_start(c, h);
+			*why = ST_CLOSED;
+			return (len);
+		}
+		if (!r.keepalive) {
+			/* what follows a closing request is not answered */
+			if (rv == 1 && (hc = host->udata(c)) != NULL) {
+				hc->close_after = 1;
+				*why = ST_STALL;
+			} else {
+				out_flush(c);
+				host->close(c);
+				*why = ST_CLOSED;
 			}
-			return (0);
+			return (len);
 		}
-		hdr += nl + 1 - p;
-		if ((long long)hdr > h->max_header) {
-			out_error(c, h, &r,
-			    "431 Request Header Fields Too Large", 1);
-			return (-1);
-		}
-		if ((ll = line_len(p, nl)) == 0)
-			break;
-		if (*p == ' ' || *p == '\t') {	/* obsolete line folding */
-			out_error(c, h, &r, "400 Bad Request", 1);
-			return (-1);
-		}
-		if ((err = parse_header(&r, p, ll)) != NULL) {
-			out_error(c, h, &r, err, 1);
-			return (-1);
+		if (rv == 1) {
+			*why = ST_STALL;
+			return (off);
 		}
 	}
-	p = nl + 1;
-	if (r.minor >= 1 && !r.has_host)
-		err = "400 Bad Request";
-	else if (!r.head && (r.methodlen != 3 ||
-	    memcmp(r.method, "GET", 3) != 0))
-		err = "405 Method Not Allowed";
-	else if (r.has_body)
-		err = "413 Content Too Large";
-	if (err != NULL) {
-		/* The body, if any, was not read: the connection ends. */
-		out_error(c, h, &r, err, 1);
-		return (-1);
+}
+
+/*
+ * After serving: while an incomplete request waits (waiting bytes), its
+ * header_timeout runs from its first byte; answered requests restart it.
+ * State that holds nothing any more is freed.
+ */
+static void
+settle(struct asockd_conn *c, struct http *h, int why, int answered,
+    size_t waiting)
+{
+	struct hconn	*hc = host->udata(c);
+
+	if (why == ST_CLOSED)
+		return;
+	if (why == ST_MORE && waiting > 0 && h->header_timeout > 0) {
+		if ((hc = hconn_get(c)) == NULL)
+			return;
+		if (answered)
+			timer_clear(hc);
+		if (hc->timer == NULL)
+			hc->timer = host->timer_start(host->conn_instance(c),
+			    c, h->header_timeout, 0, header_expired, c);
+		return;
 	}
-	if (h->root != NULL)
-		out_file(c, h, &r);
-	else if (r.targetlen == 0 || (r.target[0] != '/' &&
-	    !(r.targetlen > 7 && strncasecmp(r.target, "http://", 7) == 0))) {
-		out_error(c, h, &r, "400 Bad Request", 1);
-		return (-1);
-	} else
-		out_fixed(c, h, &r);
-	if (!r.keepalive)
-		return (-1);
-	return (p - start);
+	if (hc == NULL)
+		return;
+	timer_clear(hc);
+	if (hc->fd == -1 && hc->pendlen == 0 && !hc->lingering)
+		hconn_free(c, hc);
+}
+
+/*
+ * Carry on with what c's state holds: the file being sent, then the
+ * requests kept while the peer was not writable.
+ */
+static void
+resume(struct asockd_conn *c, struct http *h, struct hconn *hc)
+{
+	size_t	 used;
+	int	 why, answered = 0;
+
+	if (hc->fd != -1) {
+		if (!file_more(c, hc)) {
+			settle(c, h, ST_STALL, 0, 0);
+			return;
+		}
+		if (hc->close_after) {
+			out_flush(c);
+			host->close(c);
+			return;
+		}
+	}
+	if (hc->pendlen == 0) {
+		settle(c, h, ST_MORE, 0, 0);
+		return;
+	}
+	used = serve(c, h, hc->pend, hc->pendlen, &why, &answered);
+	if (why == ST_CLOSED)
+		return;
+	memmove(hc->pend, hc->pend + used, hc->pendlen - used);
+	hc->pendlen -= used;
+	settle(c, h, why, answered, hc->pendlen);
 }
 
 static size_t
 http_receive(struct asockd_conn *c, const void *data, size_t len)
 {
-	struct http	*h;
-	const char	*p = data, *end = p + len;
-	ssize_t		 n;
+	struct http	*h = conn_http(c);
+	struct hconn	*hc = host->udata(c);
+	size_t		 used;
+	int		 why, answered;
 
-	h = host->instance_data(host->conn_instance(c));
+	if (hc != NULL && hc->lingering) {
+		hc->lingered += len;
+		if (hc->lingered > h->linger_size)
+			host->close(c);
+		return (len);
+	}
 	head_refresh(h);
 	outlen = 0;
-	while (p < end) {
-		if ((n = request_handle(c, h, p, end)) == 0)
-			break;
-		if (n < 0) {
+	if (hc != NULL && (hc->fd != -1 || hc->pendlen > 0)) {
+		/* after requests not answered yet (the host does not read
+		 * while the peer is not writable: rarely, if ever) */
+		if (hc->pendlen + len > HTTP_PEND_MAX)
+			return (0);
+		if (pend_add(c, hc, data, len) == -1) {
+			host->close(c);
+			return (len);
+		}
+		resume(c, h, hc);
+		out_flush(c);
+		return (len);
+	}
+	used = serve(c, h, data, len, &why, &answered);
+	if (why == ST_STALL && used < len) {
+		if ((hc = hconn_get(c)) == NULL ||
+		    pend_add(c, hc, (const char *)data + used, len - used) ==
+		    -1) {
 			out_flush(c);
 			host->close(c);
 			return (len);
 		}
-		p += n;
+		used = len;
 	}
+	settle(c, h, why, answered, len - used);
 	out_flush(c);
-	return (p - (const char *)data);
+	return (used);
+}
+
+/* The peer drained its queue: continue where backpressure stopped us. */
+static void
+http_send(struct asockd_conn *c)
+{
+	struct hconn	*hc = host->udata(c);
+	struct http	*h = conn_http(c);
+
+	if (hc == NULL || hc->lingering)
+		return;
+	head_refresh(h);
+	outlen = 0;
+	resume(c, h, hc);
+	out_flush(c);
+}
+
+/* A request head took longer than header_timeout: 408, then close. */
+static void
+header_expired(struct asockd_timer *t, void *arg)
+{
+	struct asockd_conn	*c = arg;
+	struct hconn		*hc = host->udata(c);
+	struct http		*h = conn_http(c);
+	struct http_request	 r;
+
+	hc->timer = NULL;	/* a one-shot timer is freed by the host */
+	host->conn_log(c, ASOCKD_LOG_INFO, "request head not complete after"
+	    " %g s: 408", h->header_timeout);
+	memset(&r, 0, sizeof(r));
+	head_refresh(h);
+	outlen = 0;
+	out_error(c, h, &r, "408 Request Timeout", 1);
+	linger_start(c, h);
+}
+
+static void
+http_close(struct asockd_conn *c, int reason)
+{
+	struct hconn	*hc = host->udata(c);
+
+	if (hc != NULL) {
+		hc->timer = NULL;	/* the host freed it before on_close */
+		hconn_free(c, hc);
+	}
 }
 
 /* Undo C escapes in s (in place): \n \r \t \\. */
@@ -697,6 +804,7 @@ static int
 http_settings(struct asockd_instance *inst, struct http *h)
 {
 	char		*root, head[512];
+	long long	 line, header;
 	int		 n, rv = 0;
 
 	if ((h->body = dup_str(inst, "body", "hello\\n")) == NULL ||
@@ -705,17 +813,30 @@ http_settings(struct asockd_instance *inst, struct http *h)
 		return (-ENOMEM);
 	h->bodylen = unescape(h->body);
 	if (host->ini_int(inst, "http", "max_request_line", 8192,
-	    &h->max_line) != 0 || host->ini_int(inst, "http",
-	    "max_header_size", 16384, &h->max_header) != 0 ||
-	    host->ini_int(inst, "http", "max_file_size", 1048576,
-	    &h->max_file) != 0 || host->ini_bool(inst, "http",
+	    &line) != 0 || host->ini_int(inst, "http", "max_header_size",
+	    16384, &header) != 0 || host->ini_int(inst, "http",
+	    "max_file_size", 1048576, &h->max_file) != 0 ||
+	    host->ini_double(inst, "http", "header_timeout", 60,
+	    &h->header_timeout) != 0 || host->ini_double(inst, "http",
+	    "lingering_time", 5, &h->linger_time) != 0 ||
+	    host->ini_int(inst, "http", "lingering_size", 1048576,
+	    &h->linger_size) != 0 || host->ini_bool(inst, "http",
 	    "server_header", 1, &h->server) != 0)
 		rv = -EINVAL;
-	if (h->max_line < 16 || h->max_header < 0 || h->max_file < 0) {
+	if (line < 16 || header < 0 || h->max_file < 0) {
 		host->log(inst, ASOCKD_LOG_ERR, "[http] max_request_line must "
 		    "be >= 16, max_header_size and max_file_size >= 0");
 		rv = -EINVAL;
 	}
+	if (!(h->header_timeout >= 0 && h->header_timeout <= 86400) ||
+	    !(h->linger_time >= 0 && h->linger_time <= 3600) ||
+	    h->linger_size < 0) {
+		host->log(inst, ASOCKD_LOG_ERR, "[http] header_timeout must be "
+		    "0..86400, lingering_time 0..3600, lingering_size >= 0");
+		rv = -EINVAL;
+	}
+	h->lim.max_line = line < 0 ? 0 : (size_t)line;
+	h->lim.max_header = header < 0 ? 0 : (size_t)header;
 	if (strlen(h->ctype) > 128 || strpbrk(h->ctype, "\r\n") != NULL ||
 	    strchr(h->index, '/') != NULL) {
 		host->log(inst, ASOCKD_LOG_ERR, "[http] content_type must be "
@@ -761,7 +882,7 @@ http_init(const struct asockd_host *hst, struct asockd_instance *inst,
 	int		 rv;
 
 	host = hst;
-	tchar_init();
+	http_parse_init();
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return (-ENOMEM);
 	if ((rv = http_settings(inst, h)) != 0) {
@@ -798,5 +919,7 @@ ASOCKD_PLUGIN_DEFINE(
 	.init = http_init,
 	.validate = http_validate,
 	.fini = http_fini,
-	.on_receive = http_receive
+	.on_receive = http_receive,
+	.on_send = http_send,
+	.on_close = http_close
 );

@@ -42,6 +42,15 @@ static const char ini_root[] =
 	"max_header_size = 1024\n"
 	"server_header = off\n";
 
+static const char ini_stream[] =
+	"[http]\n"
+	"root = @TMP@/www\n"
+	"header_timeout = 1\n"
+	"lingering_time = 1\n"
+	"lingering_size = 65536\n";
+
+#define BIG_SIZE	(1024 * 1024)	/* = the default max_file_size */
+
 static struct daemon	*d;
 static int		 port;
 
@@ -122,6 +131,68 @@ setup_root(void)
 	start(conf_root);
 }
 
+/* Byte i of www/big.bin. */
+static unsigned char
+big_at(size_t i)
+{
+	return ((i * 131 + i / 4096) & 0xff);
+}
+
+static void
+setup_stream(void)
+{
+	char		 path[1024];
+	unsigned char	*buf;
+	FILE		*f;
+	size_t		 i;
+
+	snprintf(path, sizeof(path), "%s/www", h_tmpdir());
+	mkdir(path, 0755);
+	mkfile("www/a.txt", "file a\n");
+	snprintf(path, sizeof(path), "%s/www/big.bin", h_tmpdir());
+	buf = malloc(BIG_SIZE);
+	ck_assert_ptr_nonnull(buf);
+	for (i = 0; i < BIG_SIZE; i++)
+		buf[i] = big_at(i);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, BIG_SIZE, f), BIG_SIZE);
+	fclose(f);
+	free(buf);
+	free(h_write_file("http.ini", ini_stream));
+	start(conf_root);
+}
+
+/* The worker's pid, from its "worker 0 started (pid N)" log line. */
+static pid_t
+worker_pid(void)
+{
+	char		*log, *s;
+	long		 pid = -1;
+
+	ck_assert(h_log_wait(d, " started (pid ", 5000));
+	log = h_log_text(d);
+	if ((s = strstr(log, " started (pid ")) != NULL)
+		pid = strtol(s + 14, NULL, 10);
+	free(log);
+	ck_assert_int_gt(pid, 0);
+	return ((pid_t)pid);
+}
+
+/* Wait up to ms for at least n log lines containing s. */
+static int
+log_wait_count(const char *s, int n, int ms)
+{
+	long long	 end = h_now_ms() + ms;
+
+	while (h_log_count(d, s) < n) {
+		if (h_now_ms() > end)
+			return (0);
+		usleep(20000);
+	}
+	return (1);
+}
+
 static int
 connect_web(struct rd *r)
 {
@@ -132,9 +203,15 @@ connect_web(struct rd *r)
 }
 
 static void
+put_n(struct rd *r, const char *s, size_t n)
+{
+	ck_assert_int_eq(h_write_all(r->fd, s, n), (ssize_t)n);
+}
+
+static void
 put(struct rd *r, const char *s)
 {
-	ck_assert_int_eq(h_write_all(r->fd, s, strlen(s)), (ssize_t)strlen(s));
+	put_n(r, s, strlen(s));
 }
 
 /* Read more bytes into r; 0 on EOF or timeout. */
@@ -409,6 +486,128 @@ START_TEST(test_limits)
 }
 END_TEST
 
+
+/* Unknown methods and transfer codings are 501; known ones 405. */
+START_TEST(test_methods)
+{
+	struct resp	 p;
+
+	expect_close("BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501, &p);
+	expect_close("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", 405, &p);
+	expect_close("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n", 501, &p);
+	/* chunked must come last */
+	expect_close("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, &p);
+	expect_close("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 413, &p);
+}
+END_TEST
+
+/* Host is uri-host [":" port] (RFC 9110 7.2); field values hold no NUL,
+ * CR or other controls (RFC 9110 5.5). */
+START_TEST(test_host_values)
+{
+	static const char *const bad[] = {
+		"Host: a b\r\n", "Host: a/b\r\n", "Host: a@b\r\n",
+		"Host: x\r\nX-A: a\rb\r\n", "Host: x\r\nX-A: a\001b\r\n",
+	};
+	struct resp	 p[2];
+	struct rd	 r;
+	char		 req[256];
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n%s\r\n", bad[i]);
+		expect_close(req, 400, p);
+	}
+	/* NUL in the Host value and in another value */
+	connect_web(&r);
+	n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a%cb\r\n\r\n",
+	    0);
+	put_n(&r, req, n);
+	ck_assert_int_eq(response(&r, 0, p), 1);
+	ck_assert_int_eq(p[0].status, 400);
+	close(r.fd);
+	connect_web(&r);
+	n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-A: a%cb\r\n\r\n", 0);
+	put_n(&r, req, n);
+	ck_assert_int_eq(response(&r, 0, p), 1);
+	ck_assert_int_eq(p[0].status, 400);
+	close(r.fd);
+	expect_keep("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 0, 200, p);
+	expect_keep("GET / HTTP/1.1\r\nHost: example.com:80\r\n"
+	    "X-A: a\tb \"c\"\r\n\r\n", 0, 200, p);
+}
+END_TEST
+
+/* A request line just under max_request_line (8192) works. */
+START_TEST(test_long_target)
+{
+	struct resp	 p[2];
+	char		*req;
+
+	req = malloc(8192 + 64);
+	ck_assert_ptr_nonnull(req);
+	memcpy(req, "GET /", 5);
+	memset(req + 5, 'a', 8100);
+	strcpy(req + 8105, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	expect_keep(req, 0, 200, p);
+	ck_assert_str_eq(p[0].body, "hello\n");
+	free(req);
+}
+END_TEST
+
+/*
+ * The client keeps sending a body the server refused: the answer still
+ * arrives, because the server reads and discards until the client is done
+ * (lingering close) instead of resetting the connection.
+ */
+static void
+refused_body(const char *head, int status)
+{
+	struct rd	 r;
+	struct resp	 p;
+	char		 chunk[4096 + 16];
+	size_t		 len;
+	int		 i;
+
+	len = snprintf(chunk, sizeof(chunk), "1000\r\n");
+	memset(chunk + len, 'x', 4096);
+	len += 4096;
+	memcpy(chunk + len, "\r\n", 2);
+	len += 2;
+	connect_web(&r);
+	put(&r, head);
+	usleep(20000);		/* the answer goes out meanwhile */
+	/* like Python's http.client: the whole body, then the answer */
+	for (i = 0; i < 64; i++)
+		if (send(r.fd, chunk, len, MSG_NOSIGNAL) != (ssize_t)len)
+			break;
+	ck_assert_msg(i == 64, "send of chunk %d: %s", i, strerror(errno));
+	ck_assert_int_eq(send(r.fd, "0\r\n\r\n", 5, MSG_NOSIGNAL), 5);
+	ck_assert_int_eq(response(&r, 0, &p), 1);
+	ck_assert_int_eq(p.status, status);
+	ck_assert_str_eq(header(&p, "Connection"), "close");
+	assert_eof(&r);
+	close(r.fd);
+}
+
+START_TEST(test_linger)
+{
+	int	 i;
+
+	for (i = 0; i < 10; i++) {
+		refused_body("POST / HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n", 405);
+		refused_body("GET / HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n", 413);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------ docroot */
 
 START_TEST(test_root_files)
@@ -475,6 +674,221 @@ START_TEST(test_root_limits)
 }
 END_TEST
 
+
+/* The absolute form (RFC 9112 3.2.2) names a file like the origin form. */
+START_TEST(test_root_absolute)
+{
+	struct resp	 p[2];
+
+	expect_keep("GET http://x/a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200,
+	    p);
+	ck_assert_str_eq(p[0].body, "file a\n");
+	expect_keep("GET HTTP://other:80/sub/b.css HTTP/1.1\r\nHost: x\r\n\r\n",
+	    0, 200, p);
+	ck_assert_str_eq(p[0].body, "b{}\n");
+	expect_keep("GET http://x HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, p);
+	ck_assert_str_eq(p[0].body, "<p>index</p>\n");
+	expect_keep("GET http://x?q=1 HTTP/1.1\r\nHost: x\r\n\r\n", 0, 200, p);
+	ck_assert_str_eq(p[0].body, "<p>index</p>\n");
+	expect_keep("GET http://x/../secret.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+	    0, 404, p);
+	expect_close("GET http:///a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 400, p);
+}
+END_TEST
+
+/* ------------------------------------------------------------- stream */
+
+/*
+ * Request lines up to the default max_request_line (8192) are served:
+ * a path too long for the file system is simply not found.
+ */
+START_TEST(test_stream_targets)
+{
+	static const size_t lens[] = { 4076, 4077, 4094, 4095, 5000, 8100 };
+	struct resp	 p[2];
+	char		*req;
+	size_t		 i;
+
+	req = malloc(9000 + 64);
+	ck_assert_ptr_nonnull(req);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		memcpy(req, "GET /", 5);
+		memset(req + 5, 'a', lens[i] - 1);
+		strcpy(req + 4 + lens[i], " HTTP/1.1\r\nHost: x\r\n\r\n");
+		expect_keep(req, 0, 404, p);
+		/* mostly query: the path is short and exists */
+		memcpy(req, "GET /a.txt?", 11);
+		strcpy(req + 4 + lens[i], " HTTP/1.1\r\nHost: x\r\n\r\n");
+		expect_keep(req, 0, 200, p);
+		ck_assert_str_eq(p[0].body, "file a\n");
+	}
+	memcpy(req, "GET /", 5);
+	memset(req + 5, 'a', 9000);
+	strcpy(req + 9005, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	expect_close(req, 414, p);
+	free(req);
+}
+END_TEST
+
+/* Take n bytes of body: first from r's buffer, then from the socket. */
+static size_t
+take(struct rd *r, char *buf, size_t n)
+{
+	ssize_t	 got;
+
+	if (r->len > 0) {
+		got = r->len < n ? r->len : n;
+		memcpy(buf, r->buf, got);
+		memmove(r->buf, r->buf + got, r->len - got);
+		r->len -= got;
+		return (got);
+	}
+	do
+		got = recv(r->fd, buf, n, 0);
+	while (got == -1 && errno == EINTR);
+	ck_assert_int_gt(got, 0);
+	return (got);
+}
+
+/*
+ * 48 pipelined GETs of a 1 MiB file from a client that reads nothing:
+ * the worker may only queue about the high-water mark (256 KiB), not the
+ * 48 MiB of answers; then every byte of every answer arrives in order.
+ */
+START_TEST(test_stream_backpressure)
+{
+	enum { NREQ = 48 };
+	static char	 buf[65536];
+	struct rd	 r;
+	struct resp	 p;
+	char		 req[NREQ * 40], *e;
+	size_t		 n = 0, off, hl, got, k;
+	long		 rss0, rss, peak = 0;
+	pid_t		 wpid = worker_pid();
+	int		 i;
+
+	/* warm up: one whole answer, so buffers and pages are counted */
+	connect_web(&r);
+	put(&r, "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_int_eq(response(&r, 1, &p), 1);
+	ck_assert_str_eq(header(&p, "Content-Length"), "1048576");
+	close(r.fd);
+	rss0 = h_rss_kb(wpid);
+	ck_assert_int_gt(rss0, 0);
+
+	for (i = 0; i < NREQ; i++)
+		n += snprintf(req + n, sizeof(req) - n,
+		    "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+	connect_web(&r);
+	put_n(&r, req, n);
+	for (i = 0; i < 10; i++) {
+		usleep(50000);
+		if ((rss = h_rss_kb(wpid)) > peak)
+			peak = rss;
+	}
+	ck_assert_msg(peak - rss0 < 8 * 1024, "worker RSS grew from %ld to %ld"
+	    " KiB", rss0, peak);
+
+	for (i = 0; i < NREQ; i++) {
+		while ((e = memmem(r.buf, r.len, "\r\n\r\n", 4)) == NULL)
+			ck_assert_int_gt(fill(&r), 0);
+		hl = e + 4 - r.buf;
+		ck_assert(strncmp(r.buf, "HTTP/1.1 200 OK\r\n", 17) == 0);
+		memmove(r.buf, r.buf + hl, r.len - hl);
+		r.len -= hl;
+		for (off = 0; off < BIG_SIZE; off += got) {
+			got = take(&r, buf, sizeof(buf) < BIG_SIZE - off ?
+			    sizeof(buf) : BIG_SIZE - off);
+			for (k = 0; k < got; k++)
+				if ((unsigned char)buf[k] != big_at(off + k))
+					ck_abort_msg("answer %d: byte %zu", i,
+					    off + k);
+		}
+	}
+	ck_assert_uint_eq(r.len, 0);
+	/* still keep-alive */
+	put(&r, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_int_eq(response(&r, 0, &p), 1);
+	ck_assert_str_eq(p.body, "file a\n");
+	close(r.fd);
+}
+END_TEST
+
+/* header_timeout = 1: an incomplete head gets 408 and the end. */
+START_TEST(test_stream_header_timeout)
+{
+	static const char slow[] = "GET /a.txt HTTP/1.1\r\nX-Slow: "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	struct rd	 r;
+	struct resp	 p;
+	long long	 end;
+	int		 i;
+
+	connect_web(&r);
+	put(&r, "GET /a.txt HTTP/1.1\r\nHo");
+	ck_assert_int_eq(response(&r, 0, &p), 1);
+	ck_assert_int_eq(p.status, 408);
+	ck_assert_str_eq(header(&p, "Connection"), "close");
+	assert_eof(&r);
+	close(r.fd);
+
+	/* One byte every 100 ms is activity, not progress: still 408. */
+	connect_web(&r);
+	end = h_now_ms() + 8000;
+	for (i = 0; i < (int)sizeof(slow) - 1 && h_now_ms() < end; i++) {
+		if (send(r.fd, slow + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		usleep(100000);
+		if (recv(r.fd, r.buf, sizeof(r.buf), MSG_DONTWAIT) > 0)
+			break;
+	}
+	ck_assert_int_lt(i, 70);
+	close(r.fd);
+
+	/* An idle keep-alive connection between requests is not timed. */
+	connect_web(&r);
+	put(&r, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_int_eq(response(&r, 0, &p), 1);
+	usleep(1500000);
+	put(&r, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_int_eq(response(&r, 0, &p), 1);
+	ck_assert_int_eq(p.status, 200);
+	close(r.fd);
+}
+END_TEST
+
+/* Lingering ends after lingering_size bytes or lingering_time seconds. */
+START_TEST(test_stream_linger_bounds)
+{
+	static char	 junk[16384];
+	struct rd	 r;
+	struct resp	 p;
+	int		 n0, i;
+
+	n0 = h_log_count(d, "closed (local)");
+	connect_web(&r);
+	put(&r, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n"
+	    "\r\n");
+	ck_assert_int_eq(response(&r, 0, &p), 1);
+	ck_assert_int_eq(p.status, 405);
+	for (i = 0; i < 64; i++)	/* up to 1 MiB, over lingering_size */
+		if (send(r.fd, junk, sizeof(junk), MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(junk))
+			break;
+	ck_assert(log_wait_count("closed (local)", n0 + 1, 5000));
+	close(r.fd);
+
+	/* a client that neither sends nor closes: lingering_time = 1 */
+	connect_web(&r);
+	put(&r, "BREW / HTTP/1.1\r\nHost: x\r\n\r\n");
+	ck_assert_int_eq(response(&r, 0, &p), 1);
+	ck_assert_int_eq(p.status, 501);
+	ck_assert(log_wait_count("closed (local)", n0 + 2, 5000));
+	close(r.fd);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -494,6 +908,10 @@ http_suite(void)
 	tcase_add_test(tc, test_bad_request);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_methods);
+	tcase_add_test(tc, test_host_values);
+	tcase_add_test(tc, test_long_target);
+	tcase_add_test(tc, test_linger);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docroot");
@@ -502,6 +920,16 @@ http_suite(void)
 	tcase_add_test(tc, test_root_files);
 	tcase_add_test(tc, test_root_escape);
 	tcase_add_test(tc, test_root_limits);
+	tcase_add_test(tc, test_root_absolute);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stream");
+	tcase_add_unchecked_fixture(tc, setup_stream, stop);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_stream_targets);
+	tcase_add_test(tc, test_stream_backpressure);
+	tcase_add_test(tc, test_stream_header_timeout);
+	tcase_add_test(tc, test_stream_linger_bounds);
 	suite_add_tcase(s, tc);
 	return (s);
 }
