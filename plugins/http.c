@@ -913,6 +913,45 @@ http_fini(struct asockd_instance *inst)
 	http_free(host->instance_data(inst));
 }
 
+/*
+ * The settings table: the host checks http.ini against it (unknown keys,
+ * types and ranges as FILE:LINE) and prints it for --plugin-help.  The
+ * defaults here are the ones http_settings() gets from the getters.
+ */
+static const struct asockd_setting http_table[] = {
+	{ .section = "http", .name = "body", .type = ASOCKD_SET_STRING,
+	  .def = "hello\\n",
+	  .help = "the fixed body (C escapes \\n \\r \\t \\\\)" },
+	{ .section = "http", .name = "content_type",
+	  .type = ASOCKD_SET_STRING, .def = "text/plain",
+	  .help = "Content-Type of the fixed body" },
+	{ .section = "http", .name = "root", .type = ASOCKD_SET_STRING,
+	  .help = "serve files from this directory instead" },
+	{ .section = "http", .name = "index", .type = ASOCKD_SET_STRING,
+	  .def = "index.html", .help = "file served for a directory" },
+	{ .section = "http", .name = "max_file_size", .type = ASOCKD_SET_INT,
+	  .def = "1048576", .min = 0, .max = 1099511627776.0,
+	  .help = "larger files get 403, in bytes" },
+	{ .section = "http", .name = "max_request_line",
+	  .type = ASOCKD_SET_INT, .def = "8192", .min = 16, .max = 1048576,
+	  .help = "longest request line, in bytes (longer: 414)" },
+	{ .section = "http", .name = "max_header_size",
+	  .type = ASOCKD_SET_INT, .def = "16384", .min = 0, .max = 1048576,
+	  .help = "largest header block, in bytes (larger: 431)" },
+	{ .section = "http", .name = "header_timeout",
+	  .type = ASOCKD_SET_DOUBLE, .def = "60", .min = 0, .max = 86400,
+	  .help = "seconds to send a request head, from its first byte" },
+	{ .section = "http", .name = "lingering_time",
+	  .type = ASOCKD_SET_DOUBLE, .def = "5", .min = 0, .max = 3600,
+	  .help = "seconds to read and discard after a closing error" },
+	{ .section = "http", .name = "lingering_size",
+	  .type = ASOCKD_SET_INT, .def = "1048576", .min = 0,
+	  .max = 1073741824, .help = "bytes to read and discard, at most" },
+	{ .section = "http", .name = "server_header", .type = ASOCKD_SET_BOOL,
+	  .def = "on", .help = "send \"Server: asockd\"" },
+	{ .name = NULL }
+};
+
 ASOCKD_PLUGIN_DEFINE(
 	.name = "http",
 	.version = "1.0",
@@ -921,5 +960,6 @@ ASOCKD_PLUGIN_DEFINE(
 	.fini = http_fini,
 	.on_receive = http_receive,
 	.on_send = http_send,
-	.on_close = http_close
+	.on_close = http_close,
+	.settings = http_table
 );

@@ -889,6 +889,55 @@ START_TEST(test_stream_linger_bounds)
 }
 END_TEST
 
+/*
+ * The plugin declares its settings: `asockd -t` names a misspelled key
+ * and a value out of range as FILE:LINE, and --plugin-help lists them.
+ */
+START_TEST(test_settings_table)
+{
+	char	 out[8192], where[1200], *ini, *conf, *dir, *so;
+	int	 rc;
+	char	*argv[] = { (char *)"asockd", (char *)"-t", (char *)"-c",
+	    NULL, (char *)"-P", NULL, NULL };
+	char	*help[] = { (char *)"asockd", (char *)"--plugin-help", NULL,
+	    NULL };
+
+	dir = h_expand("@PLUGIN_DIR@");
+	ini = h_write_file("bad.ini", "[http]\nheader_timout = 5\n"
+	    "lingering_time = 7200\n");
+	conf = h_write_file("bad.conf", CONF_HEAD
+	    "plugins: { http: { path = \"http.so\";\n"
+	    "    config = \"@TMP@/bad.ini\"; }; };\n"
+	    "listeners: ( { name = \"web\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"http\"; } );\n");
+	argv[3] = conf;
+	argv[5] = dir;
+	rc = h_run(argv, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	snprintf(where, sizeof(where), "%s:2: [http] header_timout: unknown "
+	    "setting", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+	snprintf(where, sizeof(where), "%s:3: [http] lingering_time: 7200 is "
+	    "out of range", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+
+	if (asprintf(&so, "%s/http.so", dir) < 0)
+		ck_abort();
+	help[2] = so;
+	rc = h_run(help, out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "header_timeout = 60") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "lingering_size = 1048576") != NULL, "%s",
+	    out);
+	free(so);
+	free(conf);
+	free(ini);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -912,6 +961,7 @@ http_suite(void)
 	tcase_add_test(tc, test_host_values);
 	tcase_add_test(tc, test_long_target);
 	tcase_add_test(tc, test_linger);
+	tcase_add_test(tc, test_settings_table);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("docroot");
