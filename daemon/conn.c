@@ -725,12 +725,11 @@ conn_sched(struct asockd_conn *c)
 	    c->rpaused || c->blocked)
 		return;
 	if (runq_len++ == 0) {
-		if (!ev_is_active(&runq_check)) {
-			ev_check_init(&runq_check, runq_cb);
-			ev_idle_init(&runq_idle, runq_idle_cb);
-		}
+		/* both are stopped while the queue is empty */
+		ev_check_init(&runq_check, runq_cb);
+		ev_idle_init(&runq_idle, runq_idle_cb);	/* poll won't block */
 		ev_check_start(loop, &runq_check);
-		ev_idle_start(loop, &runq_idle);	/* poll must not block */
+		ev_idle_start(loop, &runq_idle);
 	}
 	c->runq = 1;
 	TAILQ_INSERT_TAIL(&runq, c, run_entry);
