@@ -516,7 +516,10 @@ START_TEST(test_config_check)
 	    "  { name = \"a\"; listen = \"tcp://127.0.0.1:0\";"
 	    " plugin = \"nope\"; },\n"
 	    "  { name = \"b\"; listen = \"tcp://127.0.0.1:99999\";"
-	    " plugin = \"echo\"; }\n"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"c\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; sndq_high = 1048576;\n"
+	    "    sndq_max = 65536; }\n"
 	    ");\n");
 	abi = h_write_file("abi.conf",
 	    "plugins: { bad = { path = \"@TEST_PLUGIN_DIR@/badabi.so\"; }; };\n"
@@ -534,6 +537,8 @@ START_TEST(test_config_check)
 	ck_assert_int_eq(rc, 1);
 	ck_assert_msg(strstr(out, "bad.conf:3:") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "bad.conf:4:") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "bad.conf:6: listener 'c': sndq_max (65536)"
+	    " must be at least sndq_high (1048576)") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "configuration OK") == NULL, "%s", out);
 
 	argv[3] = abi;
