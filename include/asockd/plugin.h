@@ -221,7 +221,7 @@ struct asockd_host {
 	 * on_message) for c; 0: resume.  Bytes the kernel holds, and whole
 	 * messages already read but not yet delivered, stay where they are
 	 * and are delivered in order after the resume; nothing is lost.
-	 * Returns 0.
+	 * Returns 0, or -ENOTCONN once the connection is closed.
 	 */
 	int	(*pause_receive)(struct asockd_conn *c, int paused);
 
