@@ -918,6 +918,22 @@ START_TEST(test_sndq_max)
 }
 END_TEST
 
+/* pause_receive inside on_message also holds the messages already read:
+ * the ping in the same write is answered after the resume. */
+START_TEST(test_pause_framed)
+{
+	char	 line[64];
+	int	 fd = flow_connect("flow");
+
+	say(fd, "pause 300\nping\n");
+	ck_assert_int_gt(read_line(fd, line, sizeof(line), 5000), 0);
+	ck_assert_str_eq(line, "resumed");
+	ck_assert_int_gt(read_line(fd, line, sizeof(line), 5000), 0);
+	ck_assert_str_eq(line, "pong");
+	close(fd);
+}
+END_TEST
+
 /* A client that on_accept refuses gets a reset. */
 START_TEST(test_refused_reset)
 {
@@ -1027,6 +1043,7 @@ core_suite(void)
 	tcase_add_test(tc, test_idle_queued_output);
 	tcase_add_test(tc, test_sndq_max);
 	tcase_add_test(tc, test_refused_reset);
+	tcase_add_test(tc, test_pause_framed);
 	tcase_add_test(tc, test_fair_turns);
 	tcase_add_test(tc, test_sigterm_backlog);
 	suite_add_tcase(s, tc);

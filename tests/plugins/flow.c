@@ -10,6 +10,7 @@
  *                  writable() says, until a send fails; logs
  *                  "flow spray stopped rc=R queued=Q"
  *   spin US        busy for US microseconds per numbered line from now on
+ *   pause MS       pause receiving for MS ms, then reply "resumed"
  *   ping           reply "pong"
  *   end            reply "count N bad B burst M": N numbered lines seen on
  *                  this connection, B of them out of order, M the most
@@ -117,6 +118,13 @@ reply(struct asockd_conn *c, const char *s)
 }
 
 static void
+unpause_cb(struct asockd_timer *t, void *arg)
+{
+	host->pause_receive(arg, 0);
+	reply(arg, "resumed");
+}
+
+static void
 flow_message(struct asockd_conn *c, const void *msg, size_t len)
 {
 	struct flow	*f = host->udata(c);
@@ -142,6 +150,10 @@ flow_message(struct asockd_conn *c, const void *msg, size_t len)
 		if (f->timer == NULL && f->spray > 0)
 			f->timer = host->timer_start(self, c, 0.001, 0.001,
 			    spray_cb, c);
+	} else if (strncmp(line, "pause ", 6) == 0) {
+		host->pause_receive(c, 1);
+		host->timer_start(self, c, atol(line + 6) / 1000.0, 0,
+		    unpause_cb, c);
 	} else if (strncmp(line, "spin ", 5) == 0)
 		f->spin = atol(line + 5);
 	else if (strcmp(line, "ping") == 0)
