@@ -168,6 +168,7 @@ struct listener_conf {
 	double			 idle_timeout;	/* 0: none */
 	size_t			 sndq_high;	/* output high-water mark */
 	size_t			 sndq_low;	/* output low-water mark */
+	size_t			 sndq_max;	/* output hard cap: abort */
 	size_t			 max_input;	/* unconsumed input limit */
 	int			 framing;	/* enum framing */
 	size_t			 max_line;
@@ -331,8 +332,12 @@ struct asockd_conn {
 	unsigned int		 oob:1;		/* registered for EPOLLPRI */
 	unsigned int		 notified:1;	/* on_close owed */
 	unsigned int		 reaping:1;	/* on the reap list */
+	unsigned int		 runq:1;	/* on the run queue */
+	unsigned int		 pending:1;	/* in may hold whole messages
+						   not yet delivered */
 	uint32_t		 sndq_high;	/* output high-water mark */
 	uint32_t		 sndq_low;	/* output low-water mark */
+	uint32_t		 sndq_max;	/* output hard cap: abort */
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
 	struct sendq		 sendq;
@@ -344,9 +349,13 @@ struct asockd_conn {
 	struct resolve		*resolving;	/* outbound name lookup */
 	TAILQ_HEAD(, asockd_timer) timers;
 	TAILQ_ENTRY(asockd_conn) entry;	/* in listener's or outbound list */
+	TAILQ_ENTRY(asockd_conn) reap_entry;	/* close deferred */
+	TAILQ_ENTRY(asockd_conn) run_entry;	/* delivery resumes next turn */
 };
 
 extern unsigned int	 conn_count;
+/* Connections of this worker aborted for passing sndq_max. */
+extern unsigned long long conn_overflows;
 
 /* Take over an accepted fd on l: set up, call on_accept. */
 void	 conn_accept(struct asockd_listener *, int fd,

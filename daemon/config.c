@@ -125,9 +125,12 @@ static const struct ckey keys[] = {
 	{ SC_LISTENER, "sndq_low", KT_SIZE, 0, 0, 1024 * MiB, "65536",
 	    L(sndq_low), "output queue bytes below which on_send fires; "
 	    "must be below sndq_high" },
+	{ SC_LISTENER, "sndq_max", KT_SIZE, 0, 1, 1024 * MiB, "4194304",
+	    L(sndq_max), "output queue bytes past which the connection is "
+	    "aborted (close reason overflow); at least sndq_high" },
 	{ SC_LISTENER, "max_input", KT_SIZE, 0, 1024, 1024 * MiB, "65536",
-	    L(max_input), "unconsumed input bytes kept per connection "
-	    "before reading pauses" },
+	    L(max_input), "unconsumed input bytes kept per connection; a "
+	    "full buffer closes it as a protocol error" },
 	{ SC_LISTENER, "framing", KT_FRAMING, 0, 0, 0, "raw", L(framing),
 	    "raw, line, length (4-byte big-endian prefix) or archive "
 	    "(length-prefixed MessagePack)" },
@@ -595,6 +598,13 @@ listener_check(struct cparse *cp, const config_setting_t *g,
 		    config_setting_get_member(g, "sndq_high") : g,
 		    "%s: sndq_low (%zu) must be below sndq_high (%zu)", ctx,
 		    l->sndq_low, l->sndq_high);
+	if (l->sndq_max < l->sndq_high)
+		cerr(cp, config_setting_get_member(g, "sndq_max") != NULL ?
+		    config_setting_get_member(g, "sndq_max") :
+		    config_setting_get_member(g, "sndq_high") != NULL ?
+		    config_setting_get_member(g, "sndq_high") : g,
+		    "%s: sndq_max (%zu) must be at least sndq_high (%zu)", ctx,
+		    l->sndq_max, l->sndq_high);
 }
 
 static void

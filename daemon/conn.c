@@ -17,8 +17,21 @@
  * inside another ("no notifications within notifications"), and no
  * connection is freed while the plugin may still hold it.
  *
+ * Fairness: one connection gets a bounded share of each loop turn.  A
+ * framed connection is handed at most TURN_MSGS messages or TURN_BYTES
+ * bytes per turn; what is left stays in its input buffer, its read watcher
+ * stops (so the buffer does not grow), and it goes on the run queue, which
+ * an ev_check watcher serves once per loop turn (an ev_idle watcher keeps
+ * the loop from blocking in poll meanwhile).  The order of bytes and
+ * messages is unchanged, and end of stream is only read once the buffered
+ * messages are delivered, so on_close still follows the last byte.  A read
+ * takes at most ASOCKD_READ_BUF new bytes.
+ *
  * Teardown has one path, conn_finish(), which stops every watcher before
  * the fd is closed, calls on_close once, and logs the connection's line.
+ * It never frees a connection that is held (refs > 0: the close is left
+ * to the holder) and unlinks it from the reap list and the run queue, so
+ * no list keeps a pointer to freed memory.
  */
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -35,19 +48,27 @@
 #include "asockd.h"
 
 #define INBUF_MIN	4096
+#define TURN_MSGS	64		/* messages per connection per turn */
+#define TURN_BYTES	(64 * 1024)	/* message bytes per turn */
+#define OUT_SNDQ_HIGH	262144		/* outbound connections' queue */
+#define OUT_SNDQ_LOW	65536
+#define OUT_SNDQ_MAX	(4 * 1024 * 1024)
 
 unsigned int		 conn_count;
+unsigned long long	 conn_overflows;
 static uint64_t		 next_id;
 static unsigned char	 rbuf[ASOCKD_READ_BUF];
 static TAILQ_HEAD(, asockd_conn) outbound = TAILQ_HEAD_INITIALIZER(outbound);
 
 /* Connections whose close was requested inside a callback. */
-struct reap {
-	struct asockd_conn	*c;
-	STAILQ_ENTRY(reap)	 entry;
-};
-static STAILQ_HEAD(, reap) reaplist = STAILQ_HEAD_INITIALIZER(reaplist);
+static TAILQ_HEAD(, asockd_conn) reaplist = TAILQ_HEAD_INITIALIZER(reaplist);
 static int		 cb_depth;
+
+/* Connections with messages left over from an earlier turn. */
+static TAILQ_HEAD(, asockd_conn) runq = TAILQ_HEAD_INITIALIZER(runq);
+static unsigned int	 runq_len;
+static ev_check		 runq_check;
+static ev_idle		 runq_idle;
 
 static int		 oob_epfd = -1;
 static ev_io		 oob_io;
@@ -57,6 +78,11 @@ static void	 conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	 conn_idle_cb(struct ev_loop *, ev_timer *, int);
 static void	 conn_finish(struct asockd_conn *, int);
 static void	 conn_request_close(struct asockd_conn *, int, int);
+static void	 runq_remove(struct asockd_conn *);
+static void	 runq_cb(struct ev_loop *, ev_check *, int);
+static void	 runq_idle_cb(struct ev_loop *, ev_idle *, int);
+static void	 conn_sched(struct asockd_conn *);
+static void	 conn_input_resume(struct asockd_conn *);
 
 static const char *const state_names[] = {
 	"connecting", "open", "closing", "closed"
@@ -96,13 +122,13 @@ conn_set_state(struct asockd_conn *c, enum conn_state to)
 
 static const char *const reason_names[] = {
 	"none", "peer", "reset", "local", "timeout", "error", "shutdown",
-	"protocol", "connect"
+	"protocol", "connect", "overflow"
 };
 
 const char *
 conn_reason_name(int reason)
 {
-	if (reason < 0 || reason > ASOCKD_CLOSE_CONNECT)
+	if (reason < 0 || reason > ASOCKD_CLOSE_OVERFLOW)
 		return "unknown";
 	return reason_names[reason];
 }
@@ -120,7 +146,6 @@ cb_enter(void)
 void
 cb_leave(void)
 {
-	struct reap		*r;
 	struct asockd_conn	*c;
 
 	if (--cb_depth > 0)
@@ -128,14 +153,22 @@ cb_leave(void)
 	/* both are empty after almost every callback: test before calling */
 	if (archive_nreaders > 0)
 		archive_rd_gc();
-	while ((r = STAILQ_FIRST(&reaplist)) != NULL) {
-		STAILQ_REMOVE_HEAD(&reaplist, entry);
-		c = r->c;
-		free(r);
+	while ((c = TAILQ_FIRST(&reaplist)) != NULL) {
+		TAILQ_REMOVE(&reaplist, c, reap_entry);
 		c->reaping = 0;
 		if (c->refs == 0)
 			conn_unref_finish(c);
 	}
+}
+
+/* Leave c's pending close to cb_leave(). */
+static void
+conn_defer(struct asockd_conn *c)
+{
+	if (c->reaping || c->state == CONN_CLOSED)
+		return;
+	c->reaping = 1;
+	TAILQ_INSERT_TAIL(&reaplist, c, reap_entry);
 }
 
 void
@@ -170,8 +203,11 @@ conn_unref(struct asockd_conn *c)
 {
 	if (--c->refs > 0)
 		return;
-	if (cb_depth > 0)
-		return;		/* cb_leave() reaps it */
+	if (cb_depth > 0) {
+		if (c->close_reason != 0)
+			conn_defer(c);	/* cb_leave() carries it out */
+		return;
+	}
 	conn_unref_finish(c);
 }
 
@@ -220,8 +256,9 @@ conn_new(struct asockd_instance *inst, struct asockd_listener *l, int fd,
 	ev_init(&c->idle, conn_idle_cb);
 	c->idle.data = c;
 	c->started = c->last_active = ev_now(loop);
-	c->sndq_high = l ? l->conf->sndq_high : 262144;
-	c->sndq_low = l ? l->conf->sndq_low : 65536;
+	c->sndq_high = l ? l->conf->sndq_high : OUT_SNDQ_HIGH;
+	c->sndq_low = l ? l->conf->sndq_low : OUT_SNDQ_LOW;
+	c->sndq_max = l ? l->conf->sndq_max : OUT_SNDQ_MAX;
 	if (l != NULL) {
 		TAILQ_INSERT_TAIL(&l->conns, c, entry);
 		l->nconns++;
@@ -374,8 +411,6 @@ errno_reason(int err)
 static void
 conn_request_close(struct asockd_conn *c, int reason, int abort)
 {
-	struct reap	*r;
-
 	if (c->state == CONN_CLOSED)
 		return;
 	if (c->close_reason == 0 || (abort && !c->aborting)) {
@@ -387,12 +422,7 @@ conn_request_close(struct asockd_conn *c, int reason, int abort)
 	if (c->refs > 0)
 		return;		/* conn_unref() carries it out */
 	if (cb_depth > 0) {
-		if (!c->reaping) {
-			r = xmalloc(sizeof(*r));
-			r->c = c;
-			c->reaping = 1;
-			STAILQ_INSERT_TAIL(&reaplist, r, entry);
-		}
+		conn_defer(c);
 		return;
 	}
 	conn_unref_finish(c);
@@ -420,6 +450,19 @@ conn_finish(struct asockd_conn *c, int reason)
 
 	if (c->state == CONN_CLOSED)
 		return;
+	if (c->refs > 0) {
+		/* a callback of c is running: its conn_unref() finishes c */
+		if (c->close_reason == 0)
+			c->close_reason = reason;
+		if (c->state != CONN_CLOSING || c->sendq.len > 0)
+			c->aborting = 1;
+		return;
+	}
+	if (c->reaping) {
+		TAILQ_REMOVE(&reaplist, c, reap_entry);
+		c->reaping = 0;
+	}
+	runq_remove(c);
 	conn_set_state(c, CONN_CLOSED);
 	ev_io_stop(loop, &c->rio);
 	ev_io_stop(loop, &c->wio);
@@ -436,9 +479,10 @@ conn_finish(struct asockd_conn *c, int reason)
 		c->refs--;
 	}
 	if (c->fd != -1) {
-		if (c->aborting && reason == ASOCKD_CLOSE_LOCAL)
+		/* an abort discards output: tell a TCP peer with a reset */
+		if (c->aborting)
 			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg,
-			    sizeof(lg));	/* abort: send a reset */
+			    sizeof(lg));
 		close(c->fd);
 	}
 	if (c->notified || reason != ASOCKD_CLOSE_LOCAL)
@@ -457,11 +501,10 @@ conn_finish(struct asockd_conn *c, int reason)
 	} else
 		TAILQ_REMOVE(&outbound, c, entry);
 	conn_count--;
-	if (c->refs > 0 || c->reaping) {
-		/* freed by whoever still holds it (never in practice) */
-		log_warnx("conn %llu finished while referenced",
-		    (unsigned long long)c->id);
-	}
+	/* on_close may not leave c held or queued: it is freed now */
+	if (c->refs > 0 || c->reaping || c->runq)
+		fatalx("conn %llu freed while held (refs %d)",
+		    (unsigned long long)c->id, c->refs);
 	free(c->peer);
 	free(c);
 	if (l != NULL)
@@ -494,7 +537,10 @@ conn_inlimit(struct asockd_conn *c)
 
 /*
  * Hand data to the plugin; returns the bytes consumed, or -1 when the peer
- * broke the framing (the connection is then being aborted).
+ * broke the framing (the connection is then being aborted).  A framed
+ * connection gets at most one turn's share (TURN_MSGS, TURN_BYTES), and
+ * nothing while it is paused or over its high-water mark: then c->pending
+ * says that whole messages may be left.
  */
 static ssize_t
 conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
@@ -504,7 +550,7 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 	const char			*why;
 	size_t				 off = 0, msglen, consumed;
 	ssize_t				 n;
-	int				 framing;
+	int				 framing, nmsg = 0;
 
 	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
 	if (framing == FRAMING_RAW) {
@@ -520,7 +566,14 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 		}
 		return consumed;
 	}
+	c->pending = 0;
 	while (off < len && c->close_reason == 0) {
+		if (c->rpaused || c->blocked || nmsg == TURN_MSGS ||
+		    off >= TURN_BYTES) {
+			/* the rest waits for a later turn (runq_cb) */
+			c->pending = 1;
+			break;
+		}
 		n = frame_next(framing, data + off, len - off,
 		    framing == FRAMING_LINE ? c->listener->conf->max_line :
 		    c->listener->conf->max_frame, &msg, &msglen, &why);
@@ -532,6 +585,7 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 			return -1;
 		}
 		off += n;
+		nmsg++;
 		if (d->on_message != NULL) {
 			cb_enter();
 			d->on_message(c, msg, msglen);
@@ -624,6 +678,8 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 		}
 		buf = c->in + c->inlen;
 		cap = c->incap - c->inlen;
+		if (cap > ASOCKD_READ_BUF)
+			cap = ASOCKD_READ_BUF;	/* a bounded share per turn */
 	}
 	n = recv(c->fd, buf, cap, 0);
 	if (n == -1) {
@@ -651,7 +707,89 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 		if (consumed >= 0 && c->state != CONN_CLOSED)
 			conn_keep(c, c->in, c->inlen, consumed);
 	}
+	if (consumed >= 0 && c->pending)
+		conn_sched(c);
 	conn_unref(c);
+}
+
+/*
+ * Messages are left in c's buffer: stop reading (the buffer must not grow
+ * and end of stream must wait for them) and serve c again next turn, now
+ * unless it is paused or blocked (conn_input_resume() then calls us).
+ */
+static void
+conn_sched(struct asockd_conn *c)
+{
+	ev_io_stop(loop, &c->rio);
+	if (c->runq || c->state != CONN_OPEN || c->close_reason != 0 ||
+	    c->rpaused || c->blocked)
+		return;
+	if (runq_len++ == 0) {
+		/* both are stopped while the queue is empty */
+		ev_check_init(&runq_check, runq_cb);
+		ev_idle_init(&runq_idle, runq_idle_cb);	/* poll won't block */
+		ev_check_start(loop, &runq_check);
+		ev_idle_start(loop, &runq_idle);
+	}
+	c->runq = 1;
+	TAILQ_INSERT_TAIL(&runq, c, run_entry);
+}
+
+static void
+runq_remove(struct asockd_conn *c)
+{
+	if (!c->runq)
+		return;
+	TAILQ_REMOVE(&runq, c, run_entry);
+	c->runq = 0;
+	if (--runq_len == 0) {
+		ev_check_stop(loop, &runq_check);
+		ev_idle_stop(loop, &runq_idle);
+	}
+}
+
+static void
+runq_idle_cb(struct ev_loop *l, ev_idle *w, int revents)
+{
+	/* nothing: an active idle watcher only makes poll return at once */
+}
+
+/* Once per loop turn: one more share for each connection on the queue. */
+static void
+runq_cb(struct ev_loop *l, ev_check *w, int revents)
+{
+	struct asockd_conn	*c;
+	unsigned int		 n = runq_len;
+	ssize_t			 consumed;
+
+	/* those queued again go to the tail: each is served once a turn */
+	while (n-- > 0 && (c = TAILQ_FIRST(&runq)) != NULL) {
+		runq_remove(c);
+		conn_ref(c);
+		consumed = conn_deliver(c, c->in, c->inlen);
+		if (consumed >= 0 && c->state != CONN_CLOSED)
+			conn_keep(c, c->in, c->inlen, consumed);
+		if (consumed >= 0) {
+			if (c->pending)
+				conn_sched(c);
+			else
+				conn_input_resume(c);
+		}
+		conn_unref(c);
+	}
+}
+
+/* Paused, blocked or queued input may flow again: read or deliver. */
+static void
+conn_input_resume(struct asockd_conn *c)
+{
+	if (c->state != CONN_OPEN || c->close_reason != 0 || c->rpaused ||
+	    c->blocked)
+		return;
+	if (c->pending)
+		conn_sched(c);
+	else if (!c->eof)
+		ev_io_start(loop, &c->rio);
 }
 
 static void
@@ -673,8 +811,7 @@ conn_drained(struct asockd_conn *c)
 	if (c->blocked && c->state == CONN_OPEN && c->close_reason == 0 &&
 	    c->sendq.len <= c->sndq_low) {
 		c->blocked = 0;
-		if (!c->rpaused && !c->eof)
-			ev_io_start(loop, &c->rio);
+		conn_input_resume(c);
 		if (d->on_send != NULL) {
 			conn_ref(c);
 			cb_enter();
@@ -713,7 +850,8 @@ conn_write_cb(struct ev_loop *l, ev_io *w, int revents)
  * Write cnt iovecs (total bytes) at once when nothing is queued, copy what
  * the kernel does not take into the queue, and stop reading from the peer
  * once the queue is over its high-water mark.  0, or -errno after a write
- * error (the connection is then being aborted).
+ * error or when the queue would pass sndq_max (-ENOBUFS); the connection
+ * is then being aborted.
  */
 static int
 conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
@@ -745,11 +883,25 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 			}
 			n = 0;
 		}
-		c->bytes_out += n;
+		if (n > 0) {
+			c->bytes_out += n;
+			c->last_active = ev_now(loop);	/* traffic out */
+		}
 		if ((size_t)n == total)
 			return 0;	/* the common case: nothing copied */
-		ev_io_start(loop, &c->wio);
 	}
+	if (c->sendq.len + (total - (size_t)n) > c->sndq_max) {
+		/* a safety net for plugins that ignore writable() */
+		conn_overflows++;
+		conn_log(c, LOG_NOTICE, "output queue would pass sndq_max"
+		    " (%zu + %zu > %u bytes): aborting (%llu in this worker)",
+		    c->sendq.len, total - (size_t)n, c->sndq_max,
+		    conn_overflows);
+		conn_abort(c, ASOCKD_CLOSE_OVERFLOW);
+		return -ENOBUFS;
+	}
+	if (c->sendq.len == 0)
+		ev_io_start(loop, &c->wio);
 	for (skip = (size_t)n, i = 0; i < cnt; i++) {
 		if (skip >= iov[i].iov_len) {
 			skip -= iov[i].iov_len;
@@ -813,10 +965,11 @@ conn_pause_receive(struct asockd_conn *c, int paused)
 	c->rpaused = paused != 0;
 	if (c->state != CONN_OPEN)
 		return;
-	if (paused)
+	if (paused) {
 		ev_io_stop(loop, &c->rio);
-	else if (!c->blocked && !c->eof && c->close_reason == 0)
-		ev_io_start(loop, &c->rio);
+		runq_remove(c);		/* pending stays set */
+	} else
+		conn_input_resume(c);
 }
 
 static void
@@ -833,19 +986,22 @@ conn_idle_cb(struct ev_loop *l, ev_timer *w, int revents)
 		ev_timer_start(l, w);
 		return;
 	}
-	conn_log(c, LOG_INFO, "idle for %.1f s", timeout);
+	conn_log(c, LOG_INFO, "idle for %.1f s%s", timeout, c->sendq.len ?
+	    ", discarding the output the peer did not read" : "");
 	if (c->state == CONN_CLOSING) {
 		c->aborting = 1;
 		conn_finish(c, ASOCKD_CLOSE_TIMEOUT);
 		return;
 	}
-	if (c->sendq.len > 0) {
-		/* the graceful close flushes: one more period, then abort */
-		c->last_active = ev_now(l);
-		ev_timer_set(w, timeout, 0.);
-		ev_timer_start(l, w);
-	}
-	conn_close(c, ASOCKD_CLOSE_TIMEOUT);	/* may free c */
+	/*
+	 * Output the peer took counts as traffic (last_active), so queued
+	 * output here has not moved for a whole period: flushing it first
+	 * would only wait another one.
+	 */
+	if (c->sendq.len > 0)
+		conn_abort(c, ASOCKD_CLOSE_TIMEOUT);	/* may free c */
+	else
+		conn_close(c, ASOCKD_CLOSE_TIMEOUT);	/* may free c */
 }
 
 static void

@@ -17,6 +17,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,8 @@ static const char *probe_conf =
 "};\n"
 "listeners: (\n"
 "  { name = \"probe\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"probe\";\n"
-"    sndq_high = 65536; sndq_low = 16384; idle_timeout = 0.0; },\n"
+"    sndq_high = 65536; sndq_low = 16384; sndq_max = 16777216;\n"
+"    idle_timeout = 0.0; },\n"
 "  { name = \"probe-idle\"; listen = \"tcp://127.0.0.1:0\";\n"
 "    plugin = \"probe\";\n"
 "    idle_timeout = 0.3; },\n"
@@ -48,12 +50,38 @@ static const char *one_worker_conf =
 "  { name = \"probe\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"probe\"; }\n"
 ");\n";
 
+/* Flow control: tests/plugins/flow.c on line listeners, one worker so
+ * that every connection shares one loop. */
+static const char *flow_conf =
+"daemon: { log_level = \"debug\"; workers = 1; shutdown_timeout = 5.0; };\n"
+"plugins: {\n"
+"  flow = { path = \"@TEST_PLUGIN_DIR@/flow.so\"; };\n"
+"  probe = { path = \"@TEST_PLUGIN_DIR@/probe.so\"; };\n"
+"  refuse = { path = \"@TEST_PLUGIN_DIR@/refuse.so\"; };\n"
+"};\n"
+"listeners: (\n"
+"  { name = \"flow\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"flow\";\n"
+"    framing = \"line\"; max_line = 65536; idle_timeout = 1.0;\n"
+"    sndq_max = 1048576; },\n"
+"  { name = \"probe-slow\"; listen = \"tcp://127.0.0.1:0\";\n"
+"    plugin = \"probe\"; idle_timeout = 2.0; sndq_max = 16777216; },\n"
+"  { name = \"refuse\"; listen = \"tcp://127.0.0.1:0\";\n"
+"    plugin = \"refuse\"; }\n"
+");\n";
+
 static struct daemon *d;
 
 static void
 setup(void)
 {
 	d = h_daemon_start(probe_conf, NULL);
+	ck_assert_msg(d != NULL, "daemon did not start");
+}
+
+static void
+setup_flow(void)
+{
+	d = h_daemon_start(flow_conf, NULL);
 	ck_assert_msg(d != NULL, "daemon did not start");
 }
 
@@ -488,7 +516,10 @@ START_TEST(test_config_check)
 	    "  { name = \"a\"; listen = \"tcp://127.0.0.1:0\";"
 	    " plugin = \"nope\"; },\n"
 	    "  { name = \"b\"; listen = \"tcp://127.0.0.1:99999\";"
-	    " plugin = \"echo\"; }\n"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"c\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; sndq_high = 1048576;\n"
+	    "    sndq_max = 65536; }\n"
 	    ");\n");
 	abi = h_write_file("abi.conf",
 	    "plugins: { bad = { path = \"@TEST_PLUGIN_DIR@/badabi.so\"; }; };\n"
@@ -506,6 +537,8 @@ START_TEST(test_config_check)
 	ck_assert_int_eq(rc, 1);
 	ck_assert_msg(strstr(out, "bad.conf:3:") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "bad.conf:4:") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "bad.conf:6: listener 'c': sndq_max (65536)"
+	    " must be at least sndq_high (1048576)") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "configuration OK") == NULL, "%s", out);
 
 	argv[3] = abi;
@@ -784,6 +817,197 @@ START_TEST(test_input_limit)
 }
 END_TEST
 
+/* Read one line (without its newline) within timeout_ms: its length, -1
+ * at end of stream or error, -2 on timeout. */
+static int
+read_line(int fd, char *buf, size_t size, int timeout_ms)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	long long	 end = h_now_ms() + timeout_ms;
+	size_t		 n = 0;
+	ssize_t		 r;
+
+	while (n + 1 < size) {
+		if (poll(&pfd, 1, (int)(end - h_now_ms())) <= 0)
+			return -2;
+		if ((r = read(fd, buf + n, 1)) <= 0)
+			return -1;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return (int)n;
+		}
+		n++;
+	}
+	return -1;
+}
+
+static int
+flow_connect(const char *name)
+{
+	int	 fd = h_tcp_connect("127.0.0.1", h_port(d, name));
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* A connection that only receives is not idle: output is traffic too
+ * (idle_timeout 1 s, a tick every 0.3 s, several periods). */
+START_TEST(test_idle_counts_output)
+{
+	char		 line[64];
+	long long	 t0 = h_now_ms();
+	int		 fd = flow_connect("flow"), ticks = 0, r;
+
+	say(fd, "tick 300\n");
+	while (h_now_ms() - t0 < 3500) {
+		r = read_line(fd, line, sizeof(line), 3000);
+		ck_assert_msg(r >= 0, "closed after %d ticks", ticks);
+		ck_assert_str_eq(line, "tick");
+		ticks++;
+	}
+	ck_assert_int_ge(ticks, 5);
+	ck_assert_int_eq(h_log_count(d, "closed (timeout)"), 0);
+	close(fd);
+}
+END_TEST
+
+/* Queued output that does not move closes the connection at
+ * idle_timeout (2 s here), not at twice that. */
+START_TEST(test_idle_queued_output)
+{
+	char	*log, *p;
+	double	 after = 0;
+	int	 fd = flow_connect("probe-slow");
+
+	say(fd, "flood 8000000\n");	/* never read */
+	ck_assert(h_log_wait(d, "closed (timeout)", 10000));
+	log = h_log_text(d);
+	ck_assert((p = strstr(log, "closed (timeout) after ")) != NULL);
+	ck_assert_int_eq(sscanf(p, "closed (timeout) after %lf", &after), 1);
+	free(log);
+	ck_assert_msg(after >= 1.9 && after < 3.5, "closed after %.3f s",
+	    after);
+	ck_assert(h_log_wait(d, "output discarded", 1000));
+	ck_assert(h_log_wait(d, "probe close reason=4", 1000));
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+}
+END_TEST
+
+/* A plugin that keeps sending to a peer that never reads: past sndq_max
+ * (1 MiB here) the send fails with -ENOBUFS, the connection is aborted
+ * with reason overflow, logged once; others go on. */
+START_TEST(test_sndq_max)
+{
+	char	 line[64];
+	int	 fd = flow_connect("flow"), fd2;
+
+	say(fd, "spray 65536\n");
+	ck_assert(h_log_wait(d, "closed (overflow)", 15000));
+	ck_assert(h_log_wait(d, "flow spray stopped rc=-105", 1000));
+	ck_assert(h_log_wait(d, "flow close reason=9", 1000));
+	ck_assert_int_eq(h_log_count(d, "would pass sndq_max"), 1);
+	ck_assert(h_log_wait(d, "(1 in this worker)", 1000));
+	ck_assert(h_wait_eof(fd, 10000));
+	close(fd);
+	fd2 = flow_connect("flow");
+	say(fd2, "ping\n");
+	ck_assert_int_eq(read_line(fd2, line, sizeof(line), 5000), 4);
+	ck_assert_str_eq(line, "pong");
+	close(fd2);
+}
+END_TEST
+
+/* pause_receive inside on_message also holds the messages already read:
+ * the ping in the same write is answered after the resume. */
+START_TEST(test_pause_framed)
+{
+	char	 line[64];
+	int	 fd = flow_connect("flow");
+
+	say(fd, "pause 300\nping\n");
+	ck_assert_int_gt(read_line(fd, line, sizeof(line), 5000), 0);
+	ck_assert_str_eq(line, "resumed");
+	ck_assert_int_gt(read_line(fd, line, sizeof(line), 5000), 0);
+	ck_assert_str_eq(line, "pong");
+	close(fd);
+}
+END_TEST
+
+/* A client that on_accept refuses gets a reset. */
+START_TEST(test_refused_reset)
+{
+	char	 buf[16];
+	ssize_t	 n;
+	int	 fd = flow_connect("refuse");
+
+	n = read(fd, buf, sizeof(buf));
+	ck_assert_msg(n == -1 && errno == ECONNRESET, "read: %zd (%s)", n,
+	    n == -1 ? strerror(errno) : "no error");
+	close(fd);
+}
+END_TEST
+
+/* 1 MiB of numbered lines (131072 messages, 20 us of work each).  The
+ * worker hands one connection a bounded share per loop turn, so another
+ * connection of the same worker is answered while the flood is still
+ * being worked through, and the flood arrives whole and in order. */
+START_TEST(test_fair_turns)
+{
+	static char	 big[1024 * 1024 + 8];
+	char		 line[128];
+	unsigned long	 count, bad, burst;
+	size_t		 len = 0;
+	int		 fd = flow_connect("flow"), fd2 = flow_connect("flow");
+	int		 i;
+
+	say(fd, "spin 20\n");
+	for (i = 0; i < 131072; i++)
+		len += snprintf(big + len, sizeof(big) - len, "%07d\n", i);
+	memcpy(big + len, "end\n", 4);
+	len += 4;
+	ck_assert_int_eq(h_write_all(fd, big, len), (ssize_t)len);
+	/* all of it sent: the worker is still busy with it */
+	say(fd2, "ping\n");
+	ck_assert_int_eq(read_line(fd2, line, sizeof(line), 10000), 4);
+	ck_assert_str_eq(line, "pong");
+	/* the flood's one reply comes after the pong */
+	ck_assert_int_eq(recv(fd, line, 1, MSG_DONTWAIT), -1);
+	ck_assert_int_gt(read_line(fd, line, sizeof(line), 20000), 0);
+	ck_assert_int_eq(sscanf(line, "count %lu bad %lu burst %lu", &count,
+	    &bad, &burst), 3);
+	ck_assert_uint_eq(count, 131072);
+	ck_assert_uint_eq(bad, 0);
+	/* a turn hands out at most 64 messages per connection; before
+	 * fairness it was every message of a 64 KiB read (8192) */
+	ck_assert_msg(burst <= 1000, "%lu messages in one turn", burst);
+	close(fd);
+	close(fd2);
+}
+END_TEST
+
+/* SIGTERM while a connection has messages waiting for their turn: it is
+ * closed and freed off the run queue, the worker exits cleanly. */
+START_TEST(test_sigterm_backlog)
+{
+	static char	 big[256 * 1024];
+	size_t		 len = 0;
+	int		 fd = flow_connect("flow"), i;
+
+	say(fd, "spin 20\n");
+	for (i = 0; len + 8 < sizeof(big); i++)
+		len += snprintf(big + len, sizeof(big) - len, "%07d\n", i);
+	ck_assert_int_eq(h_write_all(fd, big, len), (ssize_t)len);
+	kill(d->pid, SIGTERM);
+	ck_assert_int_eq(h_daemon_wait(d, 15000), 0);
+	ck_assert_int_eq(h_log_count(d, "flow close reason=6"), 1);
+	ck_assert_int_eq(h_log_count(d, "freed while held"), 0);
+	close(fd);
+	h_daemon_free(d);
+	d = NULL;
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -810,6 +1034,18 @@ core_suite(void)
 	tcase_add_test(tc, test_outbound_connect);
 	tcase_add_test(tc, test_sigterm_drains);
 	tcase_add_test(tc, test_sigterm_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flow");
+	tcase_add_checked_fixture(tc, setup_flow, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_idle_counts_output);
+	tcase_add_test(tc, test_idle_queued_output);
+	tcase_add_test(tc, test_sndq_max);
+	tcase_add_test(tc, test_refused_reset);
+	tcase_add_test(tc, test_pause_framed);
+	tcase_add_test(tc, test_fair_turns);
+	tcase_add_test(tc, test_sigterm_backlog);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

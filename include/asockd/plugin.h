@@ -28,6 +28,8 @@
  *     (listener option sndq_high) the host stops reading from the peer and
  *     host->writable() turns 0; once the queue drains the on_send
  *     notification fires, once.  It does not fire on every writable edge.
+ *     The queue has a hard cap (sndq_max): a send past it aborts the
+ *     connection with ASOCKD_CLOSE_OVERFLOW.
  *  4. Every host call that can fail returns 0 or a negative errno value;
  *     there is no thread-wide last-error state.  Predicates and getters
  *     return their value directly, as documented.
@@ -83,8 +85,9 @@ enum asockd_close_reason {
 	ASOCKD_CLOSE_TIMEOUT,	/* idle_timeout expired */
 	ASOCKD_CLOSE_ERROR,	/* a socket error other than a reset */
 	ASOCKD_CLOSE_SHUTDOWN,	/* the daemon is stopping */
-	ASOCKD_CLOSE_PROTOCOL,	/* the peer broke the listener's framing */
-	ASOCKD_CLOSE_CONNECT	/* an outbound connect failed (no on_close) */
+	ASOCKD_CLOSE_PROTOCOL,	/* the peer broke the framing or max_input */
+	ASOCKD_CLOSE_CONNECT,	/* an outbound connect failed (no on_close) */
+	ASOCKD_CLOSE_OVERFLOW	/* output queue past sndq_max (ABI 1.2) */
 };
 
 /* What kind of socket a listener has. */
@@ -172,6 +175,10 @@ struct asockd_host {
 	 * the queue is empty and the kernel takes them; the rest is copied.
 	 * Returns 0, -EPIPE once the connection is closing or its write side
 	 * was shut down, or -ENOTCONN while an outbound connect is pending.
+	 * Bytes that would take the queue past the listener's sndq_max are
+	 * not queued: the call returns -ENOBUFS and the connection is aborted
+	 * with ASOCKD_CLOSE_OVERFLOW (a safety net: stop sending while
+	 * writable() is 0 and resume in on_send).
 	 * buf is borrowed for the call only.
 	 */
 	int	(*send)(struct asockd_conn *c, const void *buf, size_t len);
@@ -185,7 +192,7 @@ struct asockd_host {
 	 * when the callback returns.  Returns 0, or -EALREADY when closing.
 	 */
 	int	(*close)(struct asockd_conn *c);
-	/* Close now, discarding queued output (sends a reset). */
+	/* Close now, discarding queued output (a TCP peer gets a reset). */
 	int	(*abort)(struct asockd_conn *c);
 	/* shutdown(SHUT_WR) once the queue has drained; reading continues. */
 	int	(*shutdown_write)(struct asockd_conn *c);
@@ -210,8 +217,11 @@ struct asockd_host {
 	/* Listener name as configured; host-owned. */
 	const char *(*listener_name)(struct asockd_listener *l);
 	/*
-	 * Stop (0) or resume (1) delivering receive notifications for c.
-	 * Bytes the kernel holds stay there; nothing is lost.
+	 * paused non-zero: stop delivering receive notifications (on_receive,
+	 * on_message) for c; 0: resume.  Bytes the kernel holds, and whole
+	 * messages already read but not yet delivered, stay where they are
+	 * and are delivered in order after the resume; nothing is lost.
+	 * Returns 0, or -ENOTCONN once the connection is closed.
 	 */
 	int	(*pause_receive)(struct asockd_conn *c, int paused);
 
@@ -395,8 +405,12 @@ struct asockd_plugin {
 
 	/*
 	 * A connection was accepted.  Return 0 to keep it, or a negative
-	 * errno to refuse it: the host closes it at once and on_close is not
-	 * called.  The plugin may send from here (a greeting).
+	 * errno to refuse it: the host aborts it at once and on_close is not
+	 * called.  A refused TCP client gets a reset (its next read or write
+	 * fails with ECONNRESET); a unix-socket client sees the end of the
+	 * stream.  The errno is only logged, and what the plugin sent before
+	 * refusing may be lost.  The plugin may send from here (a greeting)
+	 * when it keeps the connection.
 	 */
 	int	(*on_accept)(struct asockd_conn *c);
 	/*
