@@ -94,6 +94,15 @@ void	 vlog(int pri, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
 void	 logit(int pri, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * log_err/log_errx: what stops the daemon, fails a start-up or drops a
+ * listener; log_warn/log_warnx: what it survives.  The plain forms append
+ * strerror(errno).
+ */
+void	 log_err(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 log_errx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...)

@@ -150,7 +150,7 @@ listener_inherit(struct asockd_listener *l, int *fds, char **names, int n)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
-	int			 i, type, want;
+	int			 i, type, want, acc;
 
 	for (i = 0; i < n; i++) {
 		if (fds[i] == -1 || strcmp(names[i], l->conf->name) != 0)
@@ -160,16 +160,25 @@ listener_inherit(struct asockd_listener *l, int *fds, char **names, int n)
 		    SOCK_STREAM : SOCK_DGRAM;
 		if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) == -1
 		    || type != want) {
-			log_warnx("listener %s: inherited fd %d is not a %s"
+			log_errx("listener %s: inherited fd %d is not a %s"
 			    " socket", l->conf->name, fds[i],
 			    want == SOCK_STREAM ? "stream" : "datagram");
+			return -1;
+		}
+		/* accept(2) on a stream socket never listen()ed: EINVAL */
+		len = sizeof(acc);
+		if (want == SOCK_STREAM && (getsockopt(fds[i], SOL_SOCKET,
+		    SO_ACCEPTCONN, &acc, &len) == -1 || !acc)) {
+			log_errx("listener %s: inherited fd %d is not"
+			    " listening (a socket unit needs ListenStream="
+			    " and Accept=no)", l->conf->name, fds[i]);
 			return -1;
 		}
 		len = sizeof(ss);
 		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) == -1)
 			len = 0;
 		if (len > 0 && ss.ss_family != l->conf->addr.ss.ss_family) {
-			log_warnx("listener %s: inherited fd %d has another"
+			log_errx("listener %s: inherited fd %d has another"
 			    " address family than %s", l->conf->name, fds[i],
 			    l->conf->listen);
 			return -1;

@@ -160,6 +160,28 @@ logit(int pri, const char *fmt, ...)
 }
 
 void
+log_err(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 err = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_ERR, err, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
 	va_list	 ap;
