@@ -12,7 +12,8 @@
  * RESPAWN_DELAY.  A plugin that kills CRASH_LIMIT workers within
  * CRASH_WINDOW seconds is quarantined: its listening sockets are closed
  * (new connections are refused) and workers stop serving them, until a
- * reload.
+ * reload.  Only crash signals and hung-worker aborts count (see
+ * plugin_fault()): an OOM kill must not be able to close a service.
  *
  * Reload (SIGHUP): the new configuration is parsed into a fresh struct; an
  * invalid one changes nothing.  Listeners with the same name and address
@@ -569,6 +570,30 @@ crashes_clear(void)
 	master_shm->nquarantined = 0;
 }
 
+/*
+ * Did the worker die of its own code: a crash signal (which the crash
+ * handler attributes to the plugin on the stack), or the SIGKILL that
+ * followed our SIGABRT of a hung loop?  A SIGKILL or SIGTERM from outside
+ * (the OOM killer, an operator) says nothing about the plugins.
+ */
+static int
+plugin_fault(const struct worker *w, int status)
+{
+	if (!WIFSIGNALED(status))
+		return 0;
+	switch (WTERMSIG(status)) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGILL:
+	case SIGFPE:
+	case SIGABRT:
+		return 1;
+	case SIGKILL:
+		return w->abort_at != 0;
+	}
+	return 0;
+}
+
 /* Log an unexpected death: signal, plugin at fault, plugins loaded. */
 static void
 worker_died(struct worker *w, int status, int cp)
@@ -576,7 +601,7 @@ worker_died(struct worker *w, int status, int cp)
 	struct plugin_conf	*pc;
 	const char		*culprit = NULL, *only = NULL;
 	char			 loaded[512] = "", sig[64] = "";
-	int			 i = 0, nloaded = 0;
+	int			 i = 0, nloaded = 0, fault;
 	size_t			 len;
 
 	TAILQ_FOREACH(pc, &w->gen->conf->plugins, entry) {
@@ -596,10 +621,14 @@ worker_died(struct worker *w, int status, int cp)
 	} else
 		snprintf(sig, sizeof(sig), "exited with status %d",
 		    WEXITSTATUS(status));
-	log_warnx("worker %d (pid %ld) %s%s%s%s; plugins loaded: %s",
+	fault = plugin_fault(w, status);
+	log_warnx("worker %d (pid %ld) %s%s%s%s; plugins loaded: %s%s",
 	    w->index, (long)w->pid, sig, w->ready ? "" : " before it was up",
 	    culprit ? " in plugin " : "", culprit ? culprit : "",
-	    nloaded ? loaded : "none");
+	    nloaded ? loaded : "none", WIFSIGNALED(status) && !fault ?
+	    " (not a crash: not counted against the plugins)" : "");
+	if (!fault)
+		return;
 	/* with one plugin loaded there is no one else to blame */
 	if (culprit == NULL && nloaded == 1)
 		culprit = only;

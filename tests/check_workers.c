@@ -266,6 +266,44 @@ START_TEST(quarantine)
 }
 END_TEST
 
+/*
+ * SIGKILL from outside (the OOM killer, an operator) is not a plugin
+ * crash: six of them within a minute, with one plugin loaded (the one
+ * that would otherwise be blamed), and the listener stays open.
+ */
+START_TEST(sigkill_not_counted)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 2; };\n"
+	    "plugins: { crash = { path = \"@TEST_PLUGIN_DIR@/crash.so\"; };"
+	    " };\n"
+	    "listeners: ( { name = \"crash\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"crash\"; } );\n", NULL);
+	int	 i, fd;
+	long	 pid;
+
+	ck_assert_ptr_nonnull(d);
+	for (i = 1; i <= 6; i++) {
+		ck_assert(log_wait_n(d, " started (pid", i + 1, 10000));
+		fd = conn(d, "crash");
+		pid = pid_of(fd);
+		ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
+		ck_assert(h_wait_eof(fd, 5000));
+		close(fd);
+		ck_assert(log_wait_n(d, "(SIGKILL)", i, 5000));
+	}
+	ck_assert(log_wait_n(d, " started (pid", 8, 10000));
+	ck_assert_msg(h_log_count(d, "quarantined") == 0, "%s",
+	    h_log_text(d));
+	ck_assert_int_eq(h_log_count(d, "listener crash: closed"), 0);
+	fd = conn(d, "crash");
+	echo_ok(fd, "still open\n");
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 /* A listener with workers = 1 is served by one worker only. */
 START_TEST(pinned)
 {
@@ -797,6 +835,7 @@ workers_suite(void)
 	tcase_add_test(tc, several_workers);
 	tcase_add_test(tc, crash_respawn);
 	tcase_add_test(tc, quarantine);
+	tcase_add_test(tc, sigkill_not_counted);
 	tcase_add_test(tc, pinned);
 	tcase_add_test(tc, sigterm_pidfile);
 	tcase_add_test(tc, privileges_dropped);
