@@ -544,6 +544,9 @@ struct worker_slot {
 	/* index in conf->plugins of the plugin whose code raised a fatal
 	 * signal, -1: none known */
 	volatile int		 crash_plugin;
+	/* how many of conf->plugins, in order, the worker has dealt with
+	 * (loaded, or skipped as quarantined): what its death names */
+	volatile int		 nloaded;
 	/* bumped by the worker's loop every half second: a stuck plugin
 	 * stops it, and the master notices */
 	volatile uint32_t	 beat;

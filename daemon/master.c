@@ -336,6 +336,7 @@ worker_spawn(struct gen *g, int index)
 	s->pid = 0;
 	s->nconns = 0;
 	s->crash_plugin = -1;
+	s->nloaded = 0;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_warn("pipe2");
 		return -1;
@@ -605,8 +606,10 @@ worker_died(struct worker *w, int status, int cp)
 	size_t			 len;
 
 	TAILQ_FOREACH(pc, &w->gen->conf->plugins, entry) {
-		if (i++ == cp)
+		if (i == cp)
 			culprit = pc->name;
+		if (i++ >= master_shm->slots[w->slot].nloaded)
+			break;
 		if (master_quarantined(pc->name))
 			continue;
 		len = strlen(loaded);

@@ -347,10 +347,13 @@ plugins_load(void)
 
 	TAILQ_FOREACH(pc, &conf->plugins, entry) {
 		ra.plugin = i++;
-		if (master_quarantined(pc->name))
+		if (master_quarantined(pc->name)) {
+			slot->nloaded = i;
 			continue;
+		}
 		if ((inst = plugin_load(conf, pc)) == NULL)
 			return -1;
+		slot->nloaded = i;
 		TAILQ_INSERT_TAIL(&instances, inst, entry);
 		sym = dlsym(inst->dl, ASOCKD_PLUGIN_SYMBOL_NAME);
 		if (sym != NULL) {
@@ -393,6 +396,7 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	slot->pid = getpid();
 	slot->nconns = 0;
 	slot->crash_plugin = -1;
+	slot->nloaded = 0;
 	quarantine_seen = master_shm->quarantine_seq;
 	/* only the master speaks to systemd */
 	unsetenv("NOTIFY_SOCKET");

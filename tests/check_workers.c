@@ -304,6 +304,34 @@ START_TEST(sigkill_not_counted)
 }
 END_TEST
 
+/*
+ * A worker that could not load its second plugin names only the first as
+ * loaded, not the config's list.
+ */
+START_TEST(load_failure_loaded)
+{
+	char	*conf = h_write_file("badabi.conf",
+	    "plugins: {\n"
+	    "  echo = { path = \"echo.so\"; };\n"
+	    "  bad = { path = \"@TEST_PLUGIN_DIR@/badabi.so\"; };\n"
+	    "};\n"
+	    "listeners: (\n"
+	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"bad\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"bad\"; }\n"
+	    ");\n");
+	char	*argv[] = { "asockd", "-f", "-P", getenv("ASOCKD_PLUGIN_DIR"),
+	    "-c", conf, NULL };
+	static char out[65536];
+
+	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "before it was up; plugins loaded: echo\n")
+	    != NULL, "%s", out);
+	free(conf);
+}
+END_TEST
+
 /* A listener with workers = 1 is served by one worker only. */
 START_TEST(pinned)
 {
@@ -836,6 +864,7 @@ workers_suite(void)
 	tcase_add_test(tc, crash_respawn);
 	tcase_add_test(tc, quarantine);
 	tcase_add_test(tc, sigkill_not_counted);
+	tcase_add_test(tc, load_failure_loaded);
 	tcase_add_test(tc, pinned);
 	tcase_add_test(tc, sigterm_pidfile);
 	tcase_add_test(tc, privileges_dropped);
