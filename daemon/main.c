@@ -186,8 +186,7 @@ main(int argc, char *argv[])
 	if ((abs_config = realpath(config_file, NULL)) != NULL)
 		config_file = abs_config;
 	if ((conf = config_load(config_file, plugin_dir)) == NULL) {
-		fprintf(stderr, "asockd: %s: configuration has errors\n",
-		    config_file);
+		log_errx("%s: configuration has errors", config_file);
 		free(abs_config);
 		return 1;
 	}

@@ -452,7 +452,7 @@ gen_abort(struct gen *g, const char *why)
 {
 	ev_timer_stop(loop, &g->start_timer);
 	if (current == NULL) {
-		log_warnx("start-up failed: %s", why);
+		log_errx("start-up failed: %s", why);
 		exit_code = 1;
 		g->state = GEN_RETIRING;
 		master_stop(NULL);
@@ -522,11 +522,11 @@ quarantine(const char *name, int n, double secs)
 	master_shm->nquarantined = q + 1;
 	__sync_synchronize();
 	master_shm->quarantine_seq++;
-	log_warnx("plugin %s: quarantined: it killed %d workers in %.0f s;"
+	log_errx("plugin %s: quarantined: it killed %d workers in %.0f s;"
 	    " its listeners stop accepting until a reload", name, n, secs);
 	TAILQ_FOREACH(l, &listeners, entry)
 		if (l->fd != -1 && strcmp(l->conf->plugin, name) == 0) {
-			log_warnx("listener %s: closed: plugin %s is"
+			log_errx("listener %s: closed: plugin %s is"
 			    " quarantined", l->conf->name, name);
 			listener_shut(l);
 		}
@@ -932,12 +932,12 @@ pidfile_write(const char *path)
 	FILE	*fp;
 
 	if ((fp = fopen(path, "we")) == NULL) {
-		log_warn("pidfile %s", path);
+		log_err("pidfile %s", path);
 		return -1;
 	}
 	fprintf(fp, "%ld\n", (long)getpid());
 	if (fclose(fp) == EOF) {
-		log_warn("pidfile %s", path);
+		log_err("pidfile %s", path);
 		return -1;
 	}
 	pidfile = xstrdup(path);
@@ -960,7 +960,7 @@ master_run(const char *pd, int foreground)
 	if (conf->log_file != NULL && master_log_open(conf) == -1)
 		return 1;
 	if (listener_open_all(conf, &instances) == -1) {
-		log_warnx("%s: a listener could not be opened", conf->file);
+		log_errx("%s: a listener could not be opened", conf->file);
 		listener_free_all();
 		return 1;
 	}

@@ -407,20 +407,26 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	if (getppid() == 1)
 		exit(1);
 
-	if (worker_privs(conf, 1) == -1)
+	if (worker_privs(conf, 1) == -1) {
+		log_errx("worker %d: cannot switch to daemon.user/group:"
+		    " exiting", index);
 		exit(1);
+	}
 	signals_init();
 	conn_oob_init();
 	connect_init();
 	if (plugins_load() == -1) {
-		log_warnx("%s: a plugin could not be loaded", conf->file);
+		log_errx("%s: a plugin could not be loaded", conf->file);
 		exit(1);
 	}
 	listeners_take();
 	crash_init();
 	TAILQ_FOREACH(inst, &instances, entry)
-		if (plugin_init(inst) == -1)
+		if (plugin_init(inst) == -1) {
+			log_errx("worker %d: plugin %s did not start: exiting",
+			    index, inst->name);
 			exit(1);
+		}
 	listener_start_all();
 	ev_timer_init(&status_timer, status_cb, STATUS_INTERVAL,
 	    STATUS_INTERVAL);

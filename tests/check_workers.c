@@ -332,6 +332,90 @@ START_TEST(load_failure_loaded)
 }
 END_TEST
 
+/*
+ * Start `asockd -f -c FILE` with stderr on a file that JOURNAL_STREAM names
+ * (as systemd does when stderr is the journal).  Not registered with the
+ * harness: h_daemon_wait and h_log_* work on it.
+ */
+static struct daemon *
+start_journal(const char *conf_text)
+{
+	struct daemon	*d = calloc(1, sizeof(*d));
+	char		*path, js[64];
+	struct stat	 st;
+	pid_t		 pid;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(d);
+	path = h_write_file("journal.conf", conf_text);
+	snprintf(d->conf, sizeof(d->conf), "%s", path);
+	free(path);
+	snprintf(d->log, sizeof(d->log), "%s/journal.log", h_tmpdir());
+	fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (dup2(fd, STDERR_FILENO) == -1)
+			_exit(127);
+		setenv("JOURNAL_STREAM", js, 1);
+		execl(getenv("ASOCKD_BIN"), "asockd", "-f", "-l", "debug",
+		    "-P", getenv("ASOCKD_PLUGIN_DIR"), "-c", d->conf,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	d->pid = pid;
+	return d;
+}
+
+/*
+ * Under journald: a start-up failure is logged at err (<3>), and every
+ * line names its process, so the worker's own lines can be told from the
+ * master's.
+ */
+START_TEST(journal_priorities)
+{
+	struct daemon	*d = start_journal(
+	    "daemon: { workers = 1; };\n"
+	    "plugins: {\n"
+	    "  echo = { path = \"echo.so\"; };\n"
+	    "  bad = { path = \"@TEST_PLUGIN_DIR@/badabi.so\"; };\n"
+	    "};\n"
+	    "listeners: ( { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n");
+	char	*log, *p, want[1024];
+	long	 wpid;
+
+	ck_assert_int_eq(h_daemon_wait(d, 10000), 1);
+	log = h_log_text(d);
+	snprintf(want, sizeof(want), "\n<3>[%ld] start-up failed: ",
+	    (long)d->pid);
+	ck_assert_msg(strstr(log, want) != NULL, "no %s in:\n%s", want + 1,
+	    log);
+	p = strstr(log, "] worker 0 (pid ");
+	ck_assert_msg(p != NULL, "%s", log);
+	wpid = atol(p + strlen("] worker 0 (pid "));
+	ck_assert_int_gt(wpid, 0);
+	ck_assert_int_ne(wpid, d->pid);
+	snprintf(want, sizeof(want), "<3>[%ld] %s: a plugin could not be"
+	    " loaded\n", wpid, d->conf);
+	ck_assert_msg(strstr(log, want) != NULL, "no %s in:\n%s", want, log);
+	/* every line has a priority and a pid */
+	for (p = log; *p != '\0'; p = strchr(p, '\n') + 1) {
+		ck_assert_msg(p[0] == '<' && p[2] == '>' && p[3] == '[',
+		    "line without <N>[PID]: %.80s", p);
+		if (strchr(p, '\n') == NULL)
+			break;
+	}
+	free(log);
+	free(d);
+}
+END_TEST
+
 /* A listener with workers = 1 is served by one worker only. */
 START_TEST(pinned)
 {
@@ -865,6 +949,7 @@ workers_suite(void)
 	tcase_add_test(tc, quarantine);
 	tcase_add_test(tc, sigkill_not_counted);
 	tcase_add_test(tc, load_failure_loaded);
+	tcase_add_test(tc, journal_priorities);
 	tcase_add_test(tc, pinned);
 	tcase_add_test(tc, sigterm_pidfile);
 	tcase_add_test(tc, privileges_dropped);
