@@ -9,11 +9,13 @@
  * The crash plugin (tests/plugins/crash.c) answers "pid" with its
  * worker's pid and dies on "segv" or "abort".
  */
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -762,6 +764,115 @@ START_TEST(log_file_reopen)
 }
 END_TEST
 
+/* Fill the file system of dir: a file written until ENOSPC. */
+static char *
+fill_fs(const char *dir)
+{
+	static char	 block[4096];
+	char		*path;
+	int		 fd, i;
+
+	ck_assert_int_ge(asprintf(&path, "%s/filler", dir), 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < 1024 && write(fd, block, sizeof(block)) > 0; i++)
+		;
+	for (i = 0; i < 8192 && write(fd, block, 1) > 0; i++)
+		;
+	ck_assert_int_eq(errno, ENOSPC);
+	close(fd);
+	return path;
+}
+
+/*
+ * daemon.log_file on a full disk (a 64 KiB tmpfs): lines that do not fit
+ * are dropped whole, none is left as a fragment glued to a later one, and
+ * once there is space again the loss is reported.  Skipped where tmpfs
+ * cannot be mounted (not root, no CAP_SYS_ADMIN).
+ */
+START_TEST(log_file_full)
+{
+	char		*dir, *cf, *log, *filler, *text, *p, *nl;
+	char		 line[1024], *s;
+	pid_t		 pid;
+	int		 fd, i, n, port = -1, status;
+	FILE		*f;
+
+	dir = h_expand("@TMP@/small");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	/* in a mount namespace of this test's process: no mount outlives it */
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", dir, "tmpfs", 0, "size=64k") == -1) {
+		fprintf(stderr, "log_file_full: skipped: mount tmpfs: %s\n",
+		    strerror(errno));
+		free(dir);
+		return;
+	}
+	cf = h_write_file("full.conf",
+	    "daemon: { workers = 1; log_file = \"small/asockd.log\"; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"echo\";"
+	    " listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; } );\n");
+	log = h_expand("@TMP@/small/asockd.log");
+	if ((pid = fork()) == 0) {
+		execl(getenv("ASOCKD_BIN"), "asockd", "-f", "-l", "debug", "-c",
+		    cf, "-P", getenv("ASOCKD_PLUGIN_DIR"), (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert(file_wait(log, " started (pid", 1));
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((s = strstr(line, "listening on tcp://127.0.0.1:")))
+			port = atoi(strrchr(s, ':') + 1);
+	fclose(f);
+	ck_assert_int_gt(port, 0);
+
+	filler = fill_fs(dir);
+	for (i = 0; i < 40; i++) {
+		fd = h_tcp_connect("127.0.0.1", port);
+		echo_ok(fd, "into the void\n");
+		close(fd);
+	}
+	usleep(200 * 1000);
+	/* the last page of the log had room for a few, not for all */
+	n = file_count(log, "closed (peer)");
+	ck_assert_int_lt(n, 40);
+	ck_assert_int_eq(unlink(filler), 0);
+	fd = h_tcp_connect("127.0.0.1", port);
+	echo_ok(fd, "space again\n");
+	close(fd);
+	ck_assert_msg(file_wait(log, " lines dropped: the log could not be"
+	    " written (No space left on device)", 1), "no drop report");
+	ck_assert(file_wait(log, "closed (peer)", n + 1));
+
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* every line whole: a time stamp, one "asockd[", a newline */
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	text = calloc(1, 65536 + 1);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_gt(fread(text, 1, 65536, f), 0);
+	fclose(f);
+	for (p = text; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		ck_assert_msg(nl != NULL, "unterminated last line: %s", p);
+		*nl = '\0';
+		ck_assert_msg(p[4] == '-' && p[10] == 'T' &&
+		    (s = strstr(p, " asockd[")) != NULL &&
+		    strstr(s + 8, "asockd[") == NULL, "bad line: %s", p);
+	}
+	free(text);
+	umount2(dir, MNT_DETACH);
+	free(filler);
+	free(cf);
+	free(log);
+	free(dir);
+}
+END_TEST
+
 /* A plugin that never returns: the master notices the stuck loop after
  * daemon.worker_timeout, aborts the worker (the crash handler names the
  * plugin) and replaces it; the other worker serves on. */
@@ -954,6 +1065,7 @@ workers_suite(void)
 	tcase_add_test(tc, sigterm_pidfile);
 	tcase_add_test(tc, privileges_dropped);
 	tcase_add_test(tc, log_file_reopen);
+	tcase_add_test(tc, log_file_full);
 	tcase_add_test(tc, hung_worker);
 	tcase_add_test(tc, sigint_group);
 	tcase_add_test(tc, sigterm_group);
