@@ -86,6 +86,11 @@ void	 log_init(int where, int level);
  * logging why (the previous destination stays).
  */
 int	 log_file_open(const char *path, uid_t uid, gid_t gid);
+/*
+ * Until the daemon is ready, also write warnings and errors to fd (the
+ * pipe to the process that started it, without -f); -1 stops that.
+ */
+void	 log_tee(int fd);
 void	 log_setlevel(int level);
 int	 log_getlevel(void);
 /* "err", "warning", "notice", "info", "debug" -> level, or -1. */
@@ -569,6 +574,12 @@ extern struct master_shm *master_shm;
 int	 master_run(const char *plugin_dir, int foreground);
 /* 1 when the plugin called name is quarantined. */
 int	 master_quarantined(const char *name);
+/*
+ * Without -f: end the pipe to the process waiting for the start-up, with
+ * the "ready" byte when ok (the master), or without (a worker that is up
+ * lets go of its copy).
+ */
+void	 starter_done(int ok);
 
 /* ---------------------------------------------------------------- worker.c */
 

@@ -37,6 +37,7 @@ static int	 log_journal;	/* stderr is the journal: "<N>" prefixes */
 static int	 log_stamp;	/* stderr is a log file: time stamps */
 static unsigned long log_dropped;	/* lines lost since the last write */
 static int	 log_drop_errno;	/* why the last one was lost */
+static int	 log_tee_fd = -1;	/* start-up: warnings also go here */
 
 static const char *const level_names[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
@@ -94,6 +95,12 @@ log_file_open(const char *path, uid_t uid, gid_t gid)
 	log_journal = 0;
 	log_stamp = 1;
 	return 0;
+}
+
+void
+log_tee(int fd)
+{
+	log_tee_fd = fd;
 }
 
 void
@@ -196,6 +203,15 @@ vlog(int pri, const char *fmt, va_list ap)
 	if (pri > log_level)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_tee_fd != -1 && pri <= LOG_WARNING) {
+		int	 n;
+
+		n = snprintf(line, sizeof(line), "asockd[%d]: %s: %s\n",
+		    (int)getpid(), level_names[pri], buf);
+		if (n > 0 && write(log_tee_fd, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1) == -1)
+			log_tee_fd = -1;	/* the starter is gone */
+	}
 	if (log_where == LOG_TO_SYSLOG) {
 		syslog(pri, "%s", buf);
 		errno = saved;

@@ -25,6 +25,13 @@
  * generation keeps serving.
  *
  * The master owns unix socket files and removes them at exit.
+ *
+ * Without -f the process the user started forks the master and waits on
+ * a pipe (the Type=forking convention): the master writes one NUL byte
+ * when the first generation is up, and the waiting process exits 0; if the
+ * pipe closes without it (start-up failed and the master exited), it
+ * prints the warnings and errors that came through the pipe (log_tee)
+ * and exits 1.  Workers write there too until they are up.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -104,6 +111,7 @@ static const char	*plugin_dir;
 static int		 stopping, started, reload_again, exit_code;
 static char		 slot_used[WORKER_SLOTS];
 static char		*pidfile;
+static int		 starter_fd = -1;	/* pipe to the waiting parent */
 static ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
 static ev_timer		 hang_timer;
 static ev_timer		 respawn_timer, status_timer, watchdog_timer,
@@ -313,6 +321,7 @@ master_forget(void)
 	ev_timer_stop(loop, &kill_timer);
 	free(pidfile);
 	pidfile = NULL;
+	/* the worker keeps starter_fd until it is up: see worker_main */
 }
 
 static void	 ready_cb(struct ev_loop *, ev_io *, int);
@@ -431,6 +440,7 @@ gen_promote(struct gen *g)
 		started = 1;
 		log_notice("asockd %s ready: %u listener(s), %d worker(s)",
 		    PACKAGE_VERSION, listener_count(), g->nworkers);
+		starter_done(1);
 		sd_notifyf("READY=1\nSTATUS=serving %u listener(s) with %d"
 		    " worker(s)\nMAINPID=%ld", listener_count(), g->nworkers,
 		    (long)getpid());
@@ -926,6 +936,74 @@ signals_init(void)
 	}
 }
 
+/* Tell the process waiting for the start-up (no -f) that it is over. */
+void
+starter_done(int ok)
+{
+	if (starter_fd == -1)
+		return;
+	log_tee(-1);
+	if (ok && write(starter_fd, "", 1) != 1)
+		log_warn("start-up pipe");
+	close(starter_fd);
+	starter_fd = -1;
+}
+
+/*
+ * daemon(3), except that the process the user started waits for the
+ * outcome: exit 0 once the master is ready, 1 (with the warnings and
+ * errors the daemon logged) when it gave up.  Returns in the master.
+ */
+static void
+detach(const struct config *cf)
+{
+	char	 buf[8192];
+	size_t	 len = 0;
+	ssize_t	 n;
+	pid_t	 pid;
+	int	 p[2], fd;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe2");
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		for (;;) {
+			n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (memchr(buf + len, '\0', n) != NULL)
+				_exit(0);
+			len += n;
+			if (len == sizeof(buf) - 1)
+				len = 0;	/* keep the last lines */
+		}
+		buf[len] = '\0';
+		fprintf(stderr, "%sasockd: start-up failed (the log, %s, has"
+		    " the whole story)\n", buf, cf->log_file != NULL ?
+		    cf->log_file : "syslog");
+		_exit(1);
+	}
+	close(p[0]);
+	starter_fd = p[1];
+	log_tee(starter_fd);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
 static int
 pidfile_write(const char *path)
 {
@@ -968,10 +1046,9 @@ master_run(const char *pd, int foreground)
 		log_warnx("running as root: set daemon.user and daemon.group"
 		    " to drop privileges");
 	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatal("daemon");
+		detach(conf);
 		ev_loop_fork(loop);
-		/* daemon() pointed stderr at /dev/null */
+		/* detach() pointed stderr at /dev/null */
 		if (conf->log_file == NULL)
 			log_init(LOG_TO_SYSLOG, log_getlevel());
 		else if (master_log_open(conf) == -1) {

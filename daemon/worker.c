@@ -436,6 +436,8 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	if (write(readyfd, &one, 1) != 1)
 		log_warn("worker %d: ready pipe", index);
 	close(readyfd);
+	/* up: the starting process hears only from the master now */
+	starter_done(0);
 
 	ev_run(loop, 0);
 

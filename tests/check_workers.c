@@ -873,6 +873,79 @@ START_TEST(log_file_full)
 }
 END_TEST
 
+/*
+ * Without -f the command the user ran waits for the real outcome: 1 when
+ * a plugin's init fails in the workers (with the reason on stderr), 0 once
+ * the daemon serves (it keeps running, detached, and is stopped through
+ * its pidfile).
+ */
+START_TEST(detach_outcome)
+{
+	static char	 out[65536];
+	char		*bad, *good, *pidf, *log, line[1024], *s;
+	char		*argv[] = { "asockd", "-P", getenv("ASOCKD_PLUGIN_DIR"),
+	    "-c", NULL, NULL };
+	long long	 end;
+	long		 pid;
+	int		 fd, port = -1;
+	FILE		*f;
+
+	free(h_write_file("bad.ini", "[chargen]\nline_length = 0\n"));
+	bad = h_write_file("detach-bad.conf",
+	    "daemon: { pidfile = \"@TMP@/detach-bad.pid\"; };\n"
+	    "plugins: { chargen: { path = \"chargen.so\";"
+	    " config = \"@TMP@/bad.ini\"; }; };\n"
+	    "listeners: ( { name = \"c\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"chargen\"; } );\n");
+	argv[4] = bad;
+	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "line_length 0 is out of range") != NULL &&
+	    strstr(out, "start-up failed") != NULL, "%s", out);
+	pidf = h_expand("@TMP@/detach-bad.pid");
+	ck_assert_int_eq(access(pidf, F_OK), -1);	/* it is gone */
+	free(pidf);
+
+	good = h_write_file("detach-good.conf",
+	    "daemon: { pidfile = \"@TMP@/detach.pid\";"
+	    " log_file = \"detach.log\"; workers = 2; };\n"
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n");
+	argv[4] = good;
+	ck_assert_msg(h_run(argv, out, sizeof(out)) == 0, "%s", out);
+	/* ready before it returned: pidfile written, both workers up */
+	pidf = h_expand("@TMP@/detach.pid");
+	log = h_expand("@TMP@/detach.log");
+	ck_assert_ptr_nonnull(f = fopen(pidf, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	pid = atol(line);
+	ck_assert_int_gt(pid, 1);
+	ck_assert_int_eq(kill((pid_t)pid, 0), 0);
+	ck_assert_int_eq(file_count(log, " ready: "), 1);
+	ck_assert_int_eq(file_count(log, " started (pid"), 2);
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((s = strstr(line, "listening on tcp://127.0.0.1:")))
+			port = atoi(strrchr(s, ':') + 1);
+	fclose(f);
+	ck_assert_int_gt(port, 0);
+	fd = h_tcp_connect("127.0.0.1", port);
+	echo_ok(fd, "detached\n");
+	close(fd);
+	ck_assert_int_eq(kill((pid_t)pid, SIGTERM), 0);
+	end = h_now_ms() + 10000;
+	while (access(pidf, F_OK) == 0 && h_now_ms() < end)
+		usleep(20 * 1000);
+	ck_assert_int_eq(access(pidf, F_OK), -1);
+	ck_assert(file_wait(log, "stopped", 1));
+	free(pidf);
+	free(log);
+	free(bad);
+	free(good);
+}
+END_TEST
+
 /* A plugin that never returns: the master notices the stuck loop after
  * daemon.worker_timeout, aborts the worker (the crash handler names the
  * plugin) and replaces it; the other worker serves on. */
@@ -1066,6 +1139,7 @@ workers_suite(void)
 	tcase_add_test(tc, privileges_dropped);
 	tcase_add_test(tc, log_file_reopen);
 	tcase_add_test(tc, log_file_full);
+	tcase_add_test(tc, detach_outcome);
 	tcase_add_test(tc, hung_worker);
 	tcase_add_test(tc, sigint_group);
 	tcase_add_test(tc, sigterm_group);
