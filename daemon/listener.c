@@ -24,11 +24,19 @@
 
 #define ACCEPT_BATCH	64
 #define ACCEPT_RETRY	0.1	/* seconds between retries under EMFILE */
+#define PRESSURE_REPORT	60.0	/* seconds between "still" lines */
 
 struct listeners	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
 unsigned int		 listener_share = 1;
 static ev_timer		 accept_retry;
 static int		 accept_paused;	/* out of fds: all stopped */
+/* One episode of fd (or memory) pressure, logged at start, every
+ * PRESSURE_REPORT seconds and at its end, not at every retry. */
+static struct {
+	int		 on;
+	ev_tstamp	 since, reported;
+	unsigned long	 fails;
+} pressure;
 
 static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
 
@@ -199,8 +207,41 @@ static void
 accept_retry_cb(struct ev_loop *lp, ev_timer *w, int revents)
 {
 	accept_paused = 0;
-	log_info("resuming accepting connections");
 	listener_start_all();
+}
+
+/* accept4 failed for want of fds or memory: log the episode sparingly. */
+static void
+pressure_fail(const struct asockd_listener *l)
+{
+	ev_tstamp	 now = ev_now(loop);
+
+	if (!pressure.on) {
+		pressure.on = 1;
+		pressure.since = pressure.reported = now;
+		pressure.fails = 1;
+		log_warn("listener %s: accept4 (not accepting; retrying every"
+		    " %.1f s)", l->conf->name, ACCEPT_RETRY);
+		return;
+	}
+	pressure.fails++;
+	if (now - pressure.reported >= PRESSURE_REPORT) {
+		pressure.reported = now;
+		log_warn("listener %s: accept4: still failing after %.0f s"
+		    " (%lu attempts)", l->conf->name, now - pressure.since,
+		    pressure.fails);
+	}
+}
+
+static void
+pressure_end(void)
+{
+	if (!pressure.on)
+		return;
+	pressure.on = 0;
+	log_notice("accepting connections again after %.1f s (%lu accept4"
+	    " attempts failed)", ev_now(loop) - pressure.since,
+	    pressure.fails);
 }
 
 int
@@ -349,6 +390,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 #if EAGAIN != EWOULDBLOCK
 			case EWOULDBLOCK:
 #endif
+				pressure_end();
 				return;
 			case EINTR:
 			case ECONNABORTED:
@@ -358,7 +400,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				log_warn("listener %s: accept4", l->conf->name);
+				pressure_fail(l);
 				/* stop everything; retry from a timer */
 				listener_stop_all();
 				accept_paused = 1;
@@ -380,6 +422,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 				memcpy(&ss, &l->conf->addr.ss, len);
 			}
 		}
+		pressure_end();
 		conn_accept(l, fd, (struct sockaddr *)&ss, len);
 	}
 }

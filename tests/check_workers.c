@@ -10,6 +10,7 @@
  * worker's pid and dies on "segv" or "abort".
  */
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -946,6 +947,49 @@ START_TEST(detach_outcome)
 }
 END_TEST
 
+/*
+ * A worker out of file descriptors (its RLIMIT_NOFILE lowered to 16 from
+ * outside) with 40 connections waiting: it retries every 0.1 s, but logs
+ * one line when the shortage starts and one when it ends, not two per
+ * retry.
+ */
+START_TEST(emfile_log)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { workers = 1; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n", NULL);
+	struct rlimit	 rl = { 16, 16 };
+	char		*log, *p;
+	long		 wpid;
+	int		 fds[40], i, n;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert(h_log_wait(d, " started (pid", 5000));
+	log = h_log_text(d);
+	p = strstr(log, " started (pid ");
+	wpid = atol(p + strlen(" started (pid "));
+	free(log);
+	ck_assert_int_gt(wpid, 0);
+	ck_assert_int_eq(prlimit((pid_t)wpid, RLIMIT_NOFILE, &rl, NULL), 0);
+	for (i = 0; i < 40; i++)
+		ck_assert_int_ge(fds[i] = conn(d, "echo"), 0);
+	ck_assert(h_log_wait(d, "Too many open files", 5000));
+	usleep(2500 * 1000);	/* 25 retries */
+	n = h_log_count(d, "accept4");
+	ck_assert_msg(n >= 1 && n <= 3, "%d accept4 lines", n);
+	ck_assert_int_eq(h_log_count(d, "resuming accepting"), 0);
+	for (i = 0; i < 40; i++)
+		close(fds[i]);
+	ck_assert_msg(h_log_wait(d, "accepting connections again after",
+	    10000), "%s", h_log_text(d));
+	ck_assert_int_le(h_log_count(d, "accept4"), 4);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 /* A plugin that never returns: the master notices the stuck loop after
  * daemon.worker_timeout, aborts the worker (the crash handler names the
  * plugin) and replaces it; the other worker serves on. */
@@ -1140,6 +1184,7 @@ workers_suite(void)
 	tcase_add_test(tc, log_file_reopen);
 	tcase_add_test(tc, log_file_full);
 	tcase_add_test(tc, detach_outcome);
+	tcase_add_test(tc, emfile_log);
 	tcase_add_test(tc, hung_worker);
 	tcase_add_test(tc, sigint_group);
 	tcase_add_test(tc, sigterm_group);
