@@ -220,16 +220,17 @@ pressure_fail(const struct asockd_listener *l)
 		pressure.on = 1;
 		pressure.since = pressure.reported = now;
 		pressure.fails = 1;
-		log_warn("listener %s: accept4 (not accepting; retrying every"
-		    " %.1f s)", l->conf->name, ACCEPT_RETRY);
+		log_warnx("listener %s: accept4: %s (not accepting; retrying"
+		    " every %.1f s)", l->conf->name, strerror(errno),
+		    ACCEPT_RETRY);
 		return;
 	}
 	pressure.fails++;
 	if (now - pressure.reported >= PRESSURE_REPORT) {
 		pressure.reported = now;
-		log_warn("listener %s: accept4: still failing after %.0f s"
-		    " (%lu attempts)", l->conf->name, now - pressure.since,
-		    pressure.fails);
+		log_warnx("listener %s: accept4: %s: still failing after"
+		    " %.0f s (%lu attempts)", l->conf->name, strerror(errno),
+		    now - pressure.since, pressure.fails);
 	}
 }
 
@@ -239,7 +240,7 @@ pressure_end(void)
 	if (!pressure.on)
 		return;
 	pressure.on = 0;
-	log_notice("accepting connections again after %.1f s (%lu accept4"
+	log_notice("resuming accepting connections after %.1f s (%lu accept4"
 	    " attempts failed)", ev_now(loop) - pressure.since,
 	    pressure.fails);
 }

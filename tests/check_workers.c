@@ -982,7 +982,7 @@ START_TEST(emfile_log)
 	ck_assert_int_eq(h_log_count(d, "resuming accepting"), 0);
 	for (i = 0; i < 40; i++)
 		close(fds[i]);
-	ck_assert_msg(h_log_wait(d, "accepting connections again after",
+	ck_assert_msg(h_log_wait(d, "resuming accepting connections after",
 	    10000), "%s", h_log_text(d));
 	ck_assert_int_le(h_log_count(d, "accept4"), 4);
 	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
