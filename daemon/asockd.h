@@ -61,6 +61,11 @@ void	 log_init(int where, int level);
  * logging why (the previous destination stays).
  */
 int	 log_file_open(const char *path, uid_t uid, gid_t gid);
+/*
+ * Until the daemon is ready, also write warnings and errors to fd (the
+ * pipe to the process that started it, without -f); -1 stops that.
+ */
+void	 log_tee(int fd);
 void	 log_setlevel(int level);
 int	 log_getlevel(void);
 /* "err", "warning", "notice", "info", "debug" -> level, or -1. */
@@ -69,6 +74,15 @@ void	 vlog(int pri, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
 void	 logit(int pri, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * log_err/log_errx: what stops the daemon, fails a start-up or drops a
+ * listener; log_warn/log_warnx: what it survives.  The plain forms append
+ * strerror(errno).
+ */
+void	 log_err(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+void	 log_errx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...)
@@ -533,6 +547,9 @@ struct worker_slot {
 	/* index in conf->plugins of the plugin whose code raised a fatal
 	 * signal, -1: none known */
 	volatile int		 crash_plugin;
+	/* how many of conf->plugins, in order, the worker has dealt with
+	 * (loaded, or skipped as quarantined): what its death names */
+	volatile int		 nloaded;
 	/* bumped by the worker's loop every half second: a stuck plugin
 	 * stops it, and the master notices */
 	volatile uint32_t	 beat;
@@ -555,6 +572,12 @@ extern struct master_shm *master_shm;
 int	 master_run(const char *plugin_dir, int foreground);
 /* 1 when the plugin called name is quarantined. */
 int	 master_quarantined(const char *name);
+/*
+ * Without -f: end the pipe to the process waiting for the start-up, with
+ * the "ready" byte when ok (the master), or without (a worker that is up
+ * lets go of its copy).
+ */
+void	 starter_done(int ok);
 
 /* ---------------------------------------------------------------- worker.c */
 

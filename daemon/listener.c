@@ -24,11 +24,19 @@
 
 #define ACCEPT_BATCH	64
 #define ACCEPT_RETRY	0.1	/* seconds between retries under EMFILE */
+#define PRESSURE_REPORT	60.0	/* seconds between "still" lines */
 
 struct listeners	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
 unsigned int		 listener_share = 1;
 static ev_timer		 accept_retry;
 static int		 accept_paused;	/* out of fds: all stopped */
+/* One episode of fd (or memory) pressure, logged at start, every
+ * PRESSURE_REPORT seconds and at its end, not at every retry. */
+static struct {
+	int		 on;
+	ev_tstamp	 since, reported;
+	unsigned long	 fails;
+} pressure;
 
 static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
 
@@ -150,7 +158,7 @@ listener_inherit(struct asockd_listener *l, int *fds, char **names, int n)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
-	int			 i, type, want;
+	int			 i, type, want, acc;
 
 	for (i = 0; i < n; i++) {
 		if (fds[i] == -1 || strcmp(names[i], l->conf->name) != 0)
@@ -160,16 +168,25 @@ listener_inherit(struct asockd_listener *l, int *fds, char **names, int n)
 		    SOCK_STREAM : SOCK_DGRAM;
 		if (getsockopt(fds[i], SOL_SOCKET, SO_TYPE, &type, &len) == -1
 		    || type != want) {
-			log_warnx("listener %s: inherited fd %d is not a %s"
+			log_errx("listener %s: inherited fd %d is not a %s"
 			    " socket", l->conf->name, fds[i],
 			    want == SOCK_STREAM ? "stream" : "datagram");
+			return -1;
+		}
+		/* accept(2) on a stream socket never listen()ed: EINVAL */
+		len = sizeof(acc);
+		if (want == SOCK_STREAM && (getsockopt(fds[i], SOL_SOCKET,
+		    SO_ACCEPTCONN, &acc, &len) == -1 || !acc)) {
+			log_errx("listener %s: inherited fd %d is not"
+			    " listening (a socket unit needs ListenStream="
+			    " and Accept=no)", l->conf->name, fds[i]);
 			return -1;
 		}
 		len = sizeof(ss);
 		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) == -1)
 			len = 0;
 		if (len > 0 && ss.ss_family != l->conf->addr.ss.ss_family) {
-			log_warnx("listener %s: inherited fd %d has another"
+			log_errx("listener %s: inherited fd %d has another"
 			    " address family than %s", l->conf->name, fds[i],
 			    l->conf->listen);
 			return -1;
@@ -190,8 +207,42 @@ static void
 accept_retry_cb(struct ev_loop *lp, ev_timer *w, int revents)
 {
 	accept_paused = 0;
-	log_info("resuming accepting connections");
 	listener_start_all();
+}
+
+/* accept4 failed for want of fds or memory: log the episode sparingly. */
+static void
+pressure_fail(const struct asockd_listener *l)
+{
+	ev_tstamp	 now = ev_now(loop);
+
+	if (!pressure.on) {
+		pressure.on = 1;
+		pressure.since = pressure.reported = now;
+		pressure.fails = 1;
+		log_warnx("listener %s: accept4: %s (not accepting; retrying"
+		    " every %.1f s)", l->conf->name, strerror(errno),
+		    ACCEPT_RETRY);
+		return;
+	}
+	pressure.fails++;
+	if (now - pressure.reported >= PRESSURE_REPORT) {
+		pressure.reported = now;
+		log_warnx("listener %s: accept4: %s: still failing after"
+		    " %.0f s (%lu attempts)", l->conf->name, strerror(errno),
+		    now - pressure.since, pressure.fails);
+	}
+}
+
+static void
+pressure_end(void)
+{
+	if (!pressure.on)
+		return;
+	pressure.on = 0;
+	log_notice("resuming accepting connections after %.1f s (%lu accept4"
+	    " attempts failed)", ev_now(loop) - pressure.since,
+	    pressure.fails);
 }
 
 int
@@ -340,6 +391,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 #if EAGAIN != EWOULDBLOCK
 			case EWOULDBLOCK:
 #endif
+				pressure_end();
 				return;
 			case EINTR:
 			case ECONNABORTED:
@@ -349,7 +401,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				log_warn("listener %s: accept4", l->conf->name);
+				pressure_fail(l);
 				/* stop everything; retry from a timer */
 				listener_stop_all();
 				accept_paused = 1;
@@ -371,6 +423,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 				memcpy(&ss, &l->conf->addr.ss, len);
 			}
 		}
+		pressure_end();
 		conn_accept(l, fd, (struct sockaddr *)&ss, len);
 	}
 }

@@ -3,11 +3,20 @@
  *
  * In the foreground every line goes to stderr; when $JOURNAL_STREAM names
  * stderr's device:inode (systemd connected stderr to the journal) each line
- * starts with "<N>", its syslog priority, which journald strips and keeps.
+ * starts with "<N>", its syslog priority, which journald strips and keeps,
+ * then "[PID] ": the journal credits the whole stream to the master, so
+ * the pid tells a worker's lines from the master's.  Syslog lines carry
+ * each process's pid (LOG_PID).
  * With daemon.log_file the file becomes stderr (so worker processes share
  * it) and lines carry a time stamp; SIGUSR1 reopens it after rotation.
  * log_warn appends strerror(errno) so the caller names only the syscall:
  * log_warn("accept4") -> "accept4: Too many open files".
+ *
+ * Every line is one write(2), whole or not at all: on a full disk a line
+ * that does not fit is taken back (or, if another process wrote after it,
+ * ended with a newline), so no fragment is glued to a later line.  Each
+ * process counts the lines it dropped and, once a write succeeds again,
+ * says how many were lost.
  */
 #include <sys/stat.h>
 
@@ -26,6 +35,9 @@ static int	 log_where = LOG_TO_STDERR;
 static int	 log_level = LOG_INFO;
 static int	 log_journal;	/* stderr is the journal: "<N>" prefixes */
 static int	 log_stamp;	/* stderr is a log file: time stamps */
+static unsigned long log_dropped;	/* lines lost since the last write */
+static int	 log_drop_errno;	/* why the last one was lost */
+static int	 log_tee_fd = -1;	/* start-up: warnings also go here */
 
 static const char *const level_names[] = {
 	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
@@ -66,13 +78,13 @@ log_file_open(const char *path, uid_t uid, gid_t gid)
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1) {
-		log_warn("log file %s", path);
+		log_err("log file %s", path);
 		return -1;
 	}
 	if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1)
 		log_warn("log file %s: fchown", path);
 	if (dup2(fd, STDERR_FILENO) == -1) {
-		log_warn("log file %s: dup2", path);
+		log_err("log file %s: dup2", path);
 		close(fd);
 		return -1;
 	}
@@ -83,6 +95,12 @@ log_file_open(const char *path, uid_t uid, gid_t gid)
 	log_journal = 0;
 	log_stamp = 1;
 	return 0;
+}
+
+void
+log_tee(int fd)
+{
+	log_tee_fd = fd;
 }
 
 void
@@ -112,31 +130,110 @@ log_level_parse(const char *name)
 	return -1;
 }
 
+/* Format msg as the line that goes to stderr; returns its length. */
+static size_t
+line_format(char *line, size_t size, int pri, const char *msg)
+{
+	char		 ts[32];
+	time_t		 now;
+	struct tm	 tm;
+	int		 n;
+
+	if (log_journal)
+		n = snprintf(line, size, "<%d>[%d] %s\n", pri, (int)getpid(),
+		    msg);
+	else if (log_stamp) {
+		now = time(NULL);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S",
+		    localtime_r(&now, &tm));
+		n = snprintf(line, size, "%s asockd[%d]: %s: %s\n", ts,
+		    (int)getpid(), level_names[pri], msg);
+	} else
+		n = snprintf(line, size, "asockd[%d]: %s: %s\n",
+		    (int)getpid(), level_names[pri], msg);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= size) {
+		/* cut, but still one line */
+		n = (int)size - 1;
+		line[n - 1] = '\n';
+	}
+	return (size_t)n;
+}
+
+/*
+ * Write one whole line to stderr: 0, or -1 when nothing of it stays.  A
+ * short write (a full disk) leaves a fragment: cut the file back to where
+ * the line began if nothing was appended since, else end it with '\n'.
+ */
+static int
+line_write(const char *line, size_t len)
+{
+	struct stat	 st;
+	ssize_t		 n;
+	off_t		 end;
+
+	do
+		n = write(STDERR_FILENO, line, len);
+	while (n == -1 && errno == EINTR);
+	if (n == (ssize_t)len)
+		return 0;
+	if (n <= 0) {
+		log_drop_errno = n == 0 ? ENOSPC : errno;
+		return -1;
+	}
+	log_drop_errno = ENOSPC;
+	end = lseek(STDERR_FILENO, 0, SEEK_CUR);
+	if (end != -1 && fstat(STDERR_FILENO, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size == end &&
+	    ftruncate(STDERR_FILENO, end - n) == 0)
+		return -1;
+	if (write(STDERR_FILENO, "\n", 1) != 1)
+		log_drop_errno = errno;	/* the fragment stays; nothing else */
+	return -1;
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char	 buf[2048];
+	char	 buf[2048], line[2200];
+	size_t	 len;
 	int	 saved = errno;
 
 	if (pri > log_level)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (log_where == LOG_TO_SYSLOG)
-		syslog(pri, "%s", buf);
-	else if (log_journal)
-		fprintf(stderr, "<%d>%s\n", pri, buf);
-	else if (log_stamp) {
-		char		 ts[32];
-		time_t		 now = time(NULL);
-		struct tm	 tm;
+	if (log_tee_fd != -1 && pri <= LOG_WARNING) {
+		int	 n;
 
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S",
-		    localtime_r(&now, &tm));
-		fprintf(stderr, "%s asockd[%d]: %s: %s\n", ts, (int)getpid(),
-		    level_names[pri], buf);
-	} else
-		fprintf(stderr, "asockd[%d]: %s: %s\n", (int)getpid(),
-		    level_names[pri], buf);
+		n = snprintf(line, sizeof(line), "asockd[%d]: %s: %s\n",
+		    (int)getpid(), level_names[pri], buf);
+		if (n > 0 && write(log_tee_fd, line, (size_t)n < sizeof(line) ?
+		    (size_t)n : sizeof(line) - 1) == -1)
+			log_tee_fd = -1;	/* the starter is gone */
+	}
+	if (log_where == LOG_TO_SYSLOG) {
+		syslog(pri, "%s", buf);
+		errno = saved;
+		return;
+	}
+	if (log_dropped > 0) {
+		char	 note[128];
+
+		snprintf(note, sizeof(note), "%lu lines dropped: the log could"
+		    " not be written (%s)", log_dropped,
+		    strerror(log_drop_errno));
+		len = line_format(line, sizeof(line), LOG_WARNING, note);
+		if (line_write(line, len) == -1) {
+			log_dropped++;
+			errno = saved;
+			return;
+		}
+		log_dropped = 0;
+	}
+	len = line_format(line, sizeof(line), pri, buf);
+	if (line_write(line, len) == -1)
+		log_dropped++;
 	errno = saved;
 }
 
@@ -156,6 +253,28 @@ logit(int pri, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	vlog(pri, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_err(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 err = errno;
+
+	va_start(ap, fmt);
+	vlog_errno(LOG_ERR, err, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, fmt, ap);
 	va_end(ap);
 }
 

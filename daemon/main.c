@@ -6,7 +6,8 @@
  * master (master.c) binds every listener, forks the workers (worker.c),
  * which load and initialise the plugins and accept, and reports ready once
  * all of them are up.  Any failure before "ready" exits 1 with the reason
- * on stderr.
+ * on stderr; without -f the command waits for that outcome while the
+ * detached master starts (master.c: detach()).
  */
 #include <sys/resource.h>
 
@@ -58,7 +59,9 @@ usage(FILE *fp)
 "  -t, --test            check the config, load every plugin, run its\n"
 "                        validate hook, print \"configuration OK\" and exit\n"
 "  -f, --foreground      stay in the foreground and log to stderr\n"
-"                        (with <N> priority prefixes under systemd)\n"
+"                        (with <N> priority prefixes under systemd);\n"
+"                        without it asockd detaches and exits 0 once it\n"
+"                        serves, or 1 with the reason if start-up fails\n"
 "  -l, --log-level LEVEL err, warning, notice, info or debug\n"
 "                        (overrides daemon.log_level)\n"
 "  -P, --plugin-dir DIR  load plugins from DIR (overrides daemon.plugin_dir)\n"
@@ -202,8 +205,7 @@ main(int argc, char *argv[])
 	if ((abs_config = realpath(config_file, NULL)) != NULL)
 		config_file = abs_config;
 	if ((conf = config_load(config_file, plugin_dir)) == NULL) {
-		fprintf(stderr, "asockd: %s: configuration has errors\n",
-		    config_file);
+		log_errx("%s: configuration has errors", config_file);
 		free(abs_config);
 		return 1;
 	}

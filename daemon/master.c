@@ -12,7 +12,8 @@
  * RESPAWN_DELAY.  A plugin that kills CRASH_LIMIT workers within
  * CRASH_WINDOW seconds is quarantined: its listening sockets are closed
  * (new connections are refused) and workers stop serving them, until a
- * reload.
+ * reload.  Only crash signals and hung-worker aborts count (see
+ * plugin_fault()): an OOM kill must not be able to close a service.
  *
  * Reload (SIGHUP): the new configuration is parsed into a fresh struct; an
  * invalid one changes nothing.  Listeners with the same name and address
@@ -24,6 +25,13 @@
  * generation keeps serving.
  *
  * The master owns unix socket files and removes them at exit.
+ *
+ * Without -f the process the user started forks the master and waits on
+ * a pipe (the Type=forking convention): the master writes one NUL byte
+ * when the first generation is up, and the waiting process exits 0; if the
+ * pipe closes without it (start-up failed and the master exited), it
+ * prints the warnings and errors that came through the pipe (log_tee)
+ * and exits 1.  Workers write there too until they are up.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -103,6 +111,7 @@ static const char	*plugin_dir;
 static int		 stopping, started, reload_again, exit_code;
 static char		 slot_used[WORKER_SLOTS];
 static char		*pidfile;
+static int		 starter_fd = -1;	/* pipe to the waiting parent */
 static ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
 static ev_timer		 hang_timer;
 static ev_timer		 respawn_timer, status_timer, watchdog_timer,
@@ -312,6 +321,7 @@ master_forget(void)
 	ev_timer_stop(loop, &kill_timer);
 	free(pidfile);
 	pidfile = NULL;
+	/* the worker keeps starter_fd until it is up: see worker_main */
 }
 
 static void	 ready_cb(struct ev_loop *, ev_io *, int);
@@ -335,6 +345,7 @@ worker_spawn(struct gen *g, int index)
 	s->pid = 0;
 	s->nconns = 0;
 	s->crash_plugin = -1;
+	s->nloaded = 0;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_warn("pipe2");
 		return -1;
@@ -429,6 +440,7 @@ gen_promote(struct gen *g)
 		started = 1;
 		log_notice("asockd %s ready: %u listener(s), %d worker(s)",
 		    PACKAGE_VERSION, listener_count(), g->nworkers);
+		starter_done(1);
 		sd_notifyf("READY=1\nSTATUS=serving %u listener(s) with %d"
 		    " worker(s)\nMAINPID=%ld", listener_count(), g->nworkers,
 		    (long)getpid());
@@ -450,7 +462,7 @@ gen_abort(struct gen *g, const char *why)
 {
 	ev_timer_stop(loop, &g->start_timer);
 	if (current == NULL) {
-		log_warnx("start-up failed: %s", why);
+		log_errx("start-up failed: %s", why);
 		exit_code = 1;
 		g->state = GEN_RETIRING;
 		master_stop(NULL);
@@ -520,11 +532,11 @@ quarantine(const char *name, int n, double secs)
 	master_shm->nquarantined = q + 1;
 	__sync_synchronize();
 	master_shm->quarantine_seq++;
-	log_warnx("plugin %s: quarantined: it killed %d workers in %.0f s;"
+	log_errx("plugin %s: quarantined: it killed %d workers in %.0f s;"
 	    " its listeners stop accepting until a reload", name, n, secs);
 	TAILQ_FOREACH(l, &listeners, entry)
 		if (l->fd != -1 && strcmp(l->conf->plugin, name) == 0) {
-			log_warnx("listener %s: closed: plugin %s is"
+			log_errx("listener %s: closed: plugin %s is"
 			    " quarantined", l->conf->name, name);
 			listener_shut(l);
 		}
@@ -569,6 +581,30 @@ crashes_clear(void)
 	master_shm->nquarantined = 0;
 }
 
+/*
+ * Did the worker die of its own code: a crash signal (which the crash
+ * handler attributes to the plugin on the stack), or the SIGKILL that
+ * followed our SIGABRT of a hung loop?  A SIGKILL or SIGTERM from outside
+ * (the OOM killer, an operator) says nothing about the plugins.
+ */
+static int
+plugin_fault(const struct worker *w, int status)
+{
+	if (!WIFSIGNALED(status))
+		return 0;
+	switch (WTERMSIG(status)) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGILL:
+	case SIGFPE:
+	case SIGABRT:
+		return 1;
+	case SIGKILL:
+		return w->abort_at != 0;
+	}
+	return 0;
+}
+
 /* Log an unexpected death: signal, plugin at fault, plugins loaded. */
 static void
 worker_died(struct worker *w, int status, int cp)
@@ -576,12 +612,14 @@ worker_died(struct worker *w, int status, int cp)
 	struct plugin_conf	*pc;
 	const char		*culprit = NULL, *only = NULL;
 	char			 loaded[512] = "", sig[64] = "";
-	int			 i = 0, nloaded = 0;
+	int			 i = 0, nloaded = 0, fault;
 	size_t			 len;
 
 	TAILQ_FOREACH(pc, &w->gen->conf->plugins, entry) {
-		if (i++ == cp)
+		if (i == cp)
 			culprit = pc->name;
+		if (i++ >= master_shm->slots[w->slot].nloaded)
+			break;
 		if (master_quarantined(pc->name))
 			continue;
 		len = strlen(loaded);
@@ -596,10 +634,14 @@ worker_died(struct worker *w, int status, int cp)
 	} else
 		snprintf(sig, sizeof(sig), "exited with status %d",
 		    WEXITSTATUS(status));
-	log_warnx("worker %d (pid %ld) %s%s%s%s; plugins loaded: %s",
+	fault = plugin_fault(w, status);
+	log_warnx("worker %d (pid %ld) %s%s%s%s; plugins loaded: %s%s",
 	    w->index, (long)w->pid, sig, w->ready ? "" : " before it was up",
 	    culprit ? " in plugin " : "", culprit ? culprit : "",
-	    nloaded ? loaded : "none");
+	    nloaded ? loaded : "none", WIFSIGNALED(status) && !fault ?
+	    " (not a crash: not counted against the plugins)" : "");
+	if (!fault)
+		return;
 	/* with one plugin loaded there is no one else to blame */
 	if (culprit == NULL && nloaded == 1)
 		culprit = only;
@@ -894,18 +936,86 @@ signals_init(void)
 	}
 }
 
+/* Tell the process waiting for the start-up (no -f) that it is over. */
+void
+starter_done(int ok)
+{
+	if (starter_fd == -1)
+		return;
+	log_tee(-1);
+	if (ok && write(starter_fd, "", 1) != 1)
+		log_warn("start-up pipe");
+	close(starter_fd);
+	starter_fd = -1;
+}
+
+/*
+ * daemon(3), except that the process the user started waits for the
+ * outcome: exit 0 once the master is ready, 1 (with the warnings and
+ * errors the daemon logged) when it gave up.  Returns in the master.
+ */
+static void
+detach(const struct config *cf)
+{
+	char	 buf[8192];
+	size_t	 len = 0;
+	ssize_t	 n;
+	pid_t	 pid;
+	int	 p[2], fd;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe2");
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		for (;;) {
+			n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (memchr(buf + len, '\0', n) != NULL)
+				_exit(0);
+			len += n;
+			if (len == sizeof(buf) - 1)
+				len = 0;	/* keep the last lines */
+		}
+		buf[len] = '\0';
+		fprintf(stderr, "%sasockd: start-up failed (the log, %s, has"
+		    " the whole story)\n", buf, cf->log_file != NULL ?
+		    cf->log_file : "syslog");
+		_exit(1);
+	}
+	close(p[0]);
+	starter_fd = p[1];
+	log_tee(starter_fd);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
 static int
 pidfile_write(const char *path)
 {
 	FILE	*fp;
 
 	if ((fp = fopen(path, "we")) == NULL) {
-		log_warn("pidfile %s", path);
+		log_err("pidfile %s", path);
 		return -1;
 	}
 	fprintf(fp, "%ld\n", (long)getpid());
 	if (fclose(fp) == EOF) {
-		log_warn("pidfile %s", path);
+		log_err("pidfile %s", path);
 		return -1;
 	}
 	pidfile = xstrdup(path);
@@ -928,7 +1038,7 @@ master_run(const char *pd, int foreground)
 	if (conf->log_file != NULL && master_log_open(conf) == -1)
 		return 1;
 	if (listener_open_all(conf, &instances) == -1) {
-		log_warnx("%s: a listener could not be opened", conf->file);
+		log_errx("%s: a listener could not be opened", conf->file);
 		listener_free_all();
 		return 1;
 	}
@@ -936,10 +1046,9 @@ master_run(const char *pd, int foreground)
 		log_warnx("running as root: set daemon.user and daemon.group"
 		    " to drop privileges");
 	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatal("daemon");
+		detach(conf);
 		ev_loop_fork(loop);
-		/* daemon() pointed stderr at /dev/null */
+		/* detach() pointed stderr at /dev/null */
 		if (conf->log_file == NULL)
 			log_init(LOG_TO_SYSLOG, log_getlevel());
 		else if (master_log_open(conf) == -1) {

@@ -347,10 +347,13 @@ plugins_load(void)
 
 	TAILQ_FOREACH(pc, &conf->plugins, entry) {
 		ra.plugin = i++;
-		if (master_quarantined(pc->name))
+		if (master_quarantined(pc->name)) {
+			slot->nloaded = i;
 			continue;
+		}
 		if ((inst = plugin_load(conf, pc)) == NULL)
 			return -1;
+		slot->nloaded = i;
 		TAILQ_INSERT_TAIL(&instances, inst, entry);
 		sym = dlsym(inst->dl, ASOCKD_PLUGIN_SYMBOL_NAME);
 		if (sym != NULL) {
@@ -393,6 +396,7 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	slot->pid = getpid();
 	slot->nconns = 0;
 	slot->crash_plugin = -1;
+	slot->nloaded = 0;
 	quarantine_seen = master_shm->quarantine_seq;
 	/* only the master speaks to systemd */
 	unsetenv("NOTIFY_SOCKET");
@@ -403,20 +407,26 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	if (getppid() == 1)
 		exit(1);
 
-	if (worker_privs(conf, 1) == -1)
+	if (worker_privs(conf, 1) == -1) {
+		log_errx("worker %d: cannot switch to daemon.user/group:"
+		    " exiting", index);
 		exit(1);
+	}
 	signals_init();
 	conn_oob_init();
 	connect_init();
 	if (plugins_load() == -1) {
-		log_warnx("%s: a plugin could not be loaded", conf->file);
+		log_errx("%s: a plugin could not be loaded", conf->file);
 		exit(1);
 	}
 	listeners_take();
 	crash_init();
 	TAILQ_FOREACH(inst, &instances, entry)
-		if (plugin_init(inst) == -1)
+		if (plugin_init(inst) == -1) {
+			log_errx("worker %d: plugin %s did not start: exiting",
+			    index, inst->name);
 			exit(1);
+		}
 	listener_start_all();
 	ev_timer_init(&status_timer, status_cb, STATUS_INTERVAL,
 	    STATUS_INTERVAL);
@@ -426,6 +436,8 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	if (write(readyfd, &one, 1) != 1)
 		log_warn("worker %d: ready pipe", index);
 	close(readyfd);
+	/* up: the starting process hears only from the master now */
+	starter_done(0);
 
 	ev_run(loop, 0);
 

@@ -691,6 +691,33 @@ START_TEST(daemon_activated_wrong_kind)
 }
 END_TEST
 
+/*
+ * A stream socket that was bound but never listen()ed on: accept would
+ * fail with EINVAL on every readable edge.  Refused at start-up, by name.
+ */
+START_TEST(daemon_activated_not_listening)
+{
+	struct daemon		*d;
+	struct sockaddr_in	 sin;
+	int			 sock;
+
+	sock = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(sock, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(sock, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	d = start_activated(echo_conf, sock, "echo-tcp");
+	close(sock);
+	ck_assert_msg(h_daemon_wait(d, 10000) == 1, "daemon did not exit 1:"
+	    "\n%s", h_log_text(d));
+	ck_assert_msg(h_log_count(d, "listener echo-tcp: inherited fd 3 is"
+	    " not listening") == 1, "%s", h_log_text(d));
+	ck_assert_int_eq(h_log_count(d, "ready"), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 static Suite *
 sd_suite(void)
 {
@@ -721,6 +748,7 @@ sd_suite(void)
 	tcase_add_test(tc, daemon_activated);
 	tcase_add_test(tc, daemon_activated_unknown_name);
 	tcase_add_test(tc, daemon_activated_wrong_kind);
+	tcase_add_test(tc, daemon_activated_not_listening);
 	suite_add_tcase(s, tc);
 	return (s);
 }

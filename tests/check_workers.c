@@ -9,11 +9,14 @@
  * The crash plugin (tests/plugins/crash.c) answers "pid" with its
  * worker's pid and dies on "segv" or "abort".
  */
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -263,6 +266,156 @@ START_TEST(quarantine)
 	close(fd);
 	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
 	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * SIGKILL from outside (the OOM killer, an operator) is not a plugin
+ * crash: six of them within a minute, with one plugin loaded (the one
+ * that would otherwise be blamed), and the listener stays open.
+ */
+START_TEST(sigkill_not_counted)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 2; };\n"
+	    "plugins: { crash = { path = \"@TEST_PLUGIN_DIR@/crash.so\"; };"
+	    " };\n"
+	    "listeners: ( { name = \"crash\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"crash\"; } );\n", NULL);
+	int	 i, fd;
+	long	 pid;
+
+	ck_assert_ptr_nonnull(d);
+	for (i = 1; i <= 6; i++) {
+		ck_assert(log_wait_n(d, " started (pid", i + 1, 10000));
+		fd = conn(d, "crash");
+		pid = pid_of(fd);
+		ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
+		ck_assert(h_wait_eof(fd, 5000));
+		close(fd);
+		ck_assert(log_wait_n(d, "(SIGKILL)", i, 5000));
+	}
+	ck_assert(log_wait_n(d, " started (pid", 8, 10000));
+	ck_assert_msg(h_log_count(d, "quarantined") == 0, "%s",
+	    h_log_text(d));
+	ck_assert_int_eq(h_log_count(d, "listener crash: closed"), 0);
+	fd = conn(d, "crash");
+	echo_ok(fd, "still open\n");
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * A worker that could not load its second plugin names only the first as
+ * loaded, not the config's list.
+ */
+START_TEST(load_failure_loaded)
+{
+	char	*conf = h_write_file("badabi.conf",
+	    "plugins: {\n"
+	    "  echo = { path = \"echo.so\"; };\n"
+	    "  bad = { path = \"@TEST_PLUGIN_DIR@/badabi.so\"; };\n"
+	    "};\n"
+	    "listeners: (\n"
+	    "  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"bad\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"bad\"; }\n"
+	    ");\n");
+	char	*argv[] = { "asockd", "-f", "-P", getenv("ASOCKD_PLUGIN_DIR"),
+	    "-c", conf, NULL };
+	static char out[65536];
+
+	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "before it was up; plugins loaded: echo\n")
+	    != NULL, "%s", out);
+	free(conf);
+}
+END_TEST
+
+/*
+ * Start `asockd -f -c FILE` with stderr on a file that JOURNAL_STREAM names
+ * (as systemd does when stderr is the journal).  Not registered with the
+ * harness: h_daemon_wait and h_log_* work on it.
+ */
+static struct daemon *
+start_journal(const char *conf_text)
+{
+	struct daemon	*d = calloc(1, sizeof(*d));
+	char		*path, js[64];
+	struct stat	 st;
+	pid_t		 pid;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(d);
+	path = h_write_file("journal.conf", conf_text);
+	snprintf(d->conf, sizeof(d->conf), "%s", path);
+	free(path);
+	snprintf(d->log, sizeof(d->log), "%s/journal.log", h_tmpdir());
+	fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (dup2(fd, STDERR_FILENO) == -1)
+			_exit(127);
+		setenv("JOURNAL_STREAM", js, 1);
+		execl(getenv("ASOCKD_BIN"), "asockd", "-f", "-l", "debug",
+		    "-P", getenv("ASOCKD_PLUGIN_DIR"), "-c", d->conf,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	d->pid = pid;
+	return d;
+}
+
+/*
+ * Under journald: a start-up failure is logged at err (<3>), and every
+ * line names its process, so the worker's own lines can be told from the
+ * master's.
+ */
+START_TEST(journal_priorities)
+{
+	struct daemon	*d = start_journal(
+	    "daemon: { workers = 1; };\n"
+	    "plugins: {\n"
+	    "  echo = { path = \"echo.so\"; };\n"
+	    "  bad = { path = \"@TEST_PLUGIN_DIR@/badabi.so\"; };\n"
+	    "};\n"
+	    "listeners: ( { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n");
+	char	*log, *p, want[1024];
+	long	 wpid;
+
+	ck_assert_int_eq(h_daemon_wait(d, 10000), 1);
+	log = h_log_text(d);
+	snprintf(want, sizeof(want), "\n<3>[%ld] start-up failed: ",
+	    (long)d->pid);
+	ck_assert_msg(strstr(log, want) != NULL, "no %s in:\n%s", want + 1,
+	    log);
+	p = strstr(log, "] worker 0 (pid ");
+	ck_assert_msg(p != NULL, "%s", log);
+	wpid = atol(p + strlen("] worker 0 (pid "));
+	ck_assert_int_gt(wpid, 0);
+	ck_assert_int_ne(wpid, d->pid);
+	snprintf(want, sizeof(want), "<3>[%ld] %s: a plugin could not be"
+	    " loaded\n", wpid, d->conf);
+	ck_assert_msg(strstr(log, want) != NULL, "no %s in:\n%s", want, log);
+	/* every line has a priority and a pid */
+	for (p = log; *p != '\0'; p = strchr(p, '\n') + 1) {
+		ck_assert_msg(p[0] == '<' && p[2] == '>' && p[3] == '[',
+		    "line without <N>[PID]: %.80s", p);
+		if (strchr(p, '\n') == NULL)
+			break;
+	}
+	free(log);
+	free(d);
 }
 END_TEST
 
@@ -612,6 +765,231 @@ START_TEST(log_file_reopen)
 }
 END_TEST
 
+/* Fill the file system of dir: a file written until ENOSPC. */
+static char *
+fill_fs(const char *dir)
+{
+	static char	 block[4096];
+	char		*path;
+	int		 fd, i;
+
+	ck_assert_int_ge(asprintf(&path, "%s/filler", dir), 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < 1024 && write(fd, block, sizeof(block)) > 0; i++)
+		;
+	for (i = 0; i < 8192 && write(fd, block, 1) > 0; i++)
+		;
+	ck_assert_int_eq(errno, ENOSPC);
+	close(fd);
+	return path;
+}
+
+/*
+ * daemon.log_file on a full disk (a 64 KiB tmpfs): lines that do not fit
+ * are dropped whole, none is left as a fragment glued to a later one, and
+ * once there is space again the loss is reported.  Skipped where tmpfs
+ * cannot be mounted (not root, no CAP_SYS_ADMIN).
+ */
+START_TEST(log_file_full)
+{
+	char		*dir, *cf, *log, *filler, *text, *p, *nl;
+	char		 line[1024], *s;
+	pid_t		 pid;
+	int		 fd, i, n, port = -1, status;
+	FILE		*f;
+
+	dir = h_expand("@TMP@/small");
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	/* in a mount namespace of this test's process: no mount outlives it */
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", dir, "tmpfs", 0, "size=64k") == -1) {
+		fprintf(stderr, "log_file_full: skipped: mount tmpfs: %s\n",
+		    strerror(errno));
+		free(dir);
+		return;
+	}
+	cf = h_write_file("full.conf",
+	    "daemon: { workers = 1; log_file = \"small/asockd.log\"; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"echo\";"
+	    " listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\"; } );\n");
+	log = h_expand("@TMP@/small/asockd.log");
+	if ((pid = fork()) == 0) {
+		execl(getenv("ASOCKD_BIN"), "asockd", "-f", "-l", "debug", "-c",
+		    cf, "-P", getenv("ASOCKD_PLUGIN_DIR"), (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert(file_wait(log, " started (pid", 1));
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((s = strstr(line, "listening on tcp://127.0.0.1:")))
+			port = atoi(strrchr(s, ':') + 1);
+	fclose(f);
+	ck_assert_int_gt(port, 0);
+
+	filler = fill_fs(dir);
+	for (i = 0; i < 40; i++) {
+		fd = h_tcp_connect("127.0.0.1", port);
+		echo_ok(fd, "into the void\n");
+		close(fd);
+	}
+	usleep(200 * 1000);
+	/* the last page of the log had room for a few, not for all */
+	n = file_count(log, "closed (peer)");
+	ck_assert_int_lt(n, 40);
+	ck_assert_int_eq(unlink(filler), 0);
+	fd = h_tcp_connect("127.0.0.1", port);
+	echo_ok(fd, "space again\n");
+	close(fd);
+	ck_assert_msg(file_wait(log, " lines dropped: the log could not be"
+	    " written (No space left on device)", 1), "no drop report");
+	ck_assert(file_wait(log, "closed (peer)", n + 1));
+
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* every line whole: a time stamp, one "asockd[", a newline */
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	text = calloc(1, 65536 + 1);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_gt(fread(text, 1, 65536, f), 0);
+	fclose(f);
+	for (p = text; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		ck_assert_msg(nl != NULL, "unterminated last line: %s", p);
+		*nl = '\0';
+		ck_assert_msg(p[4] == '-' && p[10] == 'T' &&
+		    (s = strstr(p, " asockd[")) != NULL &&
+		    strstr(s + 8, "asockd[") == NULL, "bad line: %s", p);
+	}
+	free(text);
+	umount2(dir, MNT_DETACH);
+	free(filler);
+	free(cf);
+	free(log);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Without -f the command the user ran waits for the real outcome: 1 when
+ * a plugin's init fails in the workers (with the reason on stderr), 0 once
+ * the daemon serves (it keeps running, detached, and is stopped through
+ * its pidfile).
+ */
+START_TEST(detach_outcome)
+{
+	static char	 out[65536];
+	char		*bad, *good, *pidf, *log, line[1024], *s;
+	char		*argv[] = { "asockd", "-P", getenv("ASOCKD_PLUGIN_DIR"),
+	    "-c", NULL, NULL };
+	long long	 end;
+	long		 pid;
+	int		 fd, port = -1;
+	FILE		*f;
+
+	free(h_write_file("bad.ini", "[chargen]\nline_length = 0\n"));
+	bad = h_write_file("detach-bad.conf",
+	    "daemon: { pidfile = \"@TMP@/detach-bad.pid\"; };\n"
+	    "plugins: { chargen: { path = \"chargen.so\";"
+	    " config = \"@TMP@/bad.ini\"; }; };\n"
+	    "listeners: ( { name = \"c\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"chargen\"; } );\n");
+	argv[4] = bad;
+	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
+	ck_assert_msg(strstr(out, "line_length 0 is out of range") != NULL &&
+	    strstr(out, "start-up failed") != NULL, "%s", out);
+	pidf = h_expand("@TMP@/detach-bad.pid");
+	ck_assert_int_eq(access(pidf, F_OK), -1);	/* it is gone */
+	free(pidf);
+
+	good = h_write_file("detach-good.conf",
+	    "daemon: { pidfile = \"@TMP@/detach.pid\";"
+	    " log_file = \"detach.log\"; workers = 2; };\n"
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n");
+	argv[4] = good;
+	ck_assert_msg(h_run(argv, out, sizeof(out)) == 0, "%s", out);
+	/* ready before it returned: pidfile written, both workers up */
+	pidf = h_expand("@TMP@/detach.pid");
+	log = h_expand("@TMP@/detach.log");
+	ck_assert_ptr_nonnull(f = fopen(pidf, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	pid = atol(line);
+	ck_assert_int_gt(pid, 1);
+	ck_assert_int_eq(kill((pid_t)pid, 0), 0);
+	ck_assert_int_eq(file_count(log, " ready: "), 1);
+	ck_assert_int_eq(file_count(log, " started (pid"), 2);
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((s = strstr(line, "listening on tcp://127.0.0.1:")))
+			port = atoi(strrchr(s, ':') + 1);
+	fclose(f);
+	ck_assert_int_gt(port, 0);
+	fd = h_tcp_connect("127.0.0.1", port);
+	echo_ok(fd, "detached\n");
+	close(fd);
+	ck_assert_int_eq(kill((pid_t)pid, SIGTERM), 0);
+	end = h_now_ms() + 10000;
+	while (access(pidf, F_OK) == 0 && h_now_ms() < end)
+		usleep(20 * 1000);
+	ck_assert_int_eq(access(pidf, F_OK), -1);
+	ck_assert(file_wait(log, "stopped", 1));
+	free(pidf);
+	free(log);
+	free(bad);
+	free(good);
+}
+END_TEST
+
+/*
+ * A worker out of file descriptors (its RLIMIT_NOFILE lowered to 16 from
+ * outside) with 40 connections waiting: it retries every 0.1 s, but logs
+ * one line when the shortage starts and one when it ends, not two per
+ * retry.
+ */
+START_TEST(emfile_log)
+{
+	struct daemon	*d = h_daemon_start(
+	    "daemon: { workers = 1; };\n"
+	    CONF_PLUGINS
+	    "listeners: ( { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n", NULL);
+	struct rlimit	 rl = { 16, 16 };
+	char		*log, *p;
+	long		 wpid;
+	int		 fds[40], i, n;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert(h_log_wait(d, " started (pid", 5000));
+	log = h_log_text(d);
+	p = strstr(log, " started (pid ");
+	wpid = atol(p + strlen(" started (pid "));
+	free(log);
+	ck_assert_int_gt(wpid, 0);
+	ck_assert_int_eq(prlimit((pid_t)wpid, RLIMIT_NOFILE, &rl, NULL), 0);
+	for (i = 0; i < 40; i++)
+		ck_assert_int_ge(fds[i] = conn(d, "echo"), 0);
+	ck_assert(h_log_wait(d, "Too many open files", 5000));
+	usleep(2500 * 1000);	/* 25 retries */
+	n = h_log_count(d, "accept4");
+	ck_assert_msg(n >= 1 && n <= 3, "%d accept4 lines", n);
+	ck_assert_int_eq(h_log_count(d, "resuming accepting"), 0);
+	for (i = 0; i < 40; i++)
+		close(fds[i]);
+	ck_assert_msg(h_log_wait(d, "resuming accepting connections after",
+	    10000), "%s", h_log_text(d));
+	ck_assert_int_le(h_log_count(d, "accept4"), 4);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 /* A plugin that never returns: the master notices the stuck loop after
  * daemon.worker_timeout, aborts the worker (the crash handler names the
  * plugin) and replaces it; the other worker serves on. */
@@ -797,10 +1175,16 @@ workers_suite(void)
 	tcase_add_test(tc, several_workers);
 	tcase_add_test(tc, crash_respawn);
 	tcase_add_test(tc, quarantine);
+	tcase_add_test(tc, sigkill_not_counted);
+	tcase_add_test(tc, load_failure_loaded);
+	tcase_add_test(tc, journal_priorities);
 	tcase_add_test(tc, pinned);
 	tcase_add_test(tc, sigterm_pidfile);
 	tcase_add_test(tc, privileges_dropped);
 	tcase_add_test(tc, log_file_reopen);
+	tcase_add_test(tc, log_file_full);
+	tcase_add_test(tc, detach_outcome);
+	tcase_add_test(tc, emfile_log);
 	tcase_add_test(tc, hung_worker);
 	tcase_add_test(tc, sigint_group);
 	tcase_add_test(tc, sigterm_group);
