@@ -900,7 +900,7 @@ START_TEST(detach_outcome)
 	    " plugin = \"chargen\"; } );\n");
 	argv[4] = bad;
 	ck_assert_int_eq(h_run(argv, out, sizeof(out)), 1);
-	ck_assert_msg(strstr(out, "line_length 0 is out of range") != NULL &&
+	ck_assert_msg(strstr(out, "line_length: 0 is out of range") != NULL &&
 	    strstr(out, "start-up failed") != NULL, "%s", out);
 	pidf = h_expand("@TMP@/detach-bad.pid");
 	ck_assert_int_eq(access(pidf, F_OK), -1);	/* it is gone */
