@@ -11,6 +11,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -713,12 +714,15 @@ END_TEST
 static const char values_conf[] =
 "daemon: { workers = 1; };\n"
 "plugins: { values = { path = \"@TEST_PLUGIN_DIR@/values.so\"; };\n"
-"  minor1 = { path = \"@TEST_PLUGIN_DIR@/minor1.so\"; }; };\n"
+"  minor1 = { path = \"@TEST_PLUGIN_DIR@/minor1.so\"; };\n"
+"  echo = { path = \"@PLUGIN_DIR@/echo.so\"; }; };\n"
 "listeners: (\n"
 "  { name = \"v\"; listen = \"tcp://127.0.0.1:0\";\n"
 "    plugin = \"values\"; framing = \"archive\"; },\n"
 "  { name = \"old\"; listen = \"tcp://127.0.0.1:0\";\n"
-"    plugin = \"minor1\"; framing = \"archive\"; } );\n";
+"    plugin = \"minor1\"; framing = \"archive\"; },\n"
+"  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";\n"
+"    plugin = \"echo\"; framing = \"archive\"; } );\n";
 
 static struct daemon	*vd;
 
@@ -843,6 +847,83 @@ START_TEST(daemon_minor1)
 }
 END_TEST
 
+/*
+ * The Python client of docs/archive.md, taken from the page itself, run
+ * with Debian's python3-msgpack against the echo plugin (the page's
+ * multi-value example) and the values plugin (ext and timestamp).
+ */
+static const char recipe_driver[] =
+"\n"
+"import sys\n"
+"s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+"send_frame(s, 1, -200, True, {'n': 3.5})\n"
+"got = recv_frame(s)\n"
+"assert got == [1, -200, True, {'n': 3.5}], got\n"
+"p = b'\\x01\\xd1\\xff\\x38\\xc3\\x81\\xa1n\\xcb\\x40\\x0c' + bytes(6)\n"
+"try:\n"
+"    msgpack.unpackb(p)\n"
+"    sys.exit('unpackb took several values')\n"
+"except msgpack.ExtraData:\n"
+"    pass\n"
+"v = socket.create_connection(('127.0.0.1', int(sys.argv[2])))\n"
+"send_frame(v, ['copy', msgpack.ExtType(5, b'ab'),\n"
+"    msgpack.Timestamp(1, 500), {1: 'x'}])\n"
+"got = recv_frame(v)\n"
+"assert got == [msgpack.ExtType(5, b'ab'), msgpack.Timestamp(1, 500),\n"
+"    {1: 'x'}], got\n"
+"print('recipe ok')\n";
+
+START_TEST(python_recipe)
+{
+	const char	*src = getenv("ASOCKD_SRCDIR");
+	char		 path[1024], cmd[2048], *doc, *p, *q, *script, *out;
+	FILE		*f;
+	long		 len;
+	int		 rc;
+
+	ck_assert_ptr_nonnull(src);
+	snprintf(path, sizeof(path), "%s/docs/archive.md", src);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	ck_assert_int_gt(len = ftell(f), 0);
+	rewind(f);
+	ck_assert_ptr_nonnull(doc = calloc(1, len + 1));
+	ck_assert_int_eq(fread(doc, 1, len, f), len);
+	fclose(f);
+	/* The first python block that defines recv_frame. */
+	p = doc;
+	while ((p = strstr(p, "```python\n")) != NULL) {
+		p += strlen("```python\n");
+		ck_assert_ptr_nonnull(q = strstr(p, "\n```"));
+		if (memmem(p, q - p, "def recv_frame", 14) != NULL)
+			break;
+	}
+	ck_assert_msg(p != NULL, "no recipe in %s", path);
+	ck_assert_ptr_nonnull(script = calloc(1, (q - p) + 2 +
+	    sizeof(recipe_driver)));
+	memcpy(script, p, q - p + 1);
+	strcat(script, recipe_driver);
+	p = h_write_file("recipe.py", script);
+
+	values_start();
+	snprintf(cmd, sizeof(cmd), "timeout 30 /usr/bin/python3 %s %d %d "
+	    "> %s.out 2>&1", p, h_port(vd, "echo"), h_port(vd, "v"), p);
+	rc = system(cmd);
+	snprintf(path, sizeof(path), "%s.out", p);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(out = calloc(1, 4096));
+	len = (long)fread(out, 1, 4095, f);
+	fclose(f);
+	ck_assert_msg(rc == 0 && strstr(out, "recipe ok") != NULL,
+	    "python recipe (rc %d): %s", rc, out);
+	values_stop();
+	free(out);
+	free(p);
+	free(script);
+	free(doc);
+}
+END_TEST
+
 static Suite *
 archive_suite(void)
 {
@@ -875,6 +956,7 @@ archive_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, daemon_roundtrip);
 	tcase_add_test(tc, daemon_minor1);
+	tcase_add_test(tc, python_recipe);
 	suite_add_tcase(s, tc);
 	return s;
 }
