@@ -10,6 +10,10 @@
  * then decoded by msgpack_unpack() on exactly their own bytes, which
  * allocates nothing.
  *
+ * Whole values can also be taken as their encoded bytes (rd_raw, rd_copy)
+ * and put back (wr_raw): both walk them with mp_walk() first, so what a
+ * writer holds is always valid.
+ *
  * The reader is a cursor over a borrowed buffer.  Readers opened inside a
  * plugin callback are listed here and freed by archive_rd_gc() when the
  * callback returns, so a plugin that forgets rd_free leaks nothing.
@@ -317,6 +321,62 @@ archive_rd_skip(struct asockd_reader *r)
 	return 0;
 }
 
+/*
+ * Width of the float at the cursor: 32 or 64, so that a plugin can tell a
+ * float32 from a float64 (rd_double reads both).
+ */
+int
+archive_rd_float_bits(struct asockd_reader *r)
+{
+	struct mp_hdr	 h;
+	int		 rv;
+
+	if ((rv = rd_peek(r, &h)) != 0)
+		return rv;
+	if (h.type != ASOCKD_T_FLOAT)
+		return -EPROTO;
+	return h.hlen == 5 ? 32 : 64;
+}
+
+/*
+ * An ext value: its type byte (the last byte of the header in every ext
+ * format) and its body, borrowed from the message.
+ */
+int
+archive_rd_ext(struct asockd_reader *r, int8_t *type, const void **p,
+    size_t *len)
+{
+	struct mp_hdr	 h;
+	int		 rv;
+
+	if ((rv = rd_peek(r, &h)) != 0)
+		return rv;
+	if (h.type != ASOCKD_T_EXT)
+		return -EPROTO;
+	*type = (int8_t)r->buf[r->pos + h.hlen - 1];
+	*p = r->buf + r->pos + h.hlen;
+	*len = (size_t)h.n;
+	r->pos += h.hlen + (size_t)h.n;
+	return 0;
+}
+
+/* One whole value, checked as rd_skip checks it, as its encoded bytes. */
+int
+archive_rd_raw(struct asockd_reader *r, const void **p, size_t *len)
+{
+	const char	*why;
+	size_t		 off = r->pos;
+
+	if (r->pos == r->len)
+		return -ENODATA;
+	if (mp_walk(r->buf, r->len, &off, &why) == -1)
+		return -EBADMSG;
+	*p = r->buf + r->pos;
+	*len = off - r->pos;
+	r->pos = off;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- writer */
 
 /* msgpack_packer's output: append to the writer's buffer. */
@@ -477,4 +537,68 @@ archive_wr_data(struct asockd_writer *w, size_t *len)
 {
 	*len = w->len;
 	return w->len > 0 ? (const void *)w->buf : (const void *)"";
+}
+
+/*
+ * A timestamp (ext -1) is the one ext type decoders interpret: refuse a
+ * body they would refuse (not 4, 8 or 12 bytes, nanoseconds of 10^9 or
+ * more).
+ */
+static int
+timestamp_valid(const unsigned char *p, size_t len)
+{
+	switch (len) {
+	case 4:
+		return 1;
+	case 8:
+		return (mp_be(p, 4) >> 2) < 1000000000;
+	case 12:
+		return mp_be(p, 4) < 1000000000;
+	default:
+		return 0;
+	}
+}
+
+int
+archive_wr_ext(struct asockd_writer *w, int8_t type, const void *p,
+    size_t len)
+{
+	size_t	 mark = w->len;
+
+	if (len > 0 && p == NULL)
+		return -EINVAL;
+	if (type == -1 && !timestamp_valid(p, len))
+		return -EINVAL;
+	if (len > ARCHIVE_MAX_LEN)
+		return -EMSGSIZE;
+	return wr_done(w, mark,
+	    msgpack_pack_ext_with_body(&w->pk, len > 0 ? p : "", len, type));
+}
+
+/* Encoded bytes, checked first: one or more whole, valid values. */
+int
+archive_wr_raw(struct asockd_writer *w, const void *p, size_t len)
+{
+	const char	*why;
+	size_t		 mark = w->len;
+
+	if (len == 0 || p == NULL ||
+	    frame_check_archive(p, len, &why) == -1)
+		return -EINVAL;
+	return wr_done(w, mark, wr_write(w, p, len));
+}
+
+/* rd_raw into w; the reader moves only when the writer took the value. */
+int
+archive_rd_copy(struct asockd_reader *r, struct asockd_writer *w)
+{
+	const void	*p;
+	size_t		 len, pos = r->pos, mark = w->len;
+	int		 rv;
+
+	if ((rv = archive_rd_raw(r, &p, &len)) != 0)
+		return rv;
+	if ((rv = wr_done(w, mark, wr_write(w, p, len))) != 0)
+		r->pos = pos;
+	return rv;
 }

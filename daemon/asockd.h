@@ -453,6 +453,11 @@ int	 archive_rd_bin(struct asockd_reader *, const void **, size_t *);
 int	 archive_rd_array(struct asockd_reader *, uint32_t *);
 int	 archive_rd_map(struct asockd_reader *, uint32_t *);
 int	 archive_rd_skip(struct asockd_reader *);
+int	 archive_rd_float_bits(struct asockd_reader *);
+int	 archive_rd_ext(struct asockd_reader *, int8_t *, const void **,
+	    size_t *);
+int	 archive_rd_raw(struct asockd_reader *, const void **, size_t *);
+int	 archive_rd_copy(struct asockd_reader *, struct asockd_writer *);
 /* Readers opened inside a callback are freed when it returns. */
 void	 archive_rd_gc(void);
 /* Readers open now: cb_leave() skips archive_rd_gc() at 0. */
@@ -471,6 +476,8 @@ int	 archive_wr_bin(struct asockd_writer *, const void *, size_t);
 int	 archive_wr_array(struct asockd_writer *, uint32_t);
 int	 archive_wr_map(struct asockd_writer *, uint32_t);
 const void *archive_wr_data(struct asockd_writer *, size_t *);
+int	 archive_wr_ext(struct asockd_writer *, int8_t, const void *, size_t);
+int	 archive_wr_raw(struct asockd_writer *, const void *, size_t);
 
 /* ---------------------------------------------------------------- dgram.c */
 

@@ -386,4 +386,10 @@ const struct asockd_host host_api = {
 	.wr_send = host_wr_send,
 	.wr_broadcast = host_wr_broadcast,
 	.send_frame = host_send_frame,
+	.rd_float_bits = archive_rd_float_bits,
+	.rd_ext = archive_rd_ext,
+	.rd_raw = archive_rd_raw,
+	.rd_copy = archive_rd_copy,
+	.wr_ext = archive_wr_ext,
+	.wr_raw = archive_wr_raw,
 };

@@ -14,7 +14,16 @@
  * them (everything runs on one thread, so each client gets the same
  * sequence).  A client that has not joined sees nothing but the errors
  * its own commands cause, and on join the last `history` messages.  A bad
- * command is answered with ["error", why] and the connection stays open.
+ * command is answered with ["error", why] and the connection stays open,
+ * up to MAX_FRAME_ERRORS errors in one frame: a frame that would cause
+ * more gets a last ["error", ...] and the connection is closed.
+ *
+ * A member that cannot keep up is dropped: when a room message finds its
+ * output queue over the listener's sndq_high (host->writable() is 0), it
+ * has fallen a whole queue behind the room.  It does not get the message;
+ * it is aborted (its queued output discarded), logged, and the room sees
+ * it leave.  So one member that never reads costs the worker at most
+ * sndq_high plus the socket buffers, however much the others say.
  *
  * Settings ([chat] in the plugin's INI file): max_nick, max_text (bytes)
  * and history (messages replayed on join).  See docs/chat.md.
@@ -28,11 +37,15 @@
 
 #include "asockd/plugin.h"
 
+/* Error replies to one frame before the connection is closed. */
+#define MAX_FRAME_ERRORS	16
+
 /* A joined client: the connection's udata while it is in the room. */
 struct client {
 	struct asockd_conn	*conn;
 	struct room		*room;
 	char			*nick;
+	int			 behind;	/* to be dropped */
 	TAILQ_ENTRY(client)	 entry;
 };
 
@@ -49,6 +62,7 @@ struct room {
 	TAILQ_HEAD(, client)	 clients;
 	TAILQ_HEAD(, line)	 history;
 	long long		 nhistory;
+	int			 dropping;	/* room_drop() runs */
 	TAILQ_ENTRY(room)	 entry;
 };
 
@@ -59,6 +73,12 @@ struct chat {
 	long long		 history;
 	struct asockd_writer	*w;	/* reused for every message */
 	TAILQ_HEAD(, room)	 rooms;
+	/* The connection whose frame chat_message is running, and how it
+	 * goes: errors sent for this frame, and 1 once the rest of the frame
+	 * must not run (closed after too many errors, or dropped). */
+	struct asockd_conn	*cur;
+	int			 cur_errors;
+	int			 cur_stop;
 };
 
 static const struct asockd_host	*host;
@@ -193,25 +213,87 @@ build(struct chat *chat, const char *word, const char *a, size_t alen,
 	return (w);
 }
 
+/*
+ * Answer the current frame's command with ["error", why]; after
+ * MAX_FRAME_ERRORS of them the frame's last reply says so, the connection
+ * is closed (gracefully: the errors still arrive) and the rest of the
+ * frame is not run.
+ */
 static void
 send_error(struct asockd_conn *c, const char *why)
 {
-	host->wr_send(c, build(chat_of(c), "error", why, strlen(why),
-	    NULL, 0));
+	struct chat *chat = chat_of(c);
+
+	if (c == chat->cur && chat->cur_errors++ >= MAX_FRAME_ERRORS) {
+		why = "too many errors in one frame: closing";
+		chat->cur_stop = 1;
+		host->conn_log(c, ASOCKD_LOG_INFO,
+		    "chat: more than %d errors in one frame: closing",
+		    MAX_FRAME_ERRORS);
+		host->wr_send(c, build(chat, "error", why, strlen(why),
+		    NULL, 0));
+		host->close(c);
+		return;
+	}
+	host->wr_send(c, build(chat, "error", why, strlen(why), NULL, 0));
+}
+
+static void	leave(struct asockd_conn *, struct client *, int);
+
+/*
+ * Drop the members room_send() found behind, one at a time: each one's
+ * ["left", nick] goes through room_send() again, which may find more
+ * (marked, not dropped there: no recursion).
+ */
+static void
+room_drop(struct room *room)
+{
+	struct chat *chat;
+	struct client *cl;
+
+	room->dropping = 1;
+	for (;;) {
+		TAILQ_FOREACH(cl, &room->clients, entry)
+			if (cl->behind)
+				break;
+		if (cl == NULL)
+			break;
+		host->conn_log(cl->conn, ASOCKD_LOG_NOTICE,
+		    "chat: dropping %s: cannot keep up (%zu bytes queued)",
+		    cl->nick, host->queued(cl->conn));
+		chat = chat_of(cl->conn);
+		if (cl->conn == chat->cur)
+			chat->cur_stop = 1;
+		host->abort(cl->conn);
+		leave(cl->conn, cl, 1);
+	}
+	room->dropping = 0;
 }
 
 /*
  * Send w to every joined client of the room.  (host->wr_broadcast would
- * also reach connections that have not joined.)  A slow reader's copy
- * waits in its output queue; the host never drops it.
+ * also reach connections that have not joined.)  A member that is not
+ * writable is either closing (a zero-length send fails: it gets nothing,
+ * as the host would refuse the message anyway, and on_close will take it
+ * out) or over its high-water mark: behind, and dropped.  w may be the
+ * shared writer: room_drop() reuses it once w has gone to everyone.
  */
 static void
 room_send(struct room *room, struct asockd_writer *w)
 {
 	struct client *cl;
+	int behind = 0;
 
-	TAILQ_FOREACH(cl, &room->clients, entry)
-		host->wr_send(cl->conn, w);
+	TAILQ_FOREACH(cl, &room->clients, entry) {
+		if (cl->behind)
+			continue;
+		if (host->writable(cl->conn))
+			host->wr_send(cl->conn, w);
+		else if (host->send(cl->conn, "", 0) == 0)
+			cl->behind = behind = 1;
+	}
+	if (behind && !room->dropping)
+		room_drop(room);
 }
 
 /* Keep the last `history` messages of the room. */
@@ -279,11 +361,16 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 	cl->room = room;
 	host->set_udata(c, cl);
 
-	/* Replay the history to the newcomer, then tell everyone. */
+	/*
+	 * Replay the history to the newcomer, then tell everyone.  The
+	 * newcomer's own copy goes straight to it: a long replay may have
+	 * taken it over its high-water mark, which is not falling behind.
+	 */
 	TAILQ_FOREACH(l, &room->history, entry)
 		host->send_frame(c, l->data, l->len);
+	host->wr_send(c, build(chat, "joined", nick, len, NULL, 0));
+	room_send(room, chat->w);
 	TAILQ_INSERT_TAIL(&room->clients, cl, entry);
-	room_send(room, build(chat, "joined", nick, len, NULL, 0));
 }
 
 static void
@@ -305,9 +392,10 @@ cmd_say(struct asockd_conn *c, const char *text, size_t len)
 		send_error(c, "text too long");
 		return;
 	}
+	/* Remember first: dropping a member reuses the writer. */
 	w = build(chat, "msg", cl->nick, strlen(cl->nick), text, len);
-	room_send(cl->room, w);
 	room_remember(chat, cl->room, w);
+	room_send(cl->room, w);
 }
 
 /*
@@ -378,18 +466,24 @@ command(struct asockd_conn *c, struct asockd_reader *r)
 static void
 chat_message(struct asockd_conn *c, const void *msg, size_t len)
 {
+	struct chat *chat = chat_of(c);
 	struct asockd_reader *r;
 
+	chat->cur = c;
+	chat->cur_errors = 0;
+	chat->cur_stop = 0;
 	if ((r = host->rd_open(msg, len)) == NULL) {
 		send_error(c, "out of memory");
+		chat->cur = NULL;
 		return;
 	}
-	while (host->rd_next_type(r) != ASOCKD_T_NONE)
+	while (!chat->cur_stop && host->rd_next_type(r) != ASOCKD_T_NONE)
 		if (command(c, r) != 0) {
 			send_error(c, "malformed message");
 			break;
 		}
 	host->rd_free(r);
+	chat->cur = NULL;
 }
 
 static void

@@ -3,13 +3,18 @@
  * (archive.c): every type written, checked by frame_check_archive() and
  * read back; the exact bytes of the wire format; and malformed input:
  * truncated values, wrong types, invalid UTF-8, depth and size bombs.
+ * The calls of ABI 1.2 (ext, float width, raw values) also go through the
+ * real daemon (tests/plugins/values.c), next to a plugin built for ABI 1.1
+ * (tests/plugins/minor1.c).
  */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -537,6 +542,388 @@ START_TEST(reader_gc)
 }
 END_TEST
 
+/* ABI 1.2: ext values, in every ext format, and timestamps. */
+START_TEST(ext_values)
+{
+	static const size_t	 lens[] = { 1, 2, 4, 8, 16, 0, 3, 255, 256,
+	    65535, 65536, 70000 };
+	struct asockd_writer	*w;
+	struct asockd_reader	*r;
+	unsigned char		*big;
+	const void		*p;
+	size_t			 i, len;
+	int8_t			 type;
+	uint64_t		 uv;
+
+	big = malloc(70000);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < 70000; i++)
+		big[i] = i * 7;
+	w = archive_wr_new();
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		ck_assert_int_eq(archive_wr_ext(w, (int8_t)((int)i * 23 - 128),
+		    big, lens[i]), 0);
+	ck_assert_int_eq(archive_wr_ext(w, 0, NULL, 0), 0);
+	r = rd_writer(w);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_EXT);
+		ck_assert_int_eq(archive_rd_bin(r, &p, &len), -EPROTO);
+		ck_assert_int_eq(archive_rd_float_bits(r), -EPROTO);
+		ck_assert_int_eq(archive_rd_ext(r, &type, &p, &len), 0);
+		ck_assert_int_eq(type, (int8_t)((int)i * 23 - 128));
+		ck_assert_uint_eq(len, lens[i]);
+		ck_assert_int_eq(memcmp(p, big, len), 0);
+	}
+	ck_assert_int_eq(archive_rd_ext(r, &type, &p, &len), 0);
+	ck_assert_int_eq(type, 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(archive_rd_ext(r, &type, &p, &len), -ENODATA);
+	archive_rd_free(r);
+
+	/* The shortest format for each size; -1 is a timestamp. */
+	archive_wr_reset(w);
+	archive_wr_ext(w, 5, "\x01", 1);
+	archive_wr_ext(w, -3, "abc", 3);
+	archive_wr_ext(w, 127, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x10",
+	    16);
+	archive_wr_ext(w, -1, "\0\0\0\x01", 4);
+	WR_IS(w, "\xd4\x05\x01\xc7\x03\xfd" "abc"
+	    "\xd8\x7f\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x10"
+	    "\xd6\xff\0\0\0\x01");
+	/* Timestamps no decoder would take are refused, nothing written. */
+	ck_assert_int_eq(archive_wr_ext(w, -1, "abc", 3), -EINVAL);
+	ck_assert_int_eq(archive_wr_ext(w, -1, NULL, 0), -EINVAL);
+	ck_assert_int_eq(archive_wr_ext(w, -1,
+	    "\xee\x6b\x28\0\0\0\0\0", 8), -EINVAL);	/* 10^9 ns */
+	ck_assert_int_eq(archive_wr_ext(w, -1,
+	    "\xee\x6b\x27\xfc\0\0\0\0", 8), 0);	/* 10^9-1 ns */
+	ck_assert_int_eq(archive_wr_ext(w, -1,
+	    "\x3b\x9a\xca\0\0\0\0\0\0\0\0\0", 12), -EINVAL);
+	ck_assert_int_eq(archive_wr_ext(w, -1,
+	    "\x3b\x9a\xc9\xff\0\0\0\0\0\0\0\0", 12), 0);
+	ck_assert_int_eq(archive_wr_ext(w, 9, NULL, 2), -EINVAL);
+	archive_wr_data(w, &len);
+	ck_assert_uint_eq(len, 3 + 6 + 18 + 6 + 10 + 15);
+	archive_wr_free(w);
+
+	/* A truncated ext consumes nothing. */
+	r = RD("\xc7\x05\x01" "ab");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_EXT);
+	ck_assert_int_eq(archive_rd_ext(r, &type, &p, &len), -EBADMSG);
+	archive_rd_free(r);
+	r = RD("\xd5\x01\x02\x03\x04");
+	ck_assert_int_eq(archive_rd_ext(r, &type, &p, &len), 0);
+	ck_assert_int_eq(type, 1);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_int_eq(memcmp(p, "\x02\x03", 2), 0);
+	ck_assert_int_eq(archive_rd_uint(r, &uv), 0);
+	ck_assert_uint_eq(uv, 4);
+	archive_rd_free(r);
+	free(big);
+}
+END_TEST
+
+/* ABI 1.2: a float32 is told from a float64. */
+START_TEST(float_bits)
+{
+	struct asockd_reader	*r;
+	float			 fv;
+	double			 dv;
+
+	r = RD("\xca\x3f\xc0\0\0\xcb\x3f\xf8\0\0\0\0\0\0"
+	    "\x01\xca\x3f");
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_FLOAT);
+	ck_assert_int_eq(archive_rd_float_bits(r), 32);
+	ck_assert_int_eq(archive_rd_float_bits(r), 32);	/* not consumed */
+	ck_assert_int_eq(archive_rd_float(r, &fv), 0);
+	ck_assert(fv == 1.5f);
+	ck_assert_int_eq(archive_rd_float_bits(r), 64);
+	ck_assert_int_eq(archive_rd_double(r, &dv), 0);
+	ck_assert(dv == 1.5);
+	ck_assert_int_eq(archive_rd_float_bits(r), -EPROTO);
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	ck_assert_int_eq(archive_rd_float_bits(r), -EBADMSG);
+	archive_rd_free(r);
+	r = archive_rd_open(NULL, 0);
+	ck_assert_int_eq(archive_rd_float_bits(r), -ENODATA);
+	archive_rd_free(r);
+}
+END_TEST
+
+/* ABI 1.2: whole values as their encoded bytes. */
+START_TEST(raw_values)
+{
+	static const char	 msg[] = "\x93\x01\x81\xa1k\xd4\x02\x03"
+	    "\xca\x40\x20\0\0" "\xa2hi" "\xc0";
+	struct asockd_writer	*w;
+	struct asockd_reader	*r;
+	const void		*p;
+	size_t			 len;
+	uint32_t		 n;
+
+	/* rd_raw takes the whole array; rd_copy passes values unchanged. */
+	r = RD(msg);
+	ck_assert_int_eq(archive_rd_raw(r, &p, &len), 0);
+	ck_assert_uint_eq(len, 13);
+	ck_assert_ptr_eq(p, msg);
+	w = archive_wr_new();
+	ck_assert_int_eq(archive_wr_raw(w, p, len), 0);
+	ck_assert_int_eq(archive_rd_copy(r, w), 0);
+	ck_assert_int_eq(archive_rd_copy(r, w), 0);
+	ck_assert_int_eq(archive_rd_copy(r, w), -ENODATA);
+	ck_assert_int_eq(archive_rd_raw(r, &p, &len), -ENODATA);
+	WR_IS(w, msg);
+	archive_rd_free(r);
+
+	/* Inside a container, one element at a time. */
+	r = RD(msg);
+	archive_wr_reset(w);
+	ck_assert_int_eq(archive_rd_array(r, &n), 0);
+	ck_assert_int_eq(archive_wr_array(w, 2), 0);
+	ck_assert_int_eq(archive_rd_skip(r), 0);
+	ck_assert_int_eq(archive_rd_copy(r, w), 0);	/* the map */
+	ck_assert_int_eq(archive_rd_raw(r, &p, &len), 0);	/* float32 */
+	ck_assert_int_eq(archive_wr_raw(w, p, len), 0);
+	WR_IS(w, "\x92\x81\xa1k\xd4\x02\x03\xca\x40\x20\0\0");
+	archive_rd_free(r);
+
+	/* Malformed values are not taken, nor written. */
+	r = RD("\x92\x01\xa3" "ab");
+	ck_assert_int_eq(archive_rd_raw(r, &p, &len), -EBADMSG);
+	ck_assert_int_eq(archive_rd_copy(r, w), -EBADMSG);
+	ck_assert_int_eq(archive_rd_next_type(r), ASOCKD_T_ARRAY);
+	archive_rd_free(r);
+	archive_wr_reset(w);
+	ck_assert_int_eq(archive_wr_raw(w, "\xc1", 1), -EINVAL);
+	ck_assert_int_eq(archive_wr_raw(w, "\xa3" "ab", 3), -EINVAL);
+	ck_assert_int_eq(archive_wr_raw(w, "\x92\x01", 2), -EINVAL);
+	ck_assert_int_eq(archive_wr_raw(w, "\xa2\xc0\x80", 3), -EINVAL);
+	ck_assert_int_eq(archive_wr_raw(w, "", 0), -EINVAL);
+	ck_assert_int_eq(archive_wr_raw(w, NULL, 1), -EINVAL);
+	archive_wr_data(w, &len);
+	ck_assert_uint_eq(len, 0);
+	/* Several whole values at once are fine. */
+	ck_assert_int_eq(archive_wr_raw(w, "\x01\x02\xc0", 3), 0);
+	WR_IS(w, "\x01\x02\xc0");
+	archive_wr_free(w);
+}
+END_TEST
+
+/* ---------------------------------------------- through the real daemon */
+
+static const char values_conf[] =
+"daemon: { workers = 1; };\n"
+"plugins: { values = { path = \"@TEST_PLUGIN_DIR@/values.so\"; };\n"
+"  minor1 = { path = \"@TEST_PLUGIN_DIR@/minor1.so\"; };\n"
+"  echo = { path = \"@PLUGIN_DIR@/echo.so\"; }; };\n"
+"listeners: (\n"
+"  { name = \"v\"; listen = \"tcp://127.0.0.1:0\";\n"
+"    plugin = \"values\"; framing = \"archive\"; },\n"
+"  { name = \"old\"; listen = \"tcp://127.0.0.1:0\";\n"
+"    plugin = \"minor1\"; framing = \"archive\"; },\n"
+"  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";\n"
+"    plugin = \"echo\"; framing = \"archive\"; } );\n";
+
+static struct daemon	*vd;
+
+static void
+values_start(void)
+{
+	vd = h_daemon_start(values_conf, NULL);
+	ck_assert_msg(vd != NULL, "daemon did not start");
+}
+
+static void
+values_stop(void)
+{
+	ck_assert_int_eq(h_daemon_stop(vd, 10000), 0);
+	h_daemon_free(vd);
+}
+
+/* Send payload as one frame; receive one frame into buf, return its
+ * length. */
+static size_t
+exchange(int fd, const void *payload, size_t len, unsigned char *buf,
+    size_t cap)
+{
+	unsigned char	 hdr[4] = { len >> 24, len >> 16, len >> 8, len };
+	size_t		 n;
+
+	ck_assert_int_eq(h_write_all(fd, hdr, 4), 4);
+	ck_assert_int_eq(h_write_all(fd, payload, len), (ssize_t)len);
+	ck_assert_int_eq(h_read_n(fd, hdr, 4, 5000), 4);
+	n = (size_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	ck_assert_uint_le(n, cap);
+	ck_assert_int_eq(h_read_n(fd, buf, n, 5000), (ssize_t)n);
+	return n;
+}
+
+/*
+ * Elements covering every ext format, a timestamp, float32 (1.5, -0.0)
+ * and float64 (0.1) at top level and inside an array, and a few others.
+ * build_values() puts them after a command name in an array.
+ */
+static size_t
+values_elements(unsigned char *p)
+{
+	static const unsigned char	 head[] =
+	    "\xd4\x05\x01"				/* fixext 1, type 5 */
+	    "\xc7\x03\xfd" "abc"			/* ext 8, type -3 */
+	    "\xd8\x7f" "0123456789abcdef"		/* fixext 16 */
+	    "\xd6\xff\0\0\0\x01"			/* timestamp 32 */
+	    "\xca\x3f\xc0\0\0"			/* float32 1.5 */
+	    "\xca\x80\0\0\0"				/* float32 -0.0 */
+	    "\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a"	/* float64 0.1 */
+	    "\x92\xd4\x01\x02\xca\x40\x20\0\0"	/* [ext, 2.5f] */
+	    "\xa1s\x07";
+	size_t				 n = sizeof(head) - 1;
+
+	memcpy(p, head, n);
+	/* ext 16 of 300 bytes, type -128 */
+	memcpy(p + n, "\xc8\x01\x2c\x80", 4);
+	memset(p + n + 4, 0xc1, 300);	/* ext bodies are not values */
+	return n + 304;
+}
+
+#define NELEMENTS	11
+
+static size_t
+build_values(unsigned char *p, const char *cmd, size_t *elen)
+{
+	size_t	 n = strlen(cmd);
+
+	p[0] = 0x90 | (1 + NELEMENTS);
+	p[1] = 0xa0 | n;
+	memcpy(p + 2, cmd, n);
+	*elen = values_elements(p + 2 + n);
+	return 2 + n + *elen;
+}
+
+/* copy, raw and typed each hand back the elements byte for byte. */
+START_TEST(daemon_roundtrip)
+{
+	static const char *const cmds[] = { "copy", "raw", "typed" };
+	unsigned char	 msg[1024], reply[1024];
+	size_t		 len, elen, n, i;
+	int		 fd;
+
+	values_start();
+	fd = h_tcp_connect("127.0.0.1", h_port(vd, "v"));
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < 3; i++) {
+		len = build_values(msg, cmds[i], &elen);
+		n = exchange(fd, msg, len, reply, sizeof(reply));
+		ck_assert_msg(n == elen && memcmp(reply, msg + len - elen,
+		    n) == 0, "%s: reply of %zu bytes differs", cmds[i], n);
+	}
+	/* float32 is reported as such, float64 too. */
+	n = exchange(fd, "\x95\xa8" "describe" "\xca\x3f\xc0\0\0"
+	    "\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a\xc7\x03\xfd" "abc" "\x07",
+	    31, reply, sizeof(reply));
+	ck_assert_uint_eq(n, 20);
+	ck_assert_int_eq(memcmp(reply, "\x94\xa3" "f32" "\xa3" "f64"
+	    "\xa8" "ext -3 3" "\xa1-", n), 0);
+	close(fd);
+	values_stop();
+}
+END_TEST
+
+/* A plugin built for ABI 1.1 loads and runs in a 1.2 daemon. */
+START_TEST(daemon_minor1)
+{
+	unsigned char	 reply[64];
+	size_t		 n;
+	int		 fd;
+
+	values_start();
+	ck_assert_int_eq(ASOCKD_ABI_MINOR, 2);
+	fd = h_tcp_connect("127.0.0.1", h_port(vd, "old"));
+	ck_assert_int_ge(fd, 0);
+	n = exchange(fd, "\x91\xc0", 2, reply, sizeof(reply));
+	ck_assert_uint_eq(n, 9);
+	ck_assert_int_eq(memcmp(reply, "\x93\xa5minor\x01\x02", n), 0);
+	close(fd);
+	values_stop();
+}
+END_TEST
+
+/*
+ * The Python client of docs/archive.md, taken from the page itself, run
+ * with Debian's python3-msgpack against the echo plugin (the page's
+ * multi-value example) and the values plugin (ext and timestamp).
+ */
+static const char recipe_driver[] =
+"\n"
+"import sys\n"
+"s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+"send_frame(s, 1, -200, True, {'n': 3.5})\n"
+"got = recv_frame(s)\n"
+"assert got == [1, -200, True, {'n': 3.5}], got\n"
+"p = b'\\x01\\xd1\\xff\\x38\\xc3\\x81\\xa1n\\xcb\\x40\\x0c' + bytes(6)\n"
+"try:\n"
+"    msgpack.unpackb(p)\n"
+"    sys.exit('unpackb took several values')\n"
+"except msgpack.ExtraData:\n"
+"    pass\n"
+"v = socket.create_connection(('127.0.0.1', int(sys.argv[2])))\n"
+"send_frame(v, ['copy', msgpack.ExtType(5, b'ab'),\n"
+"    msgpack.Timestamp(1, 500), {1: 'x'}])\n"
+"got = recv_frame(v)\n"
+"assert got == [msgpack.ExtType(5, b'ab'), msgpack.Timestamp(1, 500),\n"
+"    {1: 'x'}], got\n"
+"print('recipe ok')\n";
+
+START_TEST(python_recipe)
+{
+	const char	*src = getenv("ASOCKD_SRCDIR");
+	char		 path[1024], cmd[2048], *doc, *p, *q, *script, *out;
+	FILE		*f;
+	long		 len;
+	int		 rc;
+
+	ck_assert_ptr_nonnull(src);
+	snprintf(path, sizeof(path), "%s/docs/archive.md", src);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	ck_assert_int_gt(len = ftell(f), 0);
+	rewind(f);
+	ck_assert_ptr_nonnull(doc = calloc(1, len + 1));
+	ck_assert_int_eq(fread(doc, 1, len, f), len);
+	fclose(f);
+	/* The first python block that defines recv_frame. */
+	p = doc;
+	while ((p = strstr(p, "```python\n")) != NULL) {
+		p += strlen("```python\n");
+		ck_assert_ptr_nonnull(q = strstr(p, "\n```"));
+		if (memmem(p, q - p, "def recv_frame", 14) != NULL)
+			break;
+	}
+	ck_assert_msg(p != NULL, "no recipe in %s", path);
+	ck_assert_ptr_nonnull(script = calloc(1, (q - p) + 2 +
+	    sizeof(recipe_driver)));
+	memcpy(script, p, q - p + 1);
+	strcat(script, recipe_driver);
+	p = h_write_file("recipe.py", script);
+
+	values_start();
+	snprintf(cmd, sizeof(cmd), "timeout 30 /usr/bin/python3 %s %d %d "
+	    "> %s.out 2>&1", p, h_port(vd, "echo"), h_port(vd, "v"), p);
+	rc = system(cmd);
+	snprintf(path, sizeof(path), "%s.out", p);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(out = calloc(1, 4096));
+	len = (long)fread(out, 1, 4095, f);
+	fclose(f);
+	ck_assert_msg(rc == 0 && strstr(out, "recipe ok") != NULL,
+	    "python recipe (rc %d): %s", rc, out);
+	values_stop();
+	free(out);
+	free(p);
+	free(script);
+	free(doc);
+}
+END_TEST
+
 static Suite *
 archive_suite(void)
 {
@@ -557,6 +944,19 @@ archive_suite(void)
 	tcase_add_test(tc, reader_utf8);
 	tcase_add_test(tc, reader_depth);
 	tcase_add_test(tc, reader_gc);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("abi12");
+	tcase_add_test(tc, ext_values);
+	tcase_add_test(tc, float_bits);
+	tcase_add_test(tc, raw_values);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("daemon");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, daemon_roundtrip);
+	tcase_add_test(tc, daemon_minor1);
+	tcase_add_test(tc, python_recipe);
 	suite_add_tcase(s, tc);
 	return s;
 }

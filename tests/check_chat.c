@@ -11,9 +11,11 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "asockd/client.h"
 #include "harness.h"
@@ -41,12 +43,12 @@ static struct daemon	*d;
 static char		 uri[2][300];	/* tcp, unix */
 
 static void
-start(void)
+start_ini(const char *ini)
 {
 	char *dir, *path, *sock;
 	int port;
 
-	path = h_write_file("chat.ini", ini_text);
+	path = h_write_file("chat.ini", ini);
 	free(path);
 	dir = h_expand("@PLUGIN_DIR@");
 	d = h_daemon_start(conf_text, "-P", dir, (char *)NULL);
@@ -58,6 +60,12 @@ start(void)
 	sock = h_expand("unix:@TMP@/chat.sock");
 	snprintf(uri[1], sizeof(uri[1]), "%s", sock);
 	free(sock);
+}
+
+static void
+start(void)
+{
+	start_ini(ini_text);
 }
 
 static void
@@ -339,6 +347,265 @@ START_TEST(test_rooms)
 }
 END_TEST
 
+/* ------------------------------------------- raw frames, no client lib */
+
+/* Send one frame holding ["verb", arg] (arg may be NULL). */
+static void
+raw_cmd(int fd, const char *verb, const char *arg, size_t arglen)
+{
+	static unsigned char buf[70000];
+	size_t n = 0, vlen = strlen(verb), len;
+
+	ck_assert_uint_lt(vlen, 32);
+	ck_assert_uint_lt(arglen, 65536);
+	n = 4;
+	buf[n++] = arg != NULL ? 0x92 : 0x91;
+	buf[n++] = 0xa0 | vlen;
+	memcpy(buf + n, verb, vlen);
+	n += vlen;
+	if (arg != NULL) {
+		buf[n++] = 0xda;		/* str 16 */
+		buf[n++] = arglen >> 8;
+		buf[n++] = arglen & 0xff;
+		memcpy(buf + n, arg, arglen);
+		n += arglen;
+	}
+	len = n - 4;
+	buf[0] = len >> 24;
+	buf[1] = len >> 16;
+	buf[2] = len >> 8;
+	buf[3] = len;
+	ck_assert_int_eq(h_write_all(fd, buf, n), (ssize_t)n);
+}
+
+/*
+ * Read one frame into buf (cap bytes); its length, or -1 at EOF, a reset
+ * or after timeout_ms.
+ */
+static ssize_t
+raw_frame(int fd, unsigned char *buf, size_t cap, int timeout_ms)
+{
+	unsigned char hdr[4];
+	size_t len;
+
+	if (h_read_n(fd, hdr, 4, timeout_ms) != 4)
+		return (-1);
+	len = (size_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	ck_assert_uint_le(len, cap);
+	if (h_read_n(fd, buf, len, timeout_ms) != (ssize_t)len)
+		return (-1);
+	return ((ssize_t)len);
+}
+
+/*
+ * The frame buf[0..len) is exactly one value, the array of the strings
+ * given (NULL-terminated, each under 256 bytes).
+ */
+static int
+frame_is(const unsigned char *buf, ssize_t len, ...)
+{
+	unsigned char want[1024];
+	const char *a;
+	size_t n = 1, alen, count = 0;
+	va_list ap;
+
+	va_start(ap, len);
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		alen = strlen(a);
+		ck_assert_uint_lt(alen, 256);
+		ck_assert_uint_lt(n + alen, sizeof(want) - 2);
+		if (alen > 31)
+			want[n++] = 0xd9;	/* str 8 */
+		want[n++] = alen > 31 ? alen : 0xa0 | alen;
+		memcpy(want + n, a, alen);
+		n += alen;
+		count++;
+	}
+	va_end(ap);
+	want[0] = 0x90 | count;
+	return (len == (ssize_t)n && memcmp(buf, want, n) == 0);
+}
+
+/* The pid of worker 0, from the daemon's debug log. */
+static pid_t
+worker_pid(void)
+{
+	char *log, *p;
+	long pid = -1;
+
+	ck_assert(h_log_wait(d, "worker 0: pid ", 5000));
+	log = h_log_text(d);
+	if ((p = strstr(log, "worker 0: pid ")) != NULL)
+		pid = strtol(p + strlen("worker 0: pid "), NULL, 10);
+	free(log);
+	ck_assert_int_gt(pid, 0);
+	return ((pid_t)pid);
+}
+
+static const char big_ini[] =
+	"[chat]\n"
+	"max_text = 60000\n"
+	"history = 0\n";
+
+/*
+ * A member that never reads while another one chats is dropped as soon
+ * as a message finds its output queue over sndq_high: the room sees it
+ * leave, the log says why, and the worker's memory stays flat.  Without
+ * the rule its queue would grow by the whole conversation (36 MB here).
+ */
+START_TEST(test_slow_member)
+{
+	static unsigned char buf[65536];
+	static char text[60000];
+	char *path;
+	long rss0, rss, peak = 0;
+	ssize_t n;
+	pid_t wpid;
+	int slow, fast, i, left = 0, sent;
+
+	start_ini(big_ini);
+	wpid = worker_pid();
+	path = h_expand("@TMP@/chat.sock");
+	slow = h_unix_connect(path);
+	fast = h_unix_connect(path);
+	free(path);
+	ck_assert(slow >= 0 && fast >= 0);
+	raw_cmd(slow, "join", "slow", 4);
+	n = raw_frame(slow, buf, sizeof(buf), TMO);
+	ck_assert(frame_is(buf, n, "joined", "slow", NULL));
+	raw_cmd(fast, "join", "fast", 4);
+	n = raw_frame(fast, buf, sizeof(buf), TMO);
+	ck_assert(frame_is(buf, n, "joined", "fast", NULL));
+	memset(text, 'x', sizeof(text));
+	usleep(100 * 1000);
+	rss0 = h_rss_kb(wpid);
+	ck_assert_int_gt(rss0, 0);
+
+	/* fast says 600 x 60 kB and reads its own copies; slow reads none. */
+	for (sent = 0; sent < 600; sent++) {
+		raw_cmd(fast, "say", text, sizeof(text));
+		for (i = 0; i < 3; i++) {
+			n = raw_frame(fast, buf, sizeof(buf), TMO);
+			ck_assert_int_gt(n, 0);
+			if (frame_is(buf, n, "left", "slow", NULL)) {
+				left++;
+				continue;
+			}
+			/* ["msg", "fast", text] */
+			ck_assert_int_eq(n, 1 + 4 + 5 + 3 + sizeof(text));
+			break;
+		}
+		if (sent % 20 == 0 && (rss = h_rss_kb(wpid)) > peak)
+			peak = rss;
+	}
+	ck_assert_int_eq(left, 1);
+	ck_assert(h_log_wait(d, "cannot keep up", TMO));
+	ck_assert_msg(peak - rss0 < 12 * 1024,
+	    "worker RSS grew from %ld to %ld KiB", rss0, peak);
+	/* slow's connection was closed: what it holds, then the end. */
+	ck_assert(h_wait_eof(slow, TMO));
+	close(slow);
+	close(fast);
+	stop();
+}
+END_TEST
+
+/*
+ * One frame of max_frame bytes of empty arrays (a million bad commands)
+ * gets at most 16 errors and a last one, then the connection is closed;
+ * the worker queues a few hundred bytes, not tens of megabytes.
+ */
+START_TEST(test_error_flood)
+{
+	static unsigned char frame[4 + 1048576], buf[4096];
+	ssize_t n;
+	int fd, errors = 0, last = 0;
+
+	start();
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "chat"));
+	ck_assert_int_ge(fd, 0);
+	frame[0] = 0;
+	frame[1] = 0x10;		/* 1048576 */
+	frame[2] = 0;
+	frame[3] = 0;
+	memset(frame + 4, 0x90, sizeof(frame) - 4);
+	ck_assert_int_eq(h_write_all(fd, frame, sizeof(frame)),
+	    (ssize_t)sizeof(frame));
+	while (errors < 1000 &&
+	    (n = raw_frame(fd, buf, sizeof(buf), TMO)) > 0) {
+		if (frame_is(buf, n, "error",
+		    "too many errors in one frame: closing", NULL)) {
+			last = 1;
+			break;
+		}
+		ck_assert(frame_is(buf, n, "error",
+		    "malformed message: no command", NULL));
+		errors++;
+	}
+	ck_assert_int_eq(errors, 16);
+	ck_assert(last);
+	ck_assert(h_wait_eof(fd, TMO));
+	close(fd);
+	stop();
+}
+END_TEST
+
+/* Expect the next frame on fd to be the array of the strings given. */
+#define EXPECT(fd, ...)	do {						\
+	n = raw_frame((fd), buf, sizeof(buf), TMO);			\
+	ck_assert_msg(frame_is(buf, n, __VA_ARGS__, NULL),		\
+	    "unexpected frame of %zd bytes", n);			\
+} while (0)
+
+/*
+ * The rules docs/chat.md states: nicks compare byte for byte (case
+ * matters); only C0 controls and DEL are refused in a nick, text may hold
+ * any character; every server frame is one value; a str holding an
+ * encoded UTF-16 surrogate is not UTF-8: the daemon closes that
+ * connection before the plugin sees it, and the room sees it leave.
+ */
+START_TEST(test_rules)
+{
+	static const unsigned char lone[] =
+	    "\0\0\0\x09\x92\xa3say\xa3\xed\xa0\x80";
+	unsigned char buf[4096];
+	ssize_t n;
+	int a, b;
+
+	start();
+	a = h_tcp_connect("127.0.0.1", h_port(d, "chat"));
+	b = h_tcp_connect("127.0.0.1", h_port(d, "chat"));
+	ck_assert(a >= 0 && b >= 0);
+	raw_cmd(a, "join", "Ann", 3);
+	EXPECT(a, "joined", "Ann");
+	raw_cmd(b, "join", "ann", 3);
+	EXPECT(b, "joined", "ann");
+	EXPECT(a, "joined", "ann");
+	raw_cmd(b, "leave", NULL, 0);
+	EXPECT(b, "left", "ann");
+	EXPECT(a, "left", "ann");
+	raw_cmd(b, "join", "x\xc2\x85\xe2\x80\xae", 6);	/* NEL, RLO */
+	EXPECT(b, "joined", "x\xc2\x85\xe2\x80\xae");
+	EXPECT(a, "joined", "x\xc2\x85\xe2\x80\xae");
+	raw_cmd(b, "join", "x", 1);
+	EXPECT(b, "error", "already joined");
+	raw_cmd(a, "say", "a\nb\tc\x01", 6);
+	EXPECT(a, "msg", "Ann", "a\nb\tc\x01");
+	EXPECT(b, "msg", "Ann", "a\nb\tc\x01");
+	raw_cmd(a, "say", "", 0);
+	EXPECT(a, "error", "empty text");
+
+	ck_assert_int_eq(h_write_all(a, lone, sizeof(lone) - 1),
+	    (ssize_t)sizeof(lone) - 1);
+	ck_assert(h_wait_eof(a, TMO));
+	EXPECT(b, "left", "Ann");
+	ck_assert(h_log_wait(d, "string is not valid UTF-8", TMO));
+	close(a);
+	close(b);
+	stop();
+}
+END_TEST
+
 static Suite *
 chat_suite(void)
 {
@@ -351,6 +618,9 @@ chat_suite(void)
 	tcase_add_loop_test(tc, test_three_clients, 0, 2);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_rooms);
+	tcase_add_test(tc, test_slow_member);
+	tcase_add_test(tc, test_error_flood);
+	tcase_add_test(tc, test_rules);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -114,7 +114,7 @@ enum asockd_type {
 	ASOCKD_T_BOOL,
 	ASOCKD_T_UINT,		/* non-negative integer */
 	ASOCKD_T_INT,		/* negative integer */
-	ASOCKD_T_FLOAT,		/* float32 or float64 */
+	ASOCKD_T_FLOAT,		/* float32 or float64: see rd_float_bits */
 	ASOCKD_T_STR,
 	ASOCKD_T_BIN,
 	ASOCKD_T_ARRAY,
@@ -335,6 +335,51 @@ struct asockd_host {
 	 */
 	int	(*send_frame)(struct asockd_conn *c, const void *buf,
 		    size_t len);
+
+	/* --- archive values (ABI 1.2): ext, float width, raw values --- */
+
+	/*
+	 * The width of the float at the cursor: 32 (float 32) or 64
+	 * (float 64); rd_next_type says ASOCKD_T_FLOAT for both.  Nothing
+	 * is consumed.  -EPROTO when the next value is not a float, and the
+	 * errors of the getters.
+	 */
+	int	(*rd_float_bits)(struct asockd_reader *r);
+	/*
+	 * An ext value: its type (-128..127; -1 is the timestamp) and its
+	 * body.  *p points into the message (borrowed), like rd_bin.
+	 */
+	int	(*rd_ext)(struct asockd_reader *r, int8_t *type,
+		    const void **p, size_t *len);
+	/*
+	 * One whole value (an array or map with its contents), checked as
+	 * rd_skip checks it, as its encoded MessagePack bytes: *p points
+	 * into the message (borrowed).  Store or forward it as it came.
+	 */
+	int	(*rd_raw)(struct asockd_reader *r, const void **p,
+		    size_t *len);
+	/*
+	 * Copy the next whole value from r into w, bytes unchanged (ext
+	 * values and float widths included).  The cursor moves only when
+	 * the value was copied: -EMSGSIZE from the writer leaves both as
+	 * they were.
+	 */
+	int	(*rd_copy)(struct asockd_reader *r, struct asockd_writer *w);
+	/*
+	 * Put an ext value; p (len bytes) is copied.  -EINVAL for a
+	 * timestamp (type -1) whose body is not 4, 8 or 12 bytes or whose
+	 * nanoseconds are 10^9 or more; other types are not interpreted.
+	 */
+	int	(*wr_ext)(struct asockd_writer *w, int8_t type, const void *p,
+		    size_t len);
+	/*
+	 * Put encoded MessagePack bytes (for example from rd_raw, or stored
+	 * earlier); p is copied.  They must be one or more whole, valid
+	 * values (as an archive frame is checked), else -EINVAL and nothing
+	 * is written.  Each value in p counts as one element of an
+	 * enclosing wr_array or wr_map.
+	 */
+	int	(*wr_raw)(struct asockd_writer *w, const void *p, size_t len);
 };
 
 /*
