@@ -507,6 +507,22 @@ int	 sd_watchdog_enabled(uint64_t *usec);
 /* 1 when fd suits a listener of kind, 0 when not, -1 when not a socket. */
 int	 sd_match_kind(int fd, int kind);
 
+/* ---------------------------------------------------------------- perm.c */
+
+/*
+ * StrictModes for a file the daemon reads or runs: path and every
+ * directory above it must be owned by root or the invoking user and not be
+ * writable by group or others (a sticky directory such as /tmp, and the
+ * owner's private group, excepted).  0 with the realpath() in *resolved
+ * (malloc'd; open that one) when resolved is not NULL.  -1 with the reason
+ * in err, naming the offending path, and errno EPERM when it is unsafe,
+ * another errno when it could not be checked (a missing file).
+ */
+int	 perm_check(const char *path, char **resolved, char *err,
+	    size_t errlen);
+/* Remember the invoking user (before any privilege change). */
+void	 perm_init(void);
+
 /* ---------------------------------------------------------------- util.c */
 
 /* Set O_NONBLOCK on fd; -1 after logging. */

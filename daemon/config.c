@@ -9,6 +9,7 @@
  *
  * Files: the main file, then every conf.d/ *.conf next to it in strcmp
  * order (drop-ins may add plugins and listeners, not daemon settings).
+ * Each must pass perm_check() (StrictModes) before it is read.
  * @include is resolved against the main file's directory in every file:
  * libconfig 1.5 has one include directory per parse and no per-file hook.
  *
@@ -660,7 +661,8 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 	const config_setting_t	*root, *s;
 	const char		*name, *efile;
 	struct stat		 st;
-	int			 i, n;
+	char			*real, err[PATH_MAX + 128];
+	int			 i, n, rc;
 
 	if (stat(path, &st) == -1) {
 		log_warnx("%s: %s", path, strerror(errno));
@@ -672,10 +674,21 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 		cp->errors++;
 		return;
 	}
+	/* StrictModes: the config says which code runs as root */
+	if (perm_check(path, &real, err, sizeof(err)) == -1) {
+		if (errno == EPERM)
+			log_warnx("%s: refused: %s", path, err);
+		else
+			log_warnx("%s: %s", path, strerror(errno));
+		cp->errors++;
+		return;
+	}
 	cp->file = path;
 	config_init(&cf);
 	config_set_include_dir(&cf, cp->incdir);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+	rc = config_read_file(&cf, real);
+	free(real);
+	if (rc != CONFIG_TRUE) {
 		efile = config_error_file(&cf);
 		if (efile != NULL && strcmp(efile, path) != 0 &&
 		    efile[0] != '/') {

@@ -132,6 +132,8 @@ main(int argc, char *argv[])
 	int		 ch, rc, test = 0, foreground = 0, level = -1;
 
 	log_init(LOG_TO_STDERR, LOG_INFO);
+	/* files the daemon reads or runs may be owned by root or by us */
+	perm_init();
 	while ((ch = getopt_long(argc, argv, "c:tfl:P:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {

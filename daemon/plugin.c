@@ -9,6 +9,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +25,24 @@ plugin_load(const struct config *cf, const struct plugin_conf *pc)
 	const struct asockd_plugin *d;
 	struct asockd_plugin	*copy;
 	void			*dl;
-	char			*path;
+	char			*path, *real, err[PATH_MAX + 128];
 
 	path = config_plugin_path(cf, pc);
-	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/* a file someone else can change would run its code as us */
+	if (perm_check(path, &real, err, sizeof(err)) == -1) {
+		if (errno == EPERM)
+			log_warnx("%s:%d: plugin '%s': refusing %s: %s",
+			    pc->file, pc->line, pc->name, path, err);
+		else
+			log_warnx("%s:%d: plugin '%s': cannot load %s: %s",
+			    pc->file, pc->line, pc->name, path,
+			    strerror(errno));
+		free(path);
+		return NULL;
+	}
+	dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+	free(real);
+	if (dl == NULL) {
 		log_warnx("%s:%d: plugin '%s': cannot load %s: %s", pc->file,
 		    pc->line, pc->name, path, dlerror());
 		free(path);

@@ -13,7 +13,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -764,6 +766,121 @@ START_TEST(print_keys)
 }
 END_TEST
 
+/*
+ * StrictModes (daemon/perm.c): a config or INI file that anyone but root
+ * or the invoking user could change is refused, naming the path.
+ */
+static const char strict_conf[] =
+    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+    " plugin = \"echo\"; } );\n";
+
+/* Make dir group-writable by group nogroup (no private group of root). */
+static void
+group_writable(const char *dir)
+{
+	struct group	*gr;
+
+	ck_assert_ptr_nonnull(gr = getgrnam("nogroup"));
+	ck_assert_int_eq(chown(dir, (uid_t)-1, gr->gr_gid), 0);
+	ck_assert_int_eq(chmod(dir, 0775), 0);
+}
+
+START_TEST(strict_modes_config)
+{
+	struct config	*c;
+	struct passwd	*pw;
+	char		*d = testdir(), *f, *sub, *drop, want[PATH_MAX + 128];
+
+	f = writef(d, "a.conf", strict_conf);
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_nonnull(c = load(f, NULL));
+	config_free(c);
+
+	/* world-writable file */
+	ck_assert_int_eq(chmod(f, 0666), 0);
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others"
+	    " (mode 0666)", f, f);
+	LOG_HAS(want);
+	ck_assert_int_eq(chmod(f, 0644), 0);
+
+	/* owned by someone else */
+	ck_assert_ptr_nonnull(pw = getpwnam("nobody"));
+	ck_assert_int_eq(chown(f, pw->pw_uid, (gid_t)-1), 0);
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s is owned by uid %ld, not by root",
+	    f, (long)pw->pw_uid);
+	LOG_HAS(want);
+	ck_assert_int_eq(chown(f, 0, (gid_t)-1), 0);
+
+	/* a group-writable directory above it */
+	sub = writef(d, "sub/a.conf", strict_conf);
+	*strrchr(sub, '/') = '\0';
+	group_writable(sub);
+	ck_assert_int_eq(chmod(sub, 0775), 0);
+	if (asprintf(&f, "%s/a.conf", sub) == -1)
+		abort();
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by group "
+	    "nogroup (mode 0775)", f, sub);
+	LOG_HAS(want);
+
+	/* a sticky directory (like /tmp) is fine: ours cannot be moved */
+	ck_assert_int_eq(chmod(sub, 01777), 0);
+	ck_assert_ptr_nonnull(c = load(f, NULL));
+	ck_assert_str_eq(logbuf, "");
+	config_free(c);
+	free(f);
+
+	/* a drop-in is checked too */
+	drop = writef(d, "conf.d/x.conf", "");
+	ck_assert_int_eq(chmod(drop, 0646), 0);
+	if (asprintf(&f, "%s/a.conf", d) == -1)
+		abort();
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others",
+	    drop, drop);
+	LOG_HAS(want);
+	free(drop);
+	free(f);
+	free(sub);
+	free(d);
+}
+END_TEST
+
+START_TEST(strict_modes_ini)
+{
+	struct ini	*ini;
+	char		*d = testdir(), *f, *sub, want[PATH_MAX + 128];
+
+	f = writef(d, "good.ini", "[a]\nx = 1\n");
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_nonnull(ini = load_ini(f));
+	ini_free(ini);
+	ck_assert_int_eq(chmod(f, 0622), 0);
+	ck_assert_ptr_null(load_ini(f));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others"
+	    " (mode 0622)", f, f);
+	LOG_HAS(want);
+	free(f);
+
+	sub = writef(d, "sub/good.ini", "[a]\nx = 1\n");
+	ck_assert_int_eq(chmod(sub, 0644), 0);
+	if (asprintf(&f, "%s", sub) == -1)
+		abort();
+	*strrchr(sub, '/') = '\0';
+	group_writable(sub);
+	ck_assert_ptr_null(load_ini(f));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by group "
+	    "nogroup", f, sub);
+	LOG_HAS(want);
+	free(f);
+	free(sub);
+	free(d);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -794,6 +911,11 @@ config_suite(void)
 	tc = tcase_create("ini");
 	tcase_add_test(tc, ini_good);
 	tcase_add_test(tc, ini_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("strict");
+	tcase_add_test(tc, strict_modes_config);
+	tcase_add_test(tc, strict_modes_ini);
 	suite_add_tcase(s, tc);
 	return s;
 }

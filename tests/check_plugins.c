@@ -8,9 +8,11 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -640,6 +642,167 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/*
+ * Local users (issue 10): StrictModes for plugins and their INI files,
+ * unix socket owner and mode, and -t checking what start-up checks.
+ */
+
+/* Copy the build tree's echo.so to path with mode. */
+static void
+copy_echo(const char *path, mode_t mode)
+{
+	const char	*dir = getenv("ASOCKD_PLUGIN_DIR");
+	char		 src[1024], buf[65536];
+	FILE		*in, *out;
+	size_t		 n;
+
+	snprintf(src, sizeof(src), "%s/echo.so", dir != NULL ? dir : ".");
+	ck_assert_msg((in = fopen(src, "rb")) != NULL, "open %s", src);
+	ck_assert_msg((out = fopen(path, "wb")) != NULL, "open %s", path);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* A directory under the test's tmpdir with mode (whatever the umask). */
+static char *
+tmp_subdir(const char *name, mode_t mode)
+{
+	char	*d;
+
+	if (asprintf(&d, "%s/%s", h_tmpdir(), name) == -1)
+		abort();
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	ck_assert_int_eq(chmod(d, mode), 0);
+	return d;
+}
+
+/*
+ * Run `asockd [-t] -f -c CONF` on text (written to name) and return its
+ * exit code, with its output in out.
+ */
+static int
+run_conf(const char *name, const char *text, int test, char *out,
+    size_t outlen)
+{
+	char	*conf, *dir;
+	int	 rc;
+	char	*argv[] = { (char *)"asockd", (char *)"-f", (char *)"-c",
+	    NULL, (char *)"-P", NULL, NULL, NULL };
+
+	conf = h_write_file(name, text);
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+	argv[3] = conf;
+	dir = getenv("ASOCKD_PLUGIN_DIR");
+	argv[5] = dir != NULL ? dir : (char *)".";
+	if (test)
+		argv[6] = (char *)"-t";
+	rc = h_run(argv, out, outlen);
+	free(conf);
+	return rc;
+}
+
+/* Assert that out has "FILE:LINE: ..." for the config name in tmpdir. */
+static void
+out_has_at(const char *out, const char *name, int line)
+{
+	char	 want[1024];
+
+	snprintf(want, sizeof(want), "%s/%s:%d: ", h_tmpdir(), name, line);
+	ck_assert_msg(strstr(out, want) != NULL, "no %s in: %s", want, out);
+}
+
+#define OUT_HAS(out, s) \
+	ck_assert_msg(strstr((out), (s)) != NULL, "no \"%s\" in: %s", (s), \
+	    (out))
+
+START_TEST(strict_plugin_file)
+{
+	char	 out[8192], text[2048], want[1024], *so;
+	int	 rc;
+
+	if (asprintf(&so, "%s/echo-ww.so", h_tmpdir()) == -1)
+		abort();
+	copy_echo(so, 0666);
+	snprintf(text, sizeof(text),
+	    "plugins: { ww: { path = \"%s\"; }; };\n"
+	    "listeners: ( { name = \"ww\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"ww\"; } );\n", so);
+	rc = run_conf("ww.conf", text, 0, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	out_has_at(out, "ww.conf", 1);
+	snprintf(want, sizeof(want), "plugin 'ww': refusing %s: %s is "
+	    "writable by others (mode 0666)", so, so);
+	OUT_HAS(out, want);
+	/* -t says the same */
+	rc = run_conf("ww.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	OUT_HAS(out, want);
+	/* once fixed it starts */
+	ck_assert_int_eq(chmod(so, 0644), 0);
+	rc = run_conf("ww.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	free(so);
+}
+END_TEST
+
+START_TEST(strict_plugin_dir)
+{
+	struct group	*gr;
+	char		 out[8192], text[2048], want[1024], *dir, *so;
+	int		 rc;
+
+	dir = tmp_subdir("gw", 0755);
+	if (asprintf(&so, "%s/echo.so", dir) == -1)
+		abort();
+	copy_echo(so, 0755);
+	/* nogroup: not root's private group */
+	ck_assert_ptr_nonnull(gr = getgrnam("nogroup"));
+	ck_assert_int_eq(chown(dir, (uid_t)-1, gr->gr_gid), 0);
+	ck_assert_int_eq(chmod(dir, 0775), 0);
+	snprintf(text, sizeof(text),
+	    "listeners: ( { name = \"gw\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"gw\"; } );\n"
+	    "plugins: { gw: { path = \"%s\"; }; };\n", so);
+	rc = run_conf("gw.conf", text, 0, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	out_has_at(out, "gw.conf", 2);
+	snprintf(want, sizeof(want), "plugin 'gw': refusing %s: %s is "
+	    "writable by group nogroup (mode 0775)", so, dir);
+	OUT_HAS(out, want);
+	free(so);
+	free(dir);
+}
+END_TEST
+
+START_TEST(strict_plugin_ini)
+{
+	char	 out[8192], text[2048], want[1024], *ini;
+	int	 rc;
+
+	ini = h_write_file("ww.ini", "[echo]\n");
+	ck_assert_int_eq(chmod(ini, 0666), 0);
+	snprintf(text, sizeof(text),
+	    "plugins: {\n"
+	    "  echo: { path = \"echo.so\"; config = \"%s\"; };\n"
+	    "};\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n", ini);
+	rc = run_conf("ini.conf", text, 0, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	out_has_at(out, "ini.conf", 2);
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others"
+	    " (mode 0666)", ini, ini);
+	OUT_HAS(out, want);
+	snprintf(want, sizeof(want), "plugin 'echo': bad settings file %s",
+	    ini);
+	OUT_HAS(out, want);
+	free(ini);
+}
+END_TEST
+
 static Suite *
 plugins_suite(void)
 {
@@ -668,6 +831,13 @@ plugins_suite(void)
 	tcase_add_test(tc, bad_abi);
 	tcase_add_test(tc, no_symbol);
 	tcase_add_test(tc, missing_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("local-users");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, strict_plugin_file);
+	tcase_add_test(tc, strict_plugin_dir);
+	tcase_add_test(tc, strict_plugin_ini);
 	suite_add_tcase(s, tc);
 	return s;
 }
