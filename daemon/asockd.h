@@ -178,7 +178,11 @@ struct listener_conf {
 	int			 framing;	/* enum framing */
 	size_t			 max_line;
 	size_t			 max_frame;
-	int			 mode;		/* unix socket file mode, -1 */
+	int			 mode;		/* unix socket file mode */
+	char			*owner;		/* unix socket owner, or NULL */
+	char			*group;		/* unix socket group, or NULL */
+	uid_t			 uid;		/* owner's uid, or -1 */
+	gid_t			 gid;		/* group's gid, or -1 */
 	int			 workers;	/* 0: all workers */
 	char			*file;		/* where it was defined */
 	int			 line;

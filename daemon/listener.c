@@ -88,13 +88,43 @@ unix_prepare(struct listener_conf *lc)
 	return 0;
 }
 
+/*
+ * Give a freshly bound unix socket file its owner, group and mode: the
+ * mode is set explicitly, so it does not depend on the umask (a socket
+ * bound under umask 000 would be 0777, open to every local user).
+ */
+static int
+unix_perms(const struct listener_conf *lc)
+{
+	const struct sockaddr_un *sun =
+	    (const struct sockaddr_un *)&lc->addr.ss;
+
+	if (sun->sun_path[0] == '\0')
+		return 0;	/* abstract: no file */
+	if ((lc->uid != (uid_t)-1 || lc->gid != (gid_t)-1) &&
+	    chown(sun->sun_path, lc->uid, lc->gid) == -1) {
+		log_warn("%s:%d: listener %s: chown %s", lc->file, lc->line,
+		    lc->name, sun->sun_path);
+		unlink(sun->sun_path);
+		return -1;
+	}
+	if (chmod(sun->sun_path, (mode_t)lc->mode) == -1) {
+		log_warn("%s:%d: listener %s: chmod %s", lc->file, lc->line,
+		    lc->name, sun->sun_path);
+		unlink(sun->sun_path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 listener_bind(struct asockd_listener *l)
 {
 	struct listener_conf	*lc = l->conf;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	int			 fd, type, one = 1;
+	int			 fd, type, r, one = 1;
+	mode_t			 mask = 0;
 	int			 stream = l->kind == ASOCKD_TCP ||
 				    l->kind == ASOCKD_UNIX;
 
@@ -112,23 +142,21 @@ listener_bind(struct asockd_listener *l)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (lc->addr.ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&lc->addr.ss, lc->addr.sslen) == -1) {
+	/* a unix socket file is born 0600 and then given its mode */
+	if (lc->addr.ss.ss_family == AF_UNIX)
+		mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&lc->addr.ss, lc->addr.sslen);
+	if (lc->addr.ss.ss_family == AF_UNIX)
+		umask(mask);
+	if (r == -1) {
 		log_warn("%s:%d: listener %s: bind %s", lc->file, lc->line,
 		    lc->name, lc->listen);
 		close(fd);
 		return -1;
 	}
-	if (lc->addr.ss.ss_family == AF_UNIX && lc->mode >= 0) {
-		const struct sockaddr_un *sun =
-		    (const struct sockaddr_un *)&lc->addr.ss;
-
-		if (sun->sun_path[0] != '\0' &&
-		    chmod(sun->sun_path, (mode_t)lc->mode) == -1) {
-			log_warn("%s:%d: listener %s: chmod %s", lc->file,
-			    lc->line, lc->name, sun->sun_path);
-			close(fd);
-			return -1;
-		}
+	if (lc->addr.ss.ss_family == AF_UNIX && unix_perms(lc) == -1) {
+		close(fd);
+		return -1;
 	}
 	if (stream && listen(fd, lc->backlog) == -1) {
 		log_warn("%s:%d: listener %s: listen", lc->file, lc->line,

@@ -229,7 +229,10 @@ START_TEST(valid_defaults)
 	ck_assert_int_eq(l->framing, FRAMING_RAW);
 	ck_assert_uint_eq(l->max_line, 8192);
 	ck_assert_uint_eq(l->max_frame, 1048576);
-	ck_assert_int_eq(l->mode, -1);
+	ck_assert_int_eq(l->mode, 0660);
+	ck_assert_ptr_null(l->owner);
+	ck_assert_int_eq(l->uid, (uid_t)-1);
+	ck_assert_int_eq(l->gid, (gid_t)-1);
 	ck_assert_int_eq(l->workers, 0);
 	ck_assert_str_eq(l->file, path);
 	ck_assert_int_eq(l->line, 8);
@@ -294,7 +297,7 @@ START_TEST(full_every_key)
 	ck_assert_uint_eq(l->max_line, 100);
 	ck_assert_uint_eq(l->max_frame, 200);
 	ck_assert_int_eq(l->workers, 1);
-	ck_assert_int_eq(l->mode, -1);
+	ck_assert_int_eq(l->mode, 0660);
 
 	ck_assert_ptr_nonnull(l = listener_nth(c, 1));
 	ck_assert_str_eq(l->name, "Unix_1.x");
@@ -427,7 +430,7 @@ START_TEST(types_and_ranges)
 	    "    idle_timeout = true;\n"			/* 14 */
 	    "    framing = [\"raw\"];\n"			/* 15 */
 	    "    max_line = 0;\n"				/* 16 */
-	    "    mode = 0660;\n"				/* 17 */
+	    "    mode = 0689;\n"				/* 17 */
 	    "    extra = { a = 1; };\n"				/* 18 */
 	    "    name2 = \"y\"; }\n"				/* 19 */
 	    ");\n");
@@ -446,10 +449,12 @@ START_TEST(types_and_ranges)
 	log_has_at(f, 15, "listener 'x': framing: expected a string, got "
 	    "an array");
 	log_has_at(f, 16, "listener 'x': max_line: 0 is out of range");
-	log_has_at(f, 17, "listener 'x': mode: expected a string");
+	log_has_at(f, 17, "listener 'x': mode: 689 is not an octal file "
+	    "mode");
+	log_has_at(f, 17, "listener 'x': mode applies only to unix");
 	log_has_at(f, 18, "listener 'x': unknown key 'extra'");
 	log_has_at(f, 19, "listener 'x': unknown key 'name2'");
-	ck_assert_int_eq(log_lines(), 13);
+	ck_assert_int_eq(log_lines(), 14);
 	free(f);
 
 	f = writef(d, "u.conf",
@@ -744,7 +749,8 @@ START_TEST(print_keys)
 		"listeners[].sndq_high", "listeners[].sndq_low",
 		"listeners[].max_input", "listeners[].framing",
 		"listeners[].max_line", "listeners[].max_frame",
-		"listeners[].mode", "listeners[].workers",
+		"listeners[].mode", "listeners[].owner", "listeners[].group",
+		"listeners[].workers",
 	};
 	FILE	*fp;
 	size_t	 i;
@@ -881,6 +887,57 @@ START_TEST(strict_modes_ini)
 }
 END_TEST
 
+/* Unix socket owner, group and mode (issue 10, item 5). */
+START_TEST(unix_owner_group)
+{
+	struct config		*c;
+	struct listener_conf	*l;
+	char			*d = testdir(), *f;
+
+	f = writef(d, "u.conf",
+	    "plugins: { p = { path = \"p.so\"; }; };\n"
+	    "listeners: (\n"
+	    "  { name = \"a\"; listen = \"unix:a.sock\"; plugin = \"p\";\n"
+	    "    owner = \"nobody\"; group = \"nogroup\"; mode = 660; },\n"
+	    "  { name = \"b\"; listen = \"unix-dgram:b.sock\"; plugin = \"p\";\n"
+	    "    owner = \"1234\"; group = \"4321\"; mode = \"0600\"; }\n"
+	    ");\n");
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_nonnull(c = load(f, NULL));
+	ck_assert_ptr_nonnull(l = listener_nth(c, 0));
+	ck_assert_str_eq(l->owner, "nobody");
+	ck_assert_int_eq(l->uid, 65534);
+	ck_assert_int_eq(l->gid, 65534);
+	ck_assert_int_eq(l->mode, 0660);
+	ck_assert_ptr_nonnull(l = listener_nth(c, 1));
+	ck_assert_int_eq(l->uid, 1234);
+	ck_assert_int_eq(l->gid, 4321);
+	ck_assert_int_eq(l->mode, 0600);
+	config_free(c);
+	free(f);
+
+	f = writef(d, "bad.conf",
+	    "plugins: { p = { path = \"p.so\"; }; };\n"
+	    "listeners: (\n"
+	    "  { name = \"a\"; listen = \"unix:a.sock\"; plugin = \"p\";\n"
+	    "    owner = \"no-such-user\";\n"			/* 4 */
+	    "    group = \"no-such-group\"; },\n"		/* 5 */
+	    "  { name = \"t\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"p\";\n"
+	    "    owner = \"root\";\n"				/* 7 */
+	    "    group = \"root\"; }\n"				/* 8 */
+	    ");\n");
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_null(load(f, NULL));
+	log_has_at(f, 4, "listener 'a': owner: no user 'no-such-user'");
+	log_has_at(f, 5, "listener 'a': group: no group 'no-such-group'");
+	log_has_at(f, 7, "listener 't': owner applies only to unix listeners");
+	log_has_at(f, 8, "listener 't': group applies only to unix listeners");
+	ck_assert_int_eq(log_lines(), 4);
+	free(f);
+	free(d);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -916,6 +973,7 @@ config_suite(void)
 	tc = tcase_create("strict");
 	tcase_add_test(tc, strict_modes_config);
 	tcase_add_test(tc, strict_modes_ini);
+	tcase_add_test(tc, unix_owner_group);
 	suite_add_tcase(s, tc);
 	return s;
 }

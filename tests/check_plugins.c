@@ -14,6 +14,7 @@
 
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -803,6 +804,66 @@ START_TEST(strict_plugin_ini)
 }
 END_TEST
 
+/*
+ * Run the daemon under umask 000: a wrapper script sets it (and runs any
+ * wrapper already asked for, valgrind say).
+ */
+static void
+wrap_umask0(void)
+{
+	const char	*old = getenv("ASOCKD_WRAPPER");
+	char		 text[1024], *sh;
+
+	snprintf(text, sizeof(text), "#!/bin/sh\numask 000\nexec %s \"$@\"\n",
+	    old != NULL ? old : "");
+	sh = h_write_file("umask0.sh", text);
+	ck_assert_int_eq(chmod(sh, 0755), 0);
+	setenv("ASOCKD_WRAPPER", sh, 1);
+	free(sh);
+}
+
+START_TEST(unix_socket_mode)
+{
+	struct daemon	*d;
+	struct stat	 st;
+	struct passwd	*pw;
+	struct group	*gr;
+	char		 a[512], b[512];
+	int		 fd;
+
+	ck_assert_ptr_nonnull(pw = getpwnam("nobody"));
+	ck_assert_ptr_nonnull(gr = getgrnam("nogroup"));
+	wrap_umask0();
+	d = h_daemon_start(
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: (\n"
+	    "  { name = \"a\"; listen = \"unix:@TMP@/a.sock\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"b\"; listen = \"unix-dgram:@TMP@/b.sock\";"
+	    " plugin = \"echo\";\n"
+	    "    owner = \"nobody\"; group = \"nogroup\"; mode = \"0640\"; }\n"
+	    ");\n", NULL);
+	ck_assert_msg(d != NULL, "asockd did not start");
+	snprintf(a, sizeof(a), "%s/a.sock", h_tmpdir());
+	snprintf(b, sizeof(b), "%s/b.sock", h_tmpdir());
+	/* the default, whatever the umask (it was 0777 under umask 000) */
+	ck_assert_int_eq(stat(a, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ck_assert_uint_eq(st.st_gid, getegid());
+	ck_assert_int_eq(stat(b, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
+	ck_assert_uint_eq(st.st_gid, gr->gr_gid);
+	ck_assert_int_ne(fd = h_unix_connect(a), -1);
+	echo_stream(fd);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 static Suite *
 plugins_suite(void)
 {
@@ -838,6 +899,7 @@ plugins_suite(void)
 	tcase_add_test(tc, strict_plugin_file);
 	tcase_add_test(tc, strict_plugin_dir);
 	tcase_add_test(tc, strict_plugin_ini);
+	tcase_add_test(tc, unix_socket_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }
