@@ -899,7 +899,8 @@ START_TEST(unix_owner_group)
 	    "listeners: (\n"
 	    "  { name = \"a\"; listen = \"unix:a.sock\"; plugin = \"p\";\n"
 	    "    owner = \"nobody\"; group = \"nogroup\"; mode = 660; },\n"
-	    "  { name = \"b\"; listen = \"unix-dgram:b.sock\"; plugin = \"p\";\n"
+	    "  { name = \"b\"; listen = \"unix-dgram:b.sock\";"
+	    " plugin = \"p\";\n"
 	    "    owner = \"1234\"; group = \"4321\"; mode = \"0600\"; }\n"
 	    ");\n");
 	ck_assert_int_eq(chmod(f, 0644), 0);
@@ -922,7 +923,8 @@ START_TEST(unix_owner_group)
 	    "  { name = \"a\"; listen = \"unix:a.sock\"; plugin = \"p\";\n"
 	    "    owner = \"no-such-user\";\n"			/* 4 */
 	    "    group = \"no-such-group\"; },\n"		/* 5 */
-	    "  { name = \"t\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"p\";\n"
+	    "  { name = \"t\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"p\";\n"
 	    "    owner = \"root\";\n"				/* 7 */
 	    "    group = \"root\"; }\n"				/* 8 */
 	    ");\n");
