@@ -274,6 +274,12 @@ extern struct listeners	 listeners;
  */
 extern unsigned int	 listener_share;
 
+/*
+ * For -t: what binding would need, checked without binding - a unix
+ * socket's directory exists and is writable, no other file is in its
+ * place, a port below 1024 may be bound.  -1 after logging each problem.
+ */
+int	 listener_check_all(const struct config *);
 /* Bind every listener of conf (no plugin code).  -1 after logging. */
 int	 listener_open_all(struct config *, struct instances *);
 /* Start/stop the accept (or datagram) watchers. */

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,6 +116,97 @@ unix_perms(const struct listener_conf *lc)
 		return -1;
 	}
 	return 0;
+}
+
+/* 1 when this process may bind port (CAP_NET_BIND_SERVICE, or high). */
+static int
+port_allowed(int port)
+{
+	FILE			*fp;
+	char			 line[256];
+	unsigned long long	 cap = 0;
+	int			 start = 1024;
+
+	if (port == 0)
+		return 1;
+	if ((fp = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	    "re")) != NULL) {
+		if (fscanf(fp, "%d", &start) != 1)
+			start = 1024;
+		fclose(fp);
+	}
+	if (port >= start)
+		return 1;
+	if ((fp = fopen("/proc/self/status", "re")) == NULL)
+		return 1;	/* cannot tell: let bind decide */
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "CapEff: %llx", &cap) == 1)
+			break;
+	fclose(fp);
+	return (cap & (1ULL << 10)) != 0;	/* CAP_NET_BIND_SERVICE */
+}
+
+/* What listener_bind() needs of a unix socket path, checked for -t. */
+static int
+unix_check(const struct listener_conf *lc)
+{
+	const struct sockaddr_un *sun =
+	    (const struct sockaddr_un *)&lc->addr.ss;
+	struct stat		 st;
+	char			 dir[sizeof(sun->sun_path)], *slash;
+	const char		*why = NULL;
+
+	if (sun->sun_path[0] == '\0')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", sun->sun_path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir] = '\0';
+	if (stat(dir, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(dir, W_OK | X_OK) == -1)
+		why = strerror(errno);
+	if (why != NULL) {
+		log_warnx("%s:%d: listener %s: cannot bind %s: directory %s:"
+		    " %s", lc->file, lc->line, lc->name, sun->sun_path, dir,
+		    why);
+		return -1;
+	}
+	if (lstat(sun->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_warnx("%s:%d: listener %s: %s exists and is not a socket",
+		    lc->file, lc->line, lc->name, sun->sun_path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+listener_check_all(const struct config *cf)
+{
+	struct listener_conf	*lc;
+	int			 errors = 0;
+
+	TAILQ_FOREACH(lc, &cf->listeners, entry) {
+		switch (lc->addr.kind) {
+		case ASOCKD_UNIX:
+		case ASOCKD_UNIX_DGRAM:
+			if (unix_check(lc) == -1)
+				errors++;
+			break;
+		case ASOCKD_TCP:
+		case ASOCKD_UDP:
+			if (port_allowed(lc->addr.port))
+				break;
+			log_warnx("%s:%d: listener %s: port %d is privileged"
+			    " and this process may not bind it (no "
+			    "CAP_NET_BIND_SERVICE)", lc->file, lc->line,
+			    lc->name, lc->addr.port);
+			errors++;
+			break;
+		}
+	}
+	return errors ? -1 : 0;
 }
 
 static int

@@ -864,6 +864,85 @@ START_TEST(unix_socket_mode)
 }
 END_TEST
 
+/* Let other users search the harness's temporary directories. */
+static void
+open_tmpdir(void)
+{
+	char	 dir[1024], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", h_tmpdir());
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	/* the per-run directory above a test's own (see harness.c) */
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if ((slash = strrchr(dir, '/')) != NULL &&
+		    strncmp(slash + 1, "asockd-test.", 12) == 0)
+			ck_assert_int_eq(chmod(dir, 0755), 0);
+	}
+}
+
+/* -t loads the plugins as daemon.user, as the workers do. */
+START_TEST(test_as_user)
+{
+	char	 out[8192], text[2048], want[1024], *dir, *so;
+	int	 rc;
+
+	/* nobody must reach the directory; only the file is root's */
+	open_tmpdir();
+	dir = tmp_subdir("p", 0755);
+	if (asprintf(&so, "%s/echo.so", dir) == -1)
+		abort();
+	copy_echo(so, 0600);
+	snprintf(text, sizeof(text),
+	    "daemon: { user = \"nobody\"; };\n"
+	    "plugins: { e: { path = \"%s\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"e\"; } );\n", so);
+	rc = run_conf("user.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	out_has_at(out, "user.conf", 2);
+	snprintf(want, sizeof(want), "plugin 'e': cannot load %s", so);
+	OUT_HAS(out, want);
+	OUT_HAS(out, "configuration has errors");
+	ck_assert_msg(strstr(out, "configuration OK") == NULL, "%s", out);
+	/* readable by nobody: fine */
+	ck_assert_int_eq(chmod(so, 0644), 0);
+	rc = run_conf("user.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	OUT_HAS(out, "configuration OK");
+	free(so);
+	free(dir);
+}
+END_TEST
+
+/* -t checks that a unix socket can be created where the config says. */
+START_TEST(test_unix_dir)
+{
+	char	 out[8192], want[1024];
+	int	 rc;
+
+	rc = run_conf("dir.conf",
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"u\"; listen = \"unix:@TMP@/nodir/u.sock\";"
+	    " plugin = \"echo\"; } );\n", 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	out_has_at(out, "dir.conf", 2);
+	snprintf(want, sizeof(want), "listener u: cannot bind %s/nodir/u.sock:"
+	    " directory %s/nodir: No such file or directory", h_tmpdir(),
+	    h_tmpdir());
+	OUT_HAS(out, want);
+	/* a file in the socket's place */
+	free(h_write_file("notsock", "x"));
+	rc = run_conf("dir.conf",
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"u\"; listen = \"unix:@TMP@/notsock\";"
+	    " plugin = \"echo\"; } );\n", 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	out_has_at(out, "dir.conf", 2);
+	OUT_HAS(out, "notsock exists and is not a socket");
+}
+END_TEST
+
 static Suite *
 plugins_suite(void)
 {
@@ -900,6 +979,8 @@ plugins_suite(void)
 	tcase_add_test(tc, strict_plugin_dir);
 	tcase_add_test(tc, strict_plugin_ini);
 	tcase_add_test(tc, unix_socket_mode);
+	tcase_add_test(tc, test_as_user);
+	tcase_add_test(tc, test_unix_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }
