@@ -187,7 +187,11 @@ struct listener_conf {
 	int			 framing;	/* enum framing */
 	size_t			 max_line;
 	size_t			 max_frame;
-	int			 mode;		/* unix socket file mode, -1 */
+	int			 mode;		/* unix socket file mode */
+	char			*owner;		/* unix socket owner, or NULL */
+	char			*group;		/* unix socket group, or NULL */
+	uid_t			 uid;		/* owner's uid, or -1 */
+	gid_t			 gid;		/* group's gid, or -1 */
 	int			 workers;	/* 0: all workers */
 	char			*file;		/* where it was defined */
 	int			 line;
@@ -281,6 +285,12 @@ extern struct listeners	 listeners;
  */
 extern unsigned int	 listener_share;
 
+/*
+ * For -t: what binding would need, checked without binding - a unix
+ * socket's directory exists and is writable, no other file is in its
+ * place, a port below 1024 may be bound.  -1 after logging each problem.
+ */
+int	 listener_check_all(const struct config *);
 /* Bind every listener of conf (no plugin code).  -1 after logging. */
 int	 listener_open_all(struct config *, struct instances *);
 /* Start/stop the accept (or datagram) watchers. */
@@ -525,6 +535,22 @@ int	 sd_notify_reloading(void);
 int	 sd_watchdog_enabled(uint64_t *usec);
 /* 1 when fd suits a listener of kind, 0 when not, -1 when not a socket. */
 int	 sd_match_kind(int fd, int kind);
+
+/* ---------------------------------------------------------------- perm.c */
+
+/*
+ * StrictModes for a file the daemon reads or runs: path and every
+ * directory above it must be owned by root or the invoking user and not be
+ * writable by group or others (a sticky directory such as /tmp, and the
+ * owner's private group, excepted).  0 with the realpath() in *resolved
+ * (malloc'd; open that one) when resolved is not NULL.  -1 with the reason
+ * in err, naming the offending path, and errno EPERM when it is unsafe,
+ * another errno when it could not be checked (a missing file).
+ */
+int	 perm_check(const char *path, char **resolved, char *err,
+	    size_t errlen);
+/* Remember the invoking user (before any privilege change). */
+void	 perm_init(void);
 
 /* ---------------------------------------------------------------- util.c */
 

@@ -9,6 +9,7 @@
  *
  * Files: the main file, then every conf.d/ *.conf next to it in strcmp
  * order (drop-ins may add plugins and listeners, not daemon settings).
+ * Each must pass perm_check() (StrictModes) before it is read.
  * @include is resolved against the main file's directory in every file:
  * libconfig 1.5 has one include directory per parse and no per-file hook.
  *
@@ -23,7 +24,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +58,7 @@ enum ktype {
 	KT_DOUBLE,	/* double; an integer is accepted */
 	KT_LEVEL,	/* int: a log level name */
 	KT_FRAMING,	/* int: enum framing */
-	KT_MODE		/* int: octal file mode as a string, -1 unset */
+	KT_MODE		/* int: octal file mode, "0660" or 0660 */
 };
 
 struct ckey {
@@ -139,9 +142,15 @@ static const struct ckey keys[] = {
 	{ SC_LISTENER, "max_frame", KT_SIZE, 0, 1, 64 * MiB, "1048576",
 	    L(max_frame), "largest frame with framing = \"length\" or "
 	    "\"archive\"" },
-	{ SC_LISTENER, "mode", KT_MODE, 0, 0, 07777, NULL, L(mode),
-	    "unix listeners only: socket file mode, an octal string like "
-	    "\"0660\"; unset: as the umask leaves it" },
+	{ SC_LISTENER, "mode", KT_MODE, 0, 0, 07777, "0660", L(mode),
+	    "unix listeners only: socket file mode, octal: \"0660\" or "
+	    "0660; set after bind, whatever the umask" },
+	{ SC_LISTENER, "owner", KT_STRING, 0, 0, 0, NULL, L(owner),
+	    "unix listeners only: user (name or number) that owns the "
+	    "socket file; unset: the daemon's user" },
+	{ SC_LISTENER, "group", KT_STRING, 0, 0, 0, NULL, L(group),
+	    "unix listeners only: group (name or number) of the socket "
+	    "file; unset: the daemon's group" },
 	{ SC_LISTENER, "workers", KT_INT, 0, 0, 1, "0", L(workers),
 	    "0: every worker accepts; 1: only the first worker" },
 };
@@ -409,6 +418,26 @@ key_set_string(struct cparse *cp, const config_setting_t *s,
 	}
 }
 
+/*
+ * mode = 0660; libconfig reads a leading 0 as decimal (660), so the
+ * digits of the integer are taken as octal, as chmod(1) takes them.
+ */
+static void
+mode_int(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
+    const char *ctx, char *p)
+{
+	char	 buf[32];
+	int	 n;
+
+	snprintf(buf, sizeof(buf), "%lld",
+	    (long long)config_setting_get_int64(s));
+	if ((n = mode_parse(buf)) == -1)
+		cerr(cp, s, "%s: %s: %s is not an octal file mode like 0660",
+		    ctx, k->name, buf);
+	else
+		*(int *)p = n;
+}
+
 /* Check the type of s against k and store its value into base. */
 static void
 key_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
@@ -430,6 +459,18 @@ key_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
 			*(int *)p = (int)v;
 		else
 			*(size_t *)p = (size_t)v;
+		return;
+	case KT_MODE:
+		if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+			mode_int(cp, s, k, ctx, p);
+			return;
+		}
+		if (t == CONFIG_TYPE_STRING) {
+			key_set_string(cp, s, k, ctx, p);
+			return;
+		}
+		cerr(cp, s, "%s: %s: expected an octal mode like \"0660\", "
+		    "got %s", ctx, k->name, type_name(t));
 		return;
 	case KT_DOUBLE:
 		if (t == CONFIG_TYPE_FLOAT)
@@ -564,6 +605,61 @@ unix_absolute(struct cparse *cp, const config_setting_t *s,
 	return 0;
 }
 
+/* A user or group name, or a number; -1 when there is none such. */
+static long
+id_parse(const char *v, int group)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	char		*end;
+	long		 n;
+
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (*end != '\0' || errno != 0 || n < 0 || n >= 0x7fffffffL)
+			return -1;
+		return n;
+	}
+	if (group)
+		return (gr = getgrnam(v)) != NULL ? (long)gr->gr_gid : -1;
+	return (pw = getpwnam(v)) != NULL ? (long)pw->pw_uid : -1;
+}
+
+/* mode, owner and group: unix listeners only; resolve the names. */
+static void
+unix_owner_check(struct cparse *cp, const config_setting_t *g,
+    const char *ctx, struct listener_conf *l)
+{
+	static const char *const names[] = { "mode", "owner", "group" };
+	const config_setting_t	*s;
+	size_t			 i;
+	long			 id;
+
+	if (l->addr.kind != ASOCKD_UNIX && l->addr.kind != ASOCKD_UNIX_DGRAM) {
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if ((s = config_setting_get_member(g,
+			    names[i])) != NULL)
+				cerr(cp, s, "%s: %s applies only to unix "
+				    "listeners", ctx, names[i]);
+		return;
+	}
+	if (l->owner != NULL) {
+		if ((id = id_parse(l->owner, 0)) == -1)
+			cerr(cp, config_setting_get_member(g, "owner"),
+			    "%s: owner: no user '%s'", ctx, l->owner);
+		else
+			l->uid = (uid_t)id;
+	}
+	if (l->group != NULL) {
+		if ((id = id_parse(l->group, 1)) == -1)
+			cerr(cp, config_setting_get_member(g, "group"),
+			    "%s: group: no group '%s'", ctx, l->group);
+		else
+			l->gid = (gid_t)id;
+	}
+}
+
 /* Checks of one listener that need no other part of the config. */
 static void
 listener_check(struct cparse *cp, const config_setting_t *g,
@@ -586,10 +682,8 @@ listener_check(struct cparse *cp, const config_setting_t *g,
 			cerr(cp, s, "%s: listen: socket path too long once made"
 			    " relative to %s", ctx, src_file(cp, s));
 			l->addr.kind = 0;
-		} else if (l->mode != -1 && l->addr.kind != ASOCKD_UNIX &&
-		    l->addr.kind != ASOCKD_UNIX_DGRAM)
-			cerr(cp, config_setting_get_member(g, "mode"),
-			    "%s: mode applies only to unix listeners", ctx);
+		} else
+			unix_owner_check(cp, g, ctx, l);
 	}
 	if (l->sndq_low >= l->sndq_high)
 		cerr(cp, config_setting_get_member(g, "sndq_low") != NULL ?
@@ -625,6 +719,8 @@ listener_parse(struct cparse *cp, const config_setting_t *g, int idx)
 	l = xcalloc(1, sizeof(*l));
 	l->file = xstrdup(src_file(cp, g));
 	l->line = src_line(g);
+	l->uid = (uid_t)-1;
+	l->gid = (gid_t)-1;
 	defaults_apply(SC_LISTENER, l);
 	group_parse(cp, g, SC_LISTENER, ctx, l);
 	listener_check(cp, g, ctx, l);
@@ -670,7 +766,8 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 	const config_setting_t	*root, *s;
 	const char		*name, *efile;
 	struct stat		 st;
-	int			 i, n;
+	char			*real, err[PATH_MAX + 128];
+	int			 i, n, rc;
 
 	if (stat(path, &st) == -1) {
 		log_warnx("%s: %s", path, strerror(errno));
@@ -682,10 +779,21 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 		cp->errors++;
 		return;
 	}
+	/* StrictModes: the config says which code runs as root */
+	if (perm_check(path, &real, err, sizeof(err)) == -1) {
+		if (errno == EPERM)
+			log_warnx("%s: refused: %s", path, err);
+		else
+			log_warnx("%s: %s", path, strerror(errno));
+		cp->errors++;
+		return;
+	}
 	cp->file = path;
 	config_init(&cf);
 	config_set_include_dir(&cf, cp->incdir);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+	rc = config_read_file(&cf, real);
+	free(real);
+	if (rc != CONFIG_TRUE) {
 		efile = config_error_file(&cf);
 		if (efile != NULL && strcmp(efile, path) != 0 &&
 		    efile[0] != '/') {
@@ -898,6 +1006,8 @@ config_free(struct config *c)
 		free(l->name);
 		free(l->listen);
 		free(l->plugin);
+		free(l->owner);
+		free(l->group);
 		free(l->file);
 		free(l);
 	}

@@ -12,12 +12,16 @@
  * libconfig), except for inih's continuation lines, which append to the
  * value with a newline.  Every error of the file is logged as
  * "FILE:LINE: message"; then ini_load() returns NULL.
+ *
+ * The file must pass perm_check() (StrictModes) first: settings someone
+ * else can rewrite steer a plugin running as root.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,10 +128,20 @@ ini_load(const char *path)
 {
 	struct ini_parse	 p;
 	struct ini		*ini;
+	char			*real, err[PATH_MAX + 128];
 	int			 rc;
 
 	memset(&p, 0, sizeof(p));
-	if ((p.fp = fopen(path, "r")) == NULL) {
+	if (perm_check(path, &real, err, sizeof(err)) == -1) {
+		if (errno == EPERM)
+			log_warnx("%s: refused: %s", path, err);
+		else
+			log_warnx("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	p.fp = fopen(real, "r");
+	free(real);
+	if (p.fp == NULL) {
 		log_warnx("%s: %s", path, strerror(errno));
 		return NULL;
 	}

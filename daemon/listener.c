@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,13 +97,134 @@ unix_prepare(struct listener_conf *lc)
 	return 0;
 }
 
+/*
+ * Give a freshly bound unix socket file its owner, group and mode: the
+ * mode is set explicitly, so it does not depend on the umask (a socket
+ * bound under umask 000 would be 0777, open to every local user).
+ */
+static int
+unix_perms(const struct listener_conf *lc)
+{
+	const struct sockaddr_un *sun =
+	    (const struct sockaddr_un *)&lc->addr.ss;
+
+	if (sun->sun_path[0] == '\0')
+		return 0;	/* abstract: no file */
+	if ((lc->uid != (uid_t)-1 || lc->gid != (gid_t)-1) &&
+	    chown(sun->sun_path, lc->uid, lc->gid) == -1) {
+		log_warn("%s:%d: listener %s: chown %s", lc->file, lc->line,
+		    lc->name, sun->sun_path);
+		unlink(sun->sun_path);
+		return -1;
+	}
+	if (chmod(sun->sun_path, (mode_t)lc->mode) == -1) {
+		log_warn("%s:%d: listener %s: chmod %s", lc->file, lc->line,
+		    lc->name, sun->sun_path);
+		unlink(sun->sun_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when this process may bind port (CAP_NET_BIND_SERVICE, or high). */
+static int
+port_allowed(int port)
+{
+	FILE			*fp;
+	char			 line[256];
+	unsigned long long	 cap = 0;
+	int			 start = 1024;
+
+	if (port == 0)
+		return 1;
+	if ((fp = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	    "re")) != NULL) {
+		if (fscanf(fp, "%d", &start) != 1)
+			start = 1024;
+		fclose(fp);
+	}
+	if (port >= start)
+		return 1;
+	if ((fp = fopen("/proc/self/status", "re")) == NULL)
+		return 1;	/* cannot tell: let bind decide */
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "CapEff: %llx", &cap) == 1)
+			break;
+	fclose(fp);
+	return (cap & (1ULL << 10)) != 0;	/* CAP_NET_BIND_SERVICE */
+}
+
+/* What listener_bind() needs of a unix socket path, checked for -t. */
+static int
+unix_check(const struct listener_conf *lc)
+{
+	const struct sockaddr_un *sun =
+	    (const struct sockaddr_un *)&lc->addr.ss;
+	struct stat		 st;
+	char			 dir[sizeof(sun->sun_path)], *slash;
+	const char		*why = NULL;
+
+	if (sun->sun_path[0] == '\0')
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", sun->sun_path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[slash == dir] = '\0';
+	if (stat(dir, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(dir, W_OK | X_OK) == -1)
+		why = strerror(errno);
+	if (why != NULL) {
+		log_warnx("%s:%d: listener %s: cannot bind %s: directory %s:"
+		    " %s", lc->file, lc->line, lc->name, sun->sun_path, dir,
+		    why);
+		return -1;
+	}
+	if (lstat(sun->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_warnx("%s:%d: listener %s: %s exists and is not a socket",
+		    lc->file, lc->line, lc->name, sun->sun_path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+listener_check_all(const struct config *cf)
+{
+	struct listener_conf	*lc;
+	int			 errors = 0;
+
+	TAILQ_FOREACH(lc, &cf->listeners, entry) {
+		switch (lc->addr.kind) {
+		case ASOCKD_UNIX:
+		case ASOCKD_UNIX_DGRAM:
+			if (unix_check(lc) == -1)
+				errors++;
+			break;
+		case ASOCKD_TCP:
+		case ASOCKD_UDP:
+			if (port_allowed(lc->addr.port))
+				break;
+			log_warnx("%s:%d: listener %s: port %d is privileged"
+			    " and this process may not bind it (no "
+			    "CAP_NET_BIND_SERVICE)", lc->file, lc->line,
+			    lc->name, lc->addr.port);
+			errors++;
+			break;
+		}
+	}
+	return errors ? -1 : 0;
+}
+
 static int
 listener_bind(struct asockd_listener *l)
 {
 	struct listener_conf	*lc = l->conf;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	int			 fd, type, one = 1;
+	int			 fd, type, r, one = 1;
+	mode_t			 mask = 0;
 	int			 stream = l->kind == ASOCKD_TCP ||
 				    l->kind == ASOCKD_UNIX;
 
@@ -120,23 +242,21 @@ listener_bind(struct asockd_listener *l)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (lc->addr.ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&lc->addr.ss, lc->addr.sslen) == -1) {
+	/* a unix socket file is born 0600 and then given its mode */
+	if (lc->addr.ss.ss_family == AF_UNIX)
+		mask = umask(0177);
+	r = bind(fd, (struct sockaddr *)&lc->addr.ss, lc->addr.sslen);
+	if (lc->addr.ss.ss_family == AF_UNIX)
+		umask(mask);
+	if (r == -1) {
 		log_warn("%s:%d: listener %s: bind %s", lc->file, lc->line,
 		    lc->name, lc->listen);
 		close(fd);
 		return -1;
 	}
-	if (lc->addr.ss.ss_family == AF_UNIX && lc->mode >= 0) {
-		const struct sockaddr_un *sun =
-		    (const struct sockaddr_un *)&lc->addr.ss;
-
-		if (sun->sun_path[0] != '\0' &&
-		    chmod(sun->sun_path, (mode_t)lc->mode) == -1) {
-			log_warn("%s:%d: listener %s: chmod %s", lc->file,
-			    lc->line, lc->name, sun->sun_path);
-			close(fd);
-			return -1;
-		}
+	if (lc->addr.ss.ss_family == AF_UNIX && unix_perms(lc) == -1) {
+		close(fd);
+		return -1;
 	}
 	if (stream && listen(fd, lc->backlog) == -1) {
 		log_warn("%s:%d: listener %s: listen", lc->file, lc->line,

@@ -2,15 +2,19 @@
  * main.c - command line and start-up.
  *
  * Start-up order: parse and validate the config (no side effects); for
- * -t, load every plugin, run its validate hook and exit.  Otherwise the
- * master (master.c) binds every listener, forks the workers (worker.c),
- * which load and initialise the plugins and accept, and reports ready once
- * all of them are up.  Any failure before "ready" exits 1 with the reason
- * on stderr; without -f the command waits for that outcome while the
- * detached master starts (master.c: detach()).
+ * -t, check what start-up would (config_test), load every plugin in a
+ * child with the workers' identity, run its hooks and exit.  Otherwise
+ * the master (master.c) binds every listener, forks the workers
+ * (worker.c), which load and initialise the plugins and accept, and
+ * reports ready once all of them are up.  Any failure before "ready"
+ * exits 1 with the reason on stderr; without -f the command waits for
+ * that outcome while the detached master starts (master.c: detach()).
  */
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +60,10 @@ usage(FILE *fp)
 "hands every socket event to a handler plugin.\n"
 "\n"
 "  -c, --config FILE     config file (default %s)\n"
-"  -t, --test            check the config, load every plugin, run its\n"
-"                        validate hook, print \"configuration OK\" and exit\n"
+"  -t, --test            check the config and what start-up checks (unix\n"
+"                        socket directories, ports, file permissions), load\n"
+"                        every plugin as daemon.user and run its init and\n"
+"                        validate hooks, print \"configuration OK\" and exit\n"
 "  -f, --foreground      stay in the foreground and log to stderr\n"
 "                        (with <N> priority prefixes under systemd);\n"
 "                        without it asockd detaches and exits 0 once it\n"
@@ -101,9 +107,9 @@ plugins_load(void)
 	return errors ? -1 : 0;
 }
 
-/* asockd -t: config, plugins, their validate hooks. */
+/* The workers' part of -t: load, init and validate every plugin. */
 static int
-config_test(void)
+plugins_check(void)
 {
 	struct asockd_instance	*inst;
 	int			 errors = 0;
@@ -115,6 +121,101 @@ config_test(void)
 			errors++;
 	}
 	plugin_unload_all(&instances);
+	return errors ? -1 : 0;
+}
+
+/*
+ * Run plugins_check() in a child that first switches to daemon.user and
+ * daemon.group as a worker does (worker_privs), so that plugin code never
+ * runs as root here either, and a file only root can read fails now
+ * rather than at start-up.
+ */
+static int
+plugins_check_as_worker(void)
+{
+	pid_t	 pid;
+	int	 status;
+
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		ev_loop_fork(loop);
+		if (worker_privs(conf, 1) == -1) {
+			log_warnx("%s: cannot switch to daemon.user/group as "
+			    "the workers do", conf->file);
+			_exit(1);
+		}
+		status = plugins_check() == -1 ? 1 : 0;
+		fflush(NULL);
+		_exit(status);
+	}
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			log_warn("waitpid");
+			return -1;
+		}
+	}
+	if (WIFSIGNALED(status)) {
+		log_warnx("%s: plugin check killed by signal %d", conf->file,
+		    WTERMSIG(status));
+		return -1;
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* The directory of path (a file start-up creates) must exist. */
+static int
+dir_check(const char *path, const char *key)
+{
+	struct stat	 st;
+	const char	*why = NULL;
+	char		*dir, *slash;
+	int		 rc = 0;
+
+	if (path == NULL)
+		return 0;
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		return 0;
+	}
+	slash[slash == dir] = '\0';
+	if (stat(dir, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	if (why != NULL) {
+		log_warnx("%s: %s: %s: directory %s: %s", conf->file, key,
+		    path, dir, why);
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+/*
+ * asockd -t: what start-up checks, short of binding and serving.  The
+ * master's part here (daemon.user/group exist, listeners' socket
+ * directories and ports, the log and pid files' directories), the
+ * workers' part in a child with the workers' identity.
+ */
+static int
+config_test(void)
+{
+	int	 errors = 0;
+
+	if (worker_privs(conf, 0) == -1)
+		errors++;
+	else if (plugins_check_as_worker() == -1)
+		errors++;
+	if (listener_check_all(conf) == -1)
+		errors++;
+	if (dir_check(conf->log_file, "daemon.log_file") == -1 ||
+	    dir_check(conf->pidfile, "daemon.pidfile") == -1)
+		errors++;
 	if (errors) {
 		fprintf(stderr, "%s: configuration has errors\n", conf->file);
 		return 1;
@@ -145,6 +246,8 @@ main(int argc, char *argv[])
 	int		 ch, rc, test = 0, foreground = 0, level = -1;
 
 	log_init(LOG_TO_STDERR, LOG_INFO);
+	/* files the daemon reads or runs may be owned by root or by us */
+	perm_init();
 	while ((ch = getopt_long(argc, argv, "c:tfl:P:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {

@@ -9,6 +9,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,13 +66,24 @@ plugin_load(const struct config *cf, const struct plugin_conf *pc)
 	struct asockd_instance	*inst;
 	struct asockd_plugin	*copy;
 	void			*dl;
-	char			*path, *who;
+	char			*path, *who, *real, err[PATH_MAX + 128];
 
 	path = config_plugin_path(cf, pc);
 	if (xasprintf(&who, "%s:%d: plugin '%s'", pc->file, pc->line,
 	    pc->name) == -1)
 		fatal("xasprintf");
-	if ((dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	/* a file someone else can change would run its code as us */
+	if (perm_check(path, &real, err, sizeof(err)) == -1) {
+		if (errno == EPERM)
+			log_warnx("%s: refusing %s: %s", who, path, err);
+		else
+			log_warnx("%s: cannot load %s: %s", who, path,
+			    strerror(errno));
+		goto fail;
+	}
+	dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+	free(real);
+	if (dl == NULL) {
 		log_warnx("%s: cannot load %s: %s", who, path, dlerror());
 		goto fail;
 	}

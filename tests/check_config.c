@@ -13,7 +13,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,7 +229,10 @@ START_TEST(valid_defaults)
 	ck_assert_int_eq(l->framing, FRAMING_RAW);
 	ck_assert_uint_eq(l->max_line, 8192);
 	ck_assert_uint_eq(l->max_frame, 1048576);
-	ck_assert_int_eq(l->mode, -1);
+	ck_assert_int_eq(l->mode, 0660);
+	ck_assert_ptr_null(l->owner);
+	ck_assert_int_eq(l->uid, (uid_t)-1);
+	ck_assert_int_eq(l->gid, (gid_t)-1);
 	ck_assert_int_eq(l->workers, 0);
 	ck_assert_str_eq(l->file, path);
 	ck_assert_int_eq(l->line, 8);
@@ -292,7 +297,7 @@ START_TEST(full_every_key)
 	ck_assert_uint_eq(l->max_line, 100);
 	ck_assert_uint_eq(l->max_frame, 200);
 	ck_assert_int_eq(l->workers, 1);
-	ck_assert_int_eq(l->mode, -1);
+	ck_assert_int_eq(l->mode, 0660);
 
 	ck_assert_ptr_nonnull(l = listener_nth(c, 1));
 	ck_assert_str_eq(l->name, "Unix_1.x");
@@ -425,7 +430,7 @@ START_TEST(types_and_ranges)
 	    "    idle_timeout = true;\n"			/* 14 */
 	    "    framing = [\"raw\"];\n"			/* 15 */
 	    "    max_line = 0;\n"				/* 16 */
-	    "    mode = 0660;\n"				/* 17 */
+	    "    mode = 0689;\n"				/* 17 */
 	    "    extra = { a = 1; };\n"				/* 18 */
 	    "    name2 = \"y\"; }\n"				/* 19 */
 	    ");\n");
@@ -444,10 +449,12 @@ START_TEST(types_and_ranges)
 	log_has_at(f, 15, "listener 'x': framing: expected a string, got "
 	    "an array");
 	log_has_at(f, 16, "listener 'x': max_line: 0 is out of range");
-	log_has_at(f, 17, "listener 'x': mode: expected a string");
+	log_has_at(f, 17, "listener 'x': mode: 689 is not an octal file "
+	    "mode");
+	log_has_at(f, 17, "listener 'x': mode applies only to unix");
 	log_has_at(f, 18, "listener 'x': unknown key 'extra'");
 	log_has_at(f, 19, "listener 'x': unknown key 'name2'");
-	ck_assert_int_eq(log_lines(), 13);
+	ck_assert_int_eq(log_lines(), 14);
 	free(f);
 
 	f = writef(d, "u.conf",
@@ -742,7 +749,8 @@ START_TEST(print_keys)
 		"listeners[].sndq_high", "listeners[].sndq_low",
 		"listeners[].max_input", "listeners[].framing",
 		"listeners[].max_line", "listeners[].max_frame",
-		"listeners[].mode", "listeners[].workers",
+		"listeners[].mode", "listeners[].owner", "listeners[].group",
+		"listeners[].workers",
 	};
 	FILE	*fp;
 	size_t	 i;
@@ -761,6 +769,174 @@ START_TEST(print_keys)
 	LOG_HAS("listeners[].backlog (integer, 1..65535, default 511)");
 	LOG_HAS("listeners[].name (string, required)");
 	LOG_HAS("daemon.log_level (level, default info)");
+}
+END_TEST
+
+/*
+ * StrictModes (daemon/perm.c): a config or INI file that anyone but root
+ * or the invoking user could change is refused, naming the path.
+ */
+static const char strict_conf[] =
+    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+    " plugin = \"echo\"; } );\n";
+
+/* Make dir group-writable by group nogroup (no private group of root). */
+static void
+group_writable(const char *dir)
+{
+	struct group	*gr;
+
+	ck_assert_ptr_nonnull(gr = getgrnam("nogroup"));
+	ck_assert_int_eq(chown(dir, (uid_t)-1, gr->gr_gid), 0);
+	ck_assert_int_eq(chmod(dir, 0775), 0);
+}
+
+START_TEST(strict_modes_config)
+{
+	struct config	*c;
+	struct passwd	*pw;
+	char		*d = testdir(), *f, *sub, *drop, want[PATH_MAX + 128];
+
+	f = writef(d, "a.conf", strict_conf);
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_nonnull(c = load(f, NULL));
+	config_free(c);
+
+	/* world-writable file */
+	ck_assert_int_eq(chmod(f, 0666), 0);
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others"
+	    " (mode 0666)", f, f);
+	LOG_HAS(want);
+	ck_assert_int_eq(chmod(f, 0644), 0);
+
+	/* owned by someone else */
+	ck_assert_ptr_nonnull(pw = getpwnam("nobody"));
+	ck_assert_int_eq(chown(f, pw->pw_uid, (gid_t)-1), 0);
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s is owned by uid %ld, not by root",
+	    f, (long)pw->pw_uid);
+	LOG_HAS(want);
+	ck_assert_int_eq(chown(f, 0, (gid_t)-1), 0);
+
+	/* a group-writable directory above it */
+	sub = writef(d, "sub/a.conf", strict_conf);
+	*strrchr(sub, '/') = '\0';
+	group_writable(sub);
+	ck_assert_int_eq(chmod(sub, 0775), 0);
+	if (asprintf(&f, "%s/a.conf", sub) == -1)
+		abort();
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by group "
+	    "nogroup (mode 0775)", f, sub);
+	LOG_HAS(want);
+
+	/* a sticky directory (like /tmp) is fine: ours cannot be moved */
+	ck_assert_int_eq(chmod(sub, 01777), 0);
+	ck_assert_ptr_nonnull(c = load(f, NULL));
+	ck_assert_str_eq(logbuf, "");
+	config_free(c);
+	free(f);
+
+	/* a drop-in is checked too */
+	drop = writef(d, "conf.d/x.conf", "");
+	ck_assert_int_eq(chmod(drop, 0646), 0);
+	if (asprintf(&f, "%s/a.conf", d) == -1)
+		abort();
+	ck_assert_ptr_null(load(f, NULL));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others",
+	    drop, drop);
+	LOG_HAS(want);
+	free(drop);
+	free(f);
+	free(sub);
+	free(d);
+}
+END_TEST
+
+START_TEST(strict_modes_ini)
+{
+	struct ini	*ini;
+	char		*d = testdir(), *f, *sub, want[PATH_MAX + 128];
+
+	f = writef(d, "good.ini", "[a]\nx = 1\n");
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_nonnull(ini = load_ini(f));
+	ini_free(ini);
+	ck_assert_int_eq(chmod(f, 0622), 0);
+	ck_assert_ptr_null(load_ini(f));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others"
+	    " (mode 0622)", f, f);
+	LOG_HAS(want);
+	free(f);
+
+	sub = writef(d, "sub/good.ini", "[a]\nx = 1\n");
+	ck_assert_int_eq(chmod(sub, 0644), 0);
+	if (asprintf(&f, "%s", sub) == -1)
+		abort();
+	*strrchr(sub, '/') = '\0';
+	group_writable(sub);
+	ck_assert_ptr_null(load_ini(f));
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by group "
+	    "nogroup", f, sub);
+	LOG_HAS(want);
+	free(f);
+	free(sub);
+	free(d);
+}
+END_TEST
+
+/* Unix socket owner, group and mode (issue 10, item 5). */
+START_TEST(unix_owner_group)
+{
+	struct config		*c;
+	struct listener_conf	*l;
+	char			*d = testdir(), *f;
+
+	f = writef(d, "u.conf",
+	    "plugins: { p = { path = \"p.so\"; }; };\n"
+	    "listeners: (\n"
+	    "  { name = \"a\"; listen = \"unix:a.sock\"; plugin = \"p\";\n"
+	    "    owner = \"nobody\"; group = \"nogroup\"; mode = 660; },\n"
+	    "  { name = \"b\"; listen = \"unix-dgram:b.sock\";"
+	    " plugin = \"p\";\n"
+	    "    owner = \"1234\"; group = \"4321\"; mode = \"0600\"; }\n"
+	    ");\n");
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_nonnull(c = load(f, NULL));
+	ck_assert_ptr_nonnull(l = listener_nth(c, 0));
+	ck_assert_str_eq(l->owner, "nobody");
+	ck_assert_int_eq(l->uid, 65534);
+	ck_assert_int_eq(l->gid, 65534);
+	ck_assert_int_eq(l->mode, 0660);
+	ck_assert_ptr_nonnull(l = listener_nth(c, 1));
+	ck_assert_int_eq(l->uid, 1234);
+	ck_assert_int_eq(l->gid, 4321);
+	ck_assert_int_eq(l->mode, 0600);
+	config_free(c);
+	free(f);
+
+	f = writef(d, "bad.conf",
+	    "plugins: { p = { path = \"p.so\"; }; };\n"
+	    "listeners: (\n"
+	    "  { name = \"a\"; listen = \"unix:a.sock\"; plugin = \"p\";\n"
+	    "    owner = \"no-such-user\";\n"			/* 4 */
+	    "    group = \"no-such-group\"; },\n"		/* 5 */
+	    "  { name = \"t\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"p\";\n"
+	    "    owner = \"root\";\n"				/* 7 */
+	    "    group = \"root\"; }\n"				/* 8 */
+	    ");\n");
+	ck_assert_int_eq(chmod(f, 0644), 0);
+	ck_assert_ptr_null(load(f, NULL));
+	log_has_at(f, 4, "listener 'a': owner: no user 'no-such-user'");
+	log_has_at(f, 5, "listener 'a': group: no group 'no-such-group'");
+	log_has_at(f, 7, "listener 't': owner applies only to unix listeners");
+	log_has_at(f, 8, "listener 't': group applies only to unix listeners");
+	ck_assert_int_eq(log_lines(), 4);
+	free(f);
+	free(d);
 }
 END_TEST
 
@@ -794,6 +970,12 @@ config_suite(void)
 	tc = tcase_create("ini");
 	tcase_add_test(tc, ini_good);
 	tcase_add_test(tc, ini_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("strict");
+	tcase_add_test(tc, strict_modes_config);
+	tcase_add_test(tc, strict_modes_ini);
+	tcase_add_test(tc, unix_owner_group);
 	suite_add_tcase(s, tc);
 	return s;
 }

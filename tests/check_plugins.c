@@ -7,11 +7,14 @@
  * 0; the harness reads the bound ports from the daemon's log.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
 
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -828,6 +831,306 @@ START_TEST(plugin_help)
 }
 END_TEST
 
+/*
+ * Local users (issue 10): StrictModes for plugins and their INI files,
+ * unix socket owner and mode, and -t checking what start-up checks.
+ */
+
+/* Copy the build tree's echo.so to path with mode. */
+static void
+copy_echo(const char *path, mode_t mode)
+{
+	const char	*dir = getenv("ASOCKD_PLUGIN_DIR");
+	char		 src[1024], buf[65536];
+	FILE		*in, *out;
+	size_t		 n;
+
+	snprintf(src, sizeof(src), "%s/echo.so", dir != NULL ? dir : ".");
+	ck_assert_msg((in = fopen(src, "rb")) != NULL, "open %s", src);
+	ck_assert_msg((out = fopen(path, "wb")) != NULL, "open %s", path);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* A directory under the test's tmpdir with mode (whatever the umask). */
+static char *
+tmp_subdir(const char *name, mode_t mode)
+{
+	char	*d;
+
+	if (asprintf(&d, "%s/%s", h_tmpdir(), name) == -1)
+		abort();
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	ck_assert_int_eq(chmod(d, mode), 0);
+	return d;
+}
+
+/*
+ * Run `asockd [-t] -f -c CONF` on text (written to name) and return its
+ * exit code, with its output in out.
+ */
+static int
+run_conf(const char *name, const char *text, int test, char *out,
+    size_t outlen)
+{
+	char	*conf, *dir;
+	int	 rc;
+	char	*argv[] = { (char *)"asockd", (char *)"-f", (char *)"-c",
+	    NULL, (char *)"-P", NULL, NULL, NULL };
+
+	conf = h_write_file(name, text);
+	ck_assert_int_eq(chmod(conf, 0644), 0);
+	argv[3] = conf;
+	dir = getenv("ASOCKD_PLUGIN_DIR");
+	argv[5] = dir != NULL ? dir : (char *)".";
+	if (test)
+		argv[6] = (char *)"-t";
+	rc = h_run(argv, out, outlen);
+	free(conf);
+	return rc;
+}
+
+/* Assert that out has "FILE:LINE: ..." for the config name in tmpdir. */
+static void
+out_has_at(const char *out, const char *name, int line)
+{
+	char	 want[1024];
+
+	snprintf(want, sizeof(want), "%s/%s:%d: ", h_tmpdir(), name, line);
+	ck_assert_msg(strstr(out, want) != NULL, "no %s in: %s", want, out);
+}
+
+#define OUT_HAS(out, s) \
+	ck_assert_msg(strstr((out), (s)) != NULL, "no \"%s\" in: %s", (s), \
+	    (out))
+
+START_TEST(strict_plugin_file)
+{
+	char	 out[8192], text[2048], want[1024], *so;
+	int	 rc;
+
+	if (asprintf(&so, "%s/echo-ww.so", h_tmpdir()) == -1)
+		abort();
+	copy_echo(so, 0666);
+	snprintf(text, sizeof(text),
+	    "plugins: { ww: { path = \"%s\"; }; };\n"
+	    "listeners: ( { name = \"ww\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"ww\"; } );\n", so);
+	rc = run_conf("ww.conf", text, 0, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	out_has_at(out, "ww.conf", 1);
+	snprintf(want, sizeof(want), "plugin 'ww': refusing %s: %s is "
+	    "writable by others (mode 0666)", so, so);
+	OUT_HAS(out, want);
+	/* -t says the same */
+	rc = run_conf("ww.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	OUT_HAS(out, want);
+	/* once fixed it starts */
+	ck_assert_int_eq(chmod(so, 0644), 0);
+	rc = run_conf("ww.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	free(so);
+}
+END_TEST
+
+START_TEST(strict_plugin_dir)
+{
+	struct group	*gr;
+	char		 out[8192], text[2048], want[1024], *dir, *so;
+	int		 rc;
+
+	dir = tmp_subdir("gw", 0755);
+	if (asprintf(&so, "%s/echo.so", dir) == -1)
+		abort();
+	copy_echo(so, 0755);
+	/* nogroup: not root's private group */
+	ck_assert_ptr_nonnull(gr = getgrnam("nogroup"));
+	ck_assert_int_eq(chown(dir, (uid_t)-1, gr->gr_gid), 0);
+	ck_assert_int_eq(chmod(dir, 0775), 0);
+	snprintf(text, sizeof(text),
+	    "listeners: ( { name = \"gw\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"gw\"; } );\n"
+	    "plugins: { gw: { path = \"%s\"; }; };\n", so);
+	rc = run_conf("gw.conf", text, 0, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	out_has_at(out, "gw.conf", 2);
+	snprintf(want, sizeof(want), "plugin 'gw': refusing %s: %s is "
+	    "writable by group nogroup (mode 0775)", so, dir);
+	OUT_HAS(out, want);
+	free(so);
+	free(dir);
+}
+END_TEST
+
+START_TEST(strict_plugin_ini)
+{
+	char	 out[8192], text[2048], want[1024], *ini;
+	int	 rc;
+
+	ini = h_write_file("ww.ini", "[echo]\n");
+	ck_assert_int_eq(chmod(ini, 0666), 0);
+	snprintf(text, sizeof(text),
+	    "plugins: {\n"
+	    "  echo: { path = \"echo.so\"; config = \"%s\"; };\n"
+	    "};\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n", ini);
+	rc = run_conf("ini.conf", text, 0, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	out_has_at(out, "ini.conf", 2);
+	snprintf(want, sizeof(want), "%s: refused: %s is writable by others"
+	    " (mode 0666)", ini, ini);
+	OUT_HAS(out, want);
+	snprintf(want, sizeof(want), "plugin 'echo': bad settings file %s",
+	    ini);
+	OUT_HAS(out, want);
+	free(ini);
+}
+END_TEST
+
+/*
+ * Run the daemon under umask 000: a wrapper script sets it (and runs any
+ * wrapper already asked for, valgrind say).
+ */
+static void
+wrap_umask0(void)
+{
+	const char	*old = getenv("ASOCKD_WRAPPER");
+	char		 text[1024], *sh;
+
+	snprintf(text, sizeof(text), "#!/bin/sh\numask 000\nexec %s \"$@\"\n",
+	    old != NULL ? old : "");
+	sh = h_write_file("umask0.sh", text);
+	ck_assert_int_eq(chmod(sh, 0755), 0);
+	setenv("ASOCKD_WRAPPER", sh, 1);
+	free(sh);
+}
+
+START_TEST(unix_socket_mode)
+{
+	struct daemon	*d;
+	struct stat	 st;
+	struct passwd	*pw;
+	struct group	*gr;
+	char		 a[512], b[512];
+	int		 fd;
+
+	ck_assert_ptr_nonnull(pw = getpwnam("nobody"));
+	ck_assert_ptr_nonnull(gr = getgrnam("nogroup"));
+	wrap_umask0();
+	d = h_daemon_start(
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: (\n"
+	    "  { name = \"a\"; listen = \"unix:@TMP@/a.sock\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"b\"; listen = \"unix-dgram:@TMP@/b.sock\";"
+	    " plugin = \"echo\";\n"
+	    "    owner = \"nobody\"; group = \"nogroup\"; mode = \"0640\"; }\n"
+	    ");\n", NULL);
+	ck_assert_msg(d != NULL, "asockd did not start");
+	snprintf(a, sizeof(a), "%s/a.sock", h_tmpdir());
+	snprintf(b, sizeof(b), "%s/b.sock", h_tmpdir());
+	/* the default, whatever the umask (it was 0777 under umask 000) */
+	ck_assert_int_eq(stat(a, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ck_assert_uint_eq(st.st_gid, getegid());
+	ck_assert_int_eq(stat(b, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
+	ck_assert_uint_eq(st.st_gid, gr->gr_gid);
+	ck_assert_int_ne(fd = h_unix_connect(a), -1);
+	echo_stream(fd);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* Let other users search the harness's temporary directories. */
+static void
+open_tmpdir(void)
+{
+	char	 dir[1024], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", h_tmpdir());
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	/* the per-run directory above a test's own (see harness.c) */
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if ((slash = strrchr(dir, '/')) != NULL &&
+		    strncmp(slash + 1, "asockd-test.", 12) == 0)
+			ck_assert_int_eq(chmod(dir, 0755), 0);
+	}
+}
+
+/* -t loads the plugins as daemon.user, as the workers do. */
+START_TEST(test_as_user)
+{
+	char	 out[8192], text[2048], want[1024], *dir, *so;
+	int	 rc;
+
+	/* nobody must reach the directory; only the file is root's */
+	open_tmpdir();
+	dir = tmp_subdir("p", 0755);
+	if (asprintf(&so, "%s/echo.so", dir) == -1)
+		abort();
+	copy_echo(so, 0600);
+	snprintf(text, sizeof(text),
+	    "daemon: { user = \"nobody\"; };\n"
+	    "plugins: { e: { path = \"%s\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"e\"; } );\n", so);
+	rc = run_conf("user.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	out_has_at(out, "user.conf", 2);
+	snprintf(want, sizeof(want), "plugin 'e': cannot load %s", so);
+	OUT_HAS(out, want);
+	OUT_HAS(out, "configuration has errors");
+	ck_assert_msg(strstr(out, "configuration OK") == NULL, "%s", out);
+	/* readable by nobody: fine */
+	ck_assert_int_eq(chmod(so, 0644), 0);
+	rc = run_conf("user.conf", text, 1, out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	OUT_HAS(out, "configuration OK");
+	free(so);
+	free(dir);
+}
+END_TEST
+
+/* -t checks that a unix socket can be created where the config says. */
+START_TEST(test_unix_dir)
+{
+	char	 out[8192], want[1024];
+	int	 rc;
+
+	rc = run_conf("dir.conf",
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"u\"; listen = \"unix:@TMP@/nodir/u.sock\";"
+	    " plugin = \"echo\"; } );\n", 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	out_has_at(out, "dir.conf", 2);
+	snprintf(want, sizeof(want), "listener u: cannot bind %s/nodir/u.sock:"
+	    " directory %s/nodir: No such file or directory", h_tmpdir(),
+	    h_tmpdir());
+	OUT_HAS(out, want);
+	/* a file in the socket's place */
+	free(h_write_file("notsock", "x"));
+	rc = run_conf("dir.conf",
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"u\"; listen = \"unix:@TMP@/notsock\";"
+	    " plugin = \"echo\"; } );\n", 1, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	out_has_at(out, "dir.conf", 2);
+	OUT_HAS(out, "notsock exists and is not a socket");
+}
+END_TEST
+
 static Suite *
 plugins_suite(void)
 {
@@ -860,6 +1163,16 @@ plugins_suite(void)
 	tcase_add_test(tc, settings_unknown_key);
 	tcase_add_test(tc, settings_bad_value);
 	tcase_add_test(tc, plugin_help);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("local-users");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, strict_plugin_file);
+	tcase_add_test(tc, strict_plugin_dir);
+	tcase_add_test(tc, strict_plugin_ini);
+	tcase_add_test(tc, unix_socket_mode);
+	tcase_add_test(tc, test_as_user);
+	tcase_add_test(tc, test_unix_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -99,6 +99,10 @@ outside=$(cd "$dest" && find . -type f | sed 's|^\.||' |
     grep -v "^$prefix/" || :)
 [ -z "$outside" ] || fail "installed outside $prefix: $outside"
 echo "ok - make install as a normal user stays under $prefix"
+# The daemon (root, here) refuses plugin files another user owns
+# (StrictModes, docs/config.md): hand the staged files to root, as a
+# packager's install would be.
+[ -n "$asuser" ] && chown -R 0:0 "$dest"
 
 ipc="$dest$prefix/lib/pkgconfig"
 [ -f "$ipc/asockd-plugin.pc" ] || fail "asockd-plugin.pc not installed"
