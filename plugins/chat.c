@@ -99,7 +99,7 @@ chat_init(const struct asockd_host *h, struct asockd_instance *inst,
 	if ((chat = calloc(1, sizeof(*chat))) == NULL)
 		return (-ENOMEM);
 	TAILQ_INIT(&chat->rooms);
-	/* A bad value is logged by the host and leaves the default. */
+	/* The host checked chat.ini against chat_settings. */
 	h->ini_int(inst, "chat", "max_nick", 32, &chat->max_nick);
 	h->ini_int(inst, "chat", "max_text", 1024, &chat->max_text);
 	h->ini_int(inst, "chat", "history", 20, &chat->history);
@@ -495,6 +495,23 @@ chat_close(struct asockd_conn *c, int reason)
 		leave(c, cl, 1);
 }
 
+/*
+ * The settings table: the host checks chat.ini against it (unknown keys,
+ * types and ranges as FILE:LINE) and prints it for --plugin-help.
+ */
+static const struct asockd_setting chat_settings[] = {
+	{ .section = "chat", .name = "max_nick", .type = ASOCKD_SET_INT,
+	  .def = "32", .min = 1, .max = 1024,
+	  .help = "longest nick, in bytes" },
+	{ .section = "chat", .name = "max_text", .type = ASOCKD_SET_INT,
+	  .def = "1024", .min = 1, .max = 65536,
+	  .help = "longest message text, in bytes" },
+	{ .section = "chat", .name = "history", .type = ASOCKD_SET_INT,
+	  .def = "20", .min = 0, .max = 10000,
+	  .help = "messages replayed to a client when it joins" },
+	{ .name = NULL }
+};
+
 ASOCKD_PLUGIN_DEFINE(
 	.name = "chat",
 	.version = "1.0",
@@ -502,5 +519,6 @@ ASOCKD_PLUGIN_DEFINE(
 	.validate = chat_validate,
 	.fini = chat_fini,
 	.on_message = chat_message,
-	.on_close = chat_close
+	.on_close = chat_close,
+	.settings = chat_settings
 );

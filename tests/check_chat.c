@@ -606,6 +606,41 @@ START_TEST(test_rules)
 }
 END_TEST
 
+/* chat declares its settings: -t names a misspelled key and a value out
+ * of range as FILE:LINE. */
+START_TEST(test_settings_table)
+{
+	char	 out[8192], where[1200], *ini, *conf, *dir;
+	int	 rc;
+	char	*argv[] = { (char *)"asockd", (char *)"-t", (char *)"-c",
+	    NULL, (char *)"-P", NULL, NULL };
+
+	dir = h_expand("@PLUGIN_DIR@");
+	ini = h_write_file("bad-chat.ini", "[chat]\nhistroy = 5\n"
+	    "max_nick = 0\n");
+	conf = h_write_file("bad-chat.conf",
+	    "plugins: { chat: { path = \"chat.so\";\n"
+	    "    config = \"@TMP@/bad-chat.ini\"; }; };\n"
+	    "listeners: ( { name = \"c\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"chat\"; framing = \"archive\"; } );\n");
+	argv[3] = conf;
+	argv[5] = dir;
+	rc = h_run(argv, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	snprintf(where, sizeof(where), "%s:2: [chat] histroy: unknown "
+	    "setting", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+	snprintf(where, sizeof(where), "%s:3: [chat] max_nick: 0 is out of "
+	    "range 1..1024", ini);
+	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
+	    out);
+	free(conf);
+	free(ini);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 chat_suite(void)
 {
@@ -621,6 +656,7 @@ chat_suite(void)
 	tcase_add_test(tc, test_slow_member);
 	tcase_add_test(tc, test_error_flood);
 	tcase_add_test(tc, test_rules);
+	tcase_add_test(tc, test_settings_table);
 	suite_add_tcase(s, tc);
 	return (s);
 }
