@@ -94,8 +94,9 @@ static const struct ckey keys[] = {
 	{ SC_DAEMON, "log_file", KT_PATH, 0, 0, 0, NULL, D(log_file),
 	    "log to this file instead of stderr/syslog (relative to the "
 	    "config file; SIGUSR1 reopens it); unset: none" },
-	{ SC_DAEMON, "pidfile", KT_STRING, 0, 0, 0, NULL, D(pidfile),
-	    "write the daemon's pid to this file; unset: none" },
+	{ SC_DAEMON, "pidfile", KT_PATH, 0, 0, 0, NULL, D(pidfile),
+	    "write the daemon's pid to this file (relative to the config "
+	    "file); unset: none" },
 	{ SC_DAEMON, "user", KT_STRING, 0, 0, 0, NULL, D(user),
 	    "drop privileges to this user after binding; unset: stay" },
 	{ SC_DAEMON, "group", KT_STRING, 0, 0, 0, NULL, D(group),

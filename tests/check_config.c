@@ -940,6 +940,30 @@ START_TEST(unix_owner_group)
 }
 END_TEST
 
+/* A relative pidfile is relative to the config file, like log_file: the
+ * detached daemon runs in /, where a path as written would land. */
+START_TEST(relative_pidfile)
+{
+	struct config	*c;
+	char		*dir, *path, *want;
+
+	dir = testdir();
+	path = writef(dir, "pid.conf",
+	    "daemon: { pidfile = \"run/asockd.pid\"; };\n"
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n");
+	ck_assert_ptr_nonnull(c = load(path, NULL));
+	if (asprintf(&want, "%s/run/asockd.pid", dir) == -1)
+		abort();
+	ck_assert_str_eq(c->pidfile, want);
+	config_free(c);
+	free(want);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -963,6 +987,7 @@ config_suite(void)
 
 	tc = tcase_create("files");
 	tcase_add_test(tc, include);
+	tcase_add_test(tc, relative_pidfile);
 	tcase_add_test(tc, dropin_order);
 	tcase_add_test(tc, dropin_errors);
 	suite_add_tcase(s, tc);
