@@ -370,7 +370,7 @@ listener_open_all(struct config *cf, struct instances *insts)
 {
 	struct listener_conf	*lc;
 	struct asockd_listener	*l;
-	int			*fds = NULL, nfds, i, r;
+	int			*fds = NULL, nfds, i, r, rv = 0;
 	char			**names = NULL;
 
 	ev_init(&accept_retry, accept_retry_cb);
@@ -383,24 +383,27 @@ listener_open_all(struct config *cf, struct instances *insts)
 		l->inst = plugin_find(insts, lc->plugin);
 		TAILQ_INIT(&l->conns);
 		TAILQ_INSERT_TAIL(&listeners, l, entry);
-		if ((r = listener_inherit(l, fds, names, nfds)) == -1)
-			return -1;
-		if (r == 0 && listener_bind(l) == -1)
-			return -1;
+		if ((r = listener_inherit(l, fds, names, nfds)) == -1 ||
+		    (r == 0 && listener_bind(l) == -1)) {
+			rv = -1;
+			break;
+		}
 		log_notice("listener %s: listening on %s%s", lc->name, l->uri,
 		    l->inherited ? " (socket activation)" : "");
 	}
 	for (i = 0; i < nfds; i++) {
 		if (fds[i] != -1) {
-			log_warnx("socket activation: fd %d (%s) matches no"
-			    " listener: closed", fds[i], names[i]);
+			if (rv == 0)
+				log_warnx("socket activation: fd %d (%s) "
+				    "matches no listener: closed", fds[i],
+				    names[i]);
 			close(fds[i]);
 		}
 		free(names[i]);
 	}
 	free(fds);
 	free(names);
-	return 0;
+	return rv;
 }
 
 void

@@ -116,9 +116,14 @@ fixture(const char *name)
 	const char	*src = getenv("ASOCKD_SRCDIR");
 	char		*p;
 
-	if (asprintf(&p, "%s/tests/conf/%s", src != NULL ? src : ".",
-	    name) == -1)
+	char		*real;
+
+	/* the daemon names a config by its resolved path (perm_check) */
+	real = realpath(src != NULL ? src : ".", NULL);
+	ck_assert_ptr_nonnull(real);
+	if (asprintf(&p, "%s/tests/conf/%s", real, name) == -1)
 		abort();
+	free(real);
 	return p;
 }
 
@@ -825,6 +830,7 @@ START_TEST(strict_modes_config)
 	*strrchr(sub, '/') = '\0';
 	group_writable(sub);
 	ck_assert_int_eq(chmod(sub, 0775), 0);
+	free(f);
 	if (asprintf(&f, "%s/a.conf", sub) == -1)
 		abort();
 	ck_assert_ptr_null(load(f, NULL));

@@ -208,9 +208,11 @@ clflags=$(PKG_CONFIG_PATH="$ASOCKD_BUILDDIR/client" pkg-config \
     --define-variable=includedir="$ASOCKD_SRCDIR/include" \
     --define-variable=libdir="$ASOCKD_BUILDDIR/client/.libs" \
     --cflags --libs asockd-client) || fail "pkg-config asockd-client"
+# (a sanitizer build's library needs the sanitizer's run time first)
 # shellcheck disable=SC2086
 $CC -Wall -Wextra -Werror -I"$tmp/poison" "$tmp/cl.c" $clflags \
-    -o "$tmp/cl" || fail "a client does not build from asockd-client.pc"
+    ${ASOCKD_SAN_LDFLAGS:-} -o "$tmp/cl" ||
+    fail "a client does not build from asockd-client.pc"
 aport=$(sed -n \
     's|.*listener aecho: listening on tcp://[^ ]*:\([0-9]*\).*|\1|p' \
     "$tmp/log" | head -n 1)
