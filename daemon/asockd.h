@@ -260,6 +260,29 @@ int	 plugin_help(const char *name_or_path, const char *plugin_dir);
 
 extern const struct asockd_host host_api;
 
+/* ---------------------------------------------------------------- cb.c */
+
+/*
+ * Bracket every call into plugin code (of any kind): CB_CALL(rc =
+ * d->on_accept(c)).  Work deferred with cb_defer() while plugin code runs
+ * is carried out by the cb_hook() functions once the outermost call has
+ * returned.
+ */
+#define CB_CALL(call) do {						\
+	cb_enter();							\
+	call;								\
+	cb_leave();							\
+} while (0)
+
+/* Plugin calls on the stack now (read-only outside cb.c). */
+extern int		 cb_depth;
+void	 cb_enter(void);
+void	 cb_leave(void);
+/* Run fn at depth 0 whenever cb_defer() was called (register once). */
+void	 cb_hook(void (*fn)(void));
+/* Ask for the hooks to run when the outermost plugin call returns. */
+void	 cb_defer(void);
+
 /* -------------------------------------------------------------- listener.c */
 
 struct asockd_listener {
@@ -401,12 +424,6 @@ void	 conn_pause_receive(struct asockd_conn *, int);
 void	 conn_ref(struct asockd_conn *);
 void	 conn_unref(struct asockd_conn *);
 void	 conn_unref_finish(struct asockd_conn *);
-/*
- * Bracket every plugin callback (of any kind): closes requested inside
- * are carried out by cb_leave() once the outermost callback returned.
- */
-void	 cb_enter(void);
-void	 cb_leave(void);
 /* Graceful close of every connection (daemon shutdown). */
 void	 conn_close_all(int reason);
 void	 conn_abort_all(int reason);

@@ -9,13 +9,13 @@
  * output queue is empty, the rest copied into the queue (sendq.c) and
  * written by conn_write_cb when the socket is writable again.
  *
- * Re-entrancy: every plugin callback runs between cb_enter() and
- * cb_leave() with a reference held on its connection.  A close or abort
- * asked for while any callback runs is only recorded (close_reason) and
- * the connection put on the reap list; cb_leave() carries it out once the
- * outermost callback has returned.  So no plugin callback ever starts
- * inside another ("no notifications within notifications"), and no
- * connection is freed while the plugin may still hold it.
+ * Re-entrancy: every plugin callback runs inside CB_CALL() (cb.c) with a
+ * reference held on its connection.  A close or abort asked for while any
+ * callback runs is only recorded (close_reason) and the connection put on
+ * the reap list; conn_reap(), the hook conn.c registers with cb.c, carries
+ * it out once the outermost callback has returned.  So no plugin callback
+ * ever starts inside another ("no notifications within notifications"),
+ * and no connection is freed while the plugin may still hold it.
  *
  * Fairness: one connection gets a bounded share of each loop turn.  A
  * framed connection is handed at most TURN_MSGS messages or TURN_BYTES
@@ -62,7 +62,6 @@ static TAILQ_HEAD(, asockd_conn) outbound = TAILQ_HEAD_INITIALIZER(outbound);
 
 /* Connections whose close was requested inside a callback. */
 static TAILQ_HEAD(, asockd_conn) reaplist = TAILQ_HEAD_INITIALIZER(reaplist);
-static int		 cb_depth;
 
 /* Connections with messages left over from an earlier turn. */
 static TAILQ_HEAD(, asockd_conn) runq = TAILQ_HEAD_INITIALIZER(runq);
@@ -134,25 +133,14 @@ conn_reason_name(int reason)
 }
 
 /*
- * Callback bracketing.  cb_leave() runs what was deferred once the
- * outermost plugin callback has returned.
+ * The cb.c hook: carry out the closes requested while plugin code ran,
+ * once the outermost callback has returned.
  */
-void
-cb_enter(void)
-{
-	cb_depth++;
-}
-
-void
-cb_leave(void)
+static void
+conn_reap(void)
 {
 	struct asockd_conn	*c;
 
-	if (--cb_depth > 0)
-		return;
-	/* both are empty after almost every callback: test before calling */
-	if (archive_nreaders > 0)
-		archive_rd_gc();
 	while ((c = TAILQ_FIRST(&reaplist)) != NULL) {
 		TAILQ_REMOVE(&reaplist, c, reap_entry);
 		c->reaping = 0;
@@ -161,7 +149,7 @@ cb_leave(void)
 	}
 }
 
-/* Leave c's pending close to cb_leave(). */
+/* Leave c's pending close to conn_reap(). */
 static void
 conn_defer(struct asockd_conn *c)
 {
@@ -169,6 +157,8 @@ conn_defer(struct asockd_conn *c)
 		return;
 	c->reaping = 1;
 	TAILQ_INSERT_TAIL(&reaplist, c, reap_entry);
+	cb_hook(conn_reap);	/* once; later calls find it */
+	cb_defer();
 }
 
 void
@@ -205,7 +195,7 @@ conn_unref(struct asockd_conn *c)
 		return;
 	if (cb_depth > 0) {
 		if (c->close_reason != 0)
-			conn_defer(c);	/* cb_leave() carries it out */
+			conn_defer(c);	/* the cb.c hook carries it out */
 		return;
 	}
 	conn_unref_finish(c);
@@ -331,9 +321,7 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 	conn_ref(c);
 	conn_set_state(c, CONN_OPEN);	/* on_accept may send a greeting */
 	if (l->inst->desc->on_accept != NULL) {
-		cb_enter();
-		rc = l->inst->desc->on_accept(c);
-		cb_leave();
+		CB_CALL(rc = l->inst->desc->on_accept(c));
 	}
 	if (rc < 0) {
 		conn_log(c, LOG_INFO, "refused by plugin %s: %s",
@@ -382,9 +370,7 @@ conn_connected(struct asockd_conn *c, int err)
 		conn_log(c, LOG_INFO, "connect failed: %s", strerror(-err));
 	conn_ref(c);
 	if (c->inst->desc->on_connect != NULL) {
-		cb_enter();
-		c->inst->desc->on_connect(c, err);
-		cb_leave();
+		CB_CALL(c->inst->desc->on_connect(c, err));
 	}
 	if (err != 0) {
 		c->notified = 0;
@@ -473,9 +459,7 @@ conn_finish(struct asockd_conn *c, int reason)
 
 	if (c->notified && d->on_close != NULL) {
 		conn_ref(c);
-		cb_enter();
-		d->on_close(c, reason);
-		cb_leave();
+		CB_CALL(d->on_close(c, reason));
 		c->refs--;
 	}
 	if (c->fd != -1) {
@@ -556,9 +540,7 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 	if (framing == FRAMING_RAW) {
 		if (d->on_receive == NULL)
 			return len;
-		cb_enter();
-		consumed = d->on_receive(c, data, len);
-		cb_leave();
+		CB_CALL(consumed = d->on_receive(c, data, len));
 		if (consumed > len) {
 			conn_log(c, LOG_WARNING, "plugin %s consumed %zu of %zu"
 			    " bytes", c->inst->name, consumed, len);
@@ -587,9 +569,7 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 		off += n;
 		nmsg++;
 		if (d->on_message != NULL) {
-			cb_enter();
-			d->on_message(c, msg, msglen);
-			cb_leave();
+			CB_CALL(d->on_message(c, msg, msglen));
 		}
 	}
 	return off;
@@ -646,9 +626,7 @@ conn_eof(struct asockd_conn *c)
 		conn_log(c, LOG_DEBUG, "%zu unconsumed bytes at end of stream",
 		    c->inlen);
 	if (d->on_eof != NULL) {
-		cb_enter();
-		d->on_eof(c);
-		cb_leave();
+		CB_CALL(d->on_eof(c));
 	} else
 		conn_close(c, ASOCKD_CLOSE_PEER);
 }
@@ -814,9 +792,7 @@ conn_drained(struct asockd_conn *c)
 		conn_input_resume(c);
 		if (d->on_send != NULL) {
 			conn_ref(c);
-			cb_enter();
-			d->on_send(c);
-			cb_leave();
+			CB_CALL(d->on_send(c));
 			conn_unref(c);
 		}
 	}
@@ -1067,9 +1043,7 @@ conn_oob_cb(struct ev_loop *l, ev_io *w, int revents)
 		}
 		c->last_active = ev_now(l);
 		conn_ref(c);
-		cb_enter();
-		c->inst->desc->on_oob(c, byte);
-		cb_leave();
+		CB_CALL(c->inst->desc->on_oob(c, byte));
 		conn_unref(c);
 	}
 }

@@ -45,10 +45,8 @@ dgram_read_cb(struct ev_loop *lp, ev_io *w, int revents)
 		}
 		if (l->inst->desc->on_datagram == NULL)
 			continue;
-		cb_enter();
-		l->inst->desc->on_datagram(l, dbuf, (size_t)n,
-		    (struct sockaddr *)&ss, len);
-		cb_leave();
+		CB_CALL(l->inst->desc->on_datagram(l, dbuf, (size_t)n,
+		    (struct sockaddr *)&ss, len));
 	}
 }
 

@@ -4,7 +4,7 @@
  * A timer of a connection is stopped and freed with the connection, before
  * its on_close; a plugin-wide timer lives until timer_stop or exit.  Timer
  * callbacks are plugin callbacks like any other: they run bracketed by
- * cb_enter/cb_leave, with a reference on their connection.
+ * CB_CALL(), with a reference on their connection.
  */
 #include <stdlib.h>
 
@@ -32,9 +32,7 @@ timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 	if (c != NULL)
 		conn_ref(c);
 	t->running = 1;
-	cb_enter();
-	t->cb(t, t->arg);
-	cb_leave();
+	CB_CALL(t->cb(t, t->arg));
 	t->running = 0;
 	if (t->stopped)
 		free(t);	/* timer_stop inside its own callback */
