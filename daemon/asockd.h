@@ -315,7 +315,16 @@ extern unsigned int	 listener_share;
  */
 int	 listener_check_all(const struct config *);
 /* Bind every listener of conf (no plugin code).  -1 after logging. */
-int	 listener_open_all(struct config *, struct instances *);
+int	 listener_open_all(struct config *);
+/*
+ * Reload: make the listener list that of nc.  A listener with the same
+ * name and address takes over the old socket, the others are bound; the
+ * old list goes to oldl.  -1 after logging, and nothing changed.
+ */
+int	 listener_swap(struct config *nc, struct listeners *oldl);
+/* Free the listeners of head, closing the sockets keep does not hold. */
+void	 listener_drop(struct listeners *head, struct listeners *keep,
+	    int logit);
 /* Start/stop the accept (or datagram) watchers. */
 void	 listener_start_all(void);
 void	 listener_stop_all(void);
@@ -432,6 +441,8 @@ void	 conn_log(struct asockd_conn *, int pri, const char *, ...)
 void	 vconn_log(struct asockd_conn *, int pri, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
 const char *conn_reason_name(int reason);
+/* Call fn after each connection is freed (NULL: nothing); one hook. */
+void	 conn_on_gone(void (*fn)(void));
 /* Set up the EPOLLPRI watcher for out-of-band data. */
 void	 conn_oob_init(void);
 
@@ -574,12 +585,17 @@ void	 perm_init(void);
 /* Set O_NONBLOCK on fd; -1 after logging. */
 int	 fd_nonblock(int);
 
-/* ---------------------------------------------------------------- main.c */
+/* ---------------------------------------------------------------- proc.c */
 
-extern struct ev_loop	*loop;
-extern struct config	*conf;
-extern struct instances	 instances;
-extern int		 shutting_down;
+/* This process's state: written by main, master and worker, read by all. */
+struct proc {
+	struct ev_loop		*loop;
+	struct config		*conf;		/* the one in service */
+	struct instances	 instances;	/* loaded plugins (worker) */
+	int			 shutting_down;	/* stopping: no new work */
+};
+
+extern struct proc	 proc;
 
 /* ---------------------------------------------------------------- master.c */
 
@@ -620,14 +636,28 @@ extern struct master_shm *master_shm;
  * stop on SIGTERM.  conf is loaded.  Returns the exit code.
  */
 int	 master_run(const char *plugin_dir, int foreground);
-/* 1 when the plugin called name is quarantined. */
-int	 master_quarantined(const char *name);
 /*
  * Without -f: end the pipe to the process waiting for the start-up, with
  * the "ready" byte when ok (the master), or without (a worker that is up
  * lets go of its copy).
  */
 void	 starter_done(int ok);
+
+/* ---------------------------------------------------------- quarantine.c */
+
+/* 1 when the plugin called name is quarantined (master and workers). */
+int	 quarantine_has(const char *name);
+/*
+ * Master: a worker died of plugin name's code; at the limit the plugin is
+ * quarantined and the master's listening sockets for it closed.
+ */
+void	 quarantine_crash(const char *name);
+/* Master, at a reload: forget every death and quarantine. */
+void	 quarantine_clear(void);
+/* Worker: what the master quarantined so far is already applied. */
+void	 quarantine_sync(void);
+/* Worker: stop serving the listeners of newly quarantined plugins. */
+void	 quarantine_apply(int worker);
 
 /* ---------------------------------------------------------------- worker.c */
 
@@ -647,7 +677,5 @@ void	 worker_main(int index, int readyfd, struct worker_slot *)
 int	 worker_privs(const struct config *, int apply);
 /* The uid/gid of daemon.user/group: 1 set, 0 none configured, -1 error. */
 int	 worker_ids(const struct config *, uid_t *, gid_t *);
-/* During shutdown: a connection is gone; stop when none are left. */
-void	 main_conn_gone(void);
 
 #endif /* ASOCKD_H */

@@ -70,6 +70,7 @@ static ev_check		 runq_check;
 static ev_idle		 runq_idle;
 
 static int		 oob_epfd = -1;
+static void		(*gone_hook)(void);	/* conn_on_gone() */
 static ev_io		 oob_io;
 
 static void	 conn_read_cb(struct ev_loop *, ev_io *, int);
@@ -123,6 +124,16 @@ static const char *const reason_names[] = {
 	"none", "peer", "reset", "local", "timeout", "error", "shutdown",
 	"protocol", "connect", "overflow"
 };
+
+/*
+ * The process room's hook, called after every connection was freed: the
+ * worker uses it to stop once the last one is gone.
+ */
+void
+conn_on_gone(void (*fn)(void))
+{
+	gone_hook = fn;
+}
 
 const char *
 conn_reason_name(int reason)
@@ -181,11 +192,11 @@ conn_unref_finish(struct asockd_conn *c)
 	}
 	/* graceful: stop reading, flush, then finish */
 	conn_set_state(c, CONN_CLOSING);
-	ev_io_stop(loop, &c->rio);
+	ev_io_stop(proc.loop, &c->rio);
 	if (c->sendq.len == 0)
 		conn_finish(c, reason);
 	else
-		ev_io_start(loop, &c->wio);
+		ev_io_start(proc.loop, &c->wio);
 }
 
 void
@@ -245,7 +256,7 @@ conn_new(struct asockd_instance *inst, struct asockd_listener *l, int fd,
 	c->wio.data = c;
 	ev_init(&c->idle, conn_idle_cb);
 	c->idle.data = c;
-	c->started = c->last_active = ev_now(loop);
+	c->started = c->last_active = ev_now(proc.loop);
 	c->sndq_high = l ? l->conf->sndq_high : OUT_SNDQ_HIGH;
 	c->sndq_low = l ? l->conf->sndq_low : OUT_SNDQ_LOW;
 	c->sndq_max = l ? l->conf->sndq_max : OUT_SNDQ_MAX;
@@ -296,10 +307,10 @@ conn_open(struct asockd_conn *c)
 	conn_set_state(c, CONN_OPEN);
 	c->notified = 1;
 	if (!c->rpaused)
-		ev_io_start(loop, &c->rio);
+		ev_io_start(proc.loop, &c->rio);
 	if (idle > 0) {
 		ev_timer_set(&c->idle, idle, 0.);
-		ev_timer_start(loop, &c->idle);
+		ev_timer_start(proc.loop, &c->idle);
 	}
 	conn_oob_register(c);
 }
@@ -344,7 +355,7 @@ conn_outbound(struct asockd_instance *inst, int fd, const char *peer,
 	c = conn_new(inst, NULL, fd, peer);
 	c->udata = udata;	/* conn_new made it CONN_CONNECTING */
 	if (fd != -1)
-		ev_io_start(loop, &c->wio);	/* connect completion */
+		ev_io_start(proc.loop, &c->wio);	/* connect completion */
 	return c;
 }
 
@@ -359,7 +370,7 @@ conn_connected(struct asockd_conn *c, int err)
 			soerr = errno;
 		err = -soerr;
 	}
-	ev_io_stop(loop, &c->wio);
+	ev_io_stop(proc.loop, &c->wio);
 	if (err != 0 && connect_retry(c, err) == 0)
 		return;		/* another address of the name is tried */
 	connect_forget(c);
@@ -450,9 +461,9 @@ conn_finish(struct asockd_conn *c, int reason)
 	}
 	runq_remove(c);
 	conn_set_state(c, CONN_CLOSED);
-	ev_io_stop(loop, &c->rio);
-	ev_io_stop(loop, &c->wio);
-	ev_timer_stop(loop, &c->idle);
+	ev_io_stop(proc.loop, &c->rio);
+	ev_io_stop(proc.loop, &c->wio);
+	ev_timer_stop(proc.loop, &c->idle);
 	conn_oob_unregister(c);
 	timer_stop_conn(c);
 	connect_forget(c);
@@ -472,7 +483,7 @@ conn_finish(struct asockd_conn *c, int reason)
 	if (c->notified || reason != ASOCKD_CLOSE_LOCAL)
 		conn_log(c, LOG_INFO, "closed (%s) after %.3f s, %llu bytes in,"
 		    " %llu bytes out%s", conn_reason_name(reason),
-		    ev_now(loop) - c->started,
+		    ev_now(proc.loop) - c->started,
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out,
 		    c->sendq.len ? ", output discarded" : "");
@@ -493,8 +504,8 @@ conn_finish(struct asockd_conn *c, int reason)
 	free(c);
 	if (l != NULL)
 		listener_conn_gone(l);
-	if (shutting_down)
-		main_conn_gone();
+	if (gone_hook != NULL)
+		gone_hook();
 }
 
 /* Input buffer limit: raw max_input, or room for one whole frame. */
@@ -613,7 +624,7 @@ conn_eof(struct asockd_conn *c)
 	int				 framing;
 
 	c->eof = 1;
-	ev_io_stop(loop, &c->rio);
+	ev_io_stop(proc.loop, &c->rio);
 	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
 	if (c->inlen > 0 && framing != FRAMING_RAW) {
 		conn_log(c, LOG_NOTICE, "framing error: truncated %s at end"
@@ -698,7 +709,7 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 static void
 conn_sched(struct asockd_conn *c)
 {
-	ev_io_stop(loop, &c->rio);
+	ev_io_stop(proc.loop, &c->rio);
 	if (c->runq || c->state != CONN_OPEN || c->close_reason != 0 ||
 	    c->rpaused || c->blocked)
 		return;
@@ -706,8 +717,8 @@ conn_sched(struct asockd_conn *c)
 		/* both are stopped while the queue is empty */
 		ev_check_init(&runq_check, runq_cb);
 		ev_idle_init(&runq_idle, runq_idle_cb);	/* poll won't block */
-		ev_check_start(loop, &runq_check);
-		ev_idle_start(loop, &runq_idle);
+		ev_check_start(proc.loop, &runq_check);
+		ev_idle_start(proc.loop, &runq_idle);
 	}
 	c->runq = 1;
 	TAILQ_INSERT_TAIL(&runq, c, run_entry);
@@ -721,8 +732,8 @@ runq_remove(struct asockd_conn *c)
 	TAILQ_REMOVE(&runq, c, run_entry);
 	c->runq = 0;
 	if (--runq_len == 0) {
-		ev_check_stop(loop, &runq_check);
-		ev_idle_stop(loop, &runq_idle);
+		ev_check_stop(proc.loop, &runq_check);
+		ev_idle_stop(proc.loop, &runq_idle);
 	}
 }
 
@@ -767,7 +778,7 @@ conn_input_resume(struct asockd_conn *c)
 	if (c->pending)
 		conn_sched(c);
 	else if (!c->eof)
-		ev_io_start(loop, &c->rio);
+		ev_io_start(proc.loop, &c->rio);
 }
 
 static void
@@ -776,7 +787,7 @@ conn_drained(struct asockd_conn *c)
 	const struct asockd_plugin	*d = c->inst->desc;
 
 	if (c->sendq.len == 0) {
-		ev_io_stop(loop, &c->wio);
+		ev_io_stop(proc.loop, &c->wio);
 		if (c->state == CONN_CLOSING) {
 			conn_finish(c, c->close_reason);
 			return;
@@ -861,7 +872,8 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		}
 		if (n > 0) {
 			c->bytes_out += n;
-			c->last_active = ev_now(loop);	/* traffic out */
+			/* traffic out */
+			c->last_active = ev_now(proc.loop);
 		}
 		if ((size_t)n == total)
 			return 0;	/* the common case: nothing copied */
@@ -877,7 +889,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		return -ENOBUFS;
 	}
 	if (c->sendq.len == 0)
-		ev_io_start(loop, &c->wio);
+		ev_io_start(proc.loop, &c->wio);
 	for (skip = (size_t)n, i = 0; i < cnt; i++) {
 		if (skip >= iov[i].iov_len) {
 			skip -= iov[i].iov_len;
@@ -890,7 +902,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 	if (!c->blocked && c->sendq.len > c->sndq_high) {
 		/* backpressure: stop reading until the queue drains */
 		c->blocked = 1;
-		ev_io_stop(loop, &c->rio);
+		ev_io_stop(proc.loop, &c->rio);
 	}
 	return 0;
 }
@@ -942,7 +954,7 @@ conn_pause_receive(struct asockd_conn *c, int paused)
 	if (c->state != CONN_OPEN)
 		return;
 	if (paused) {
-		ev_io_stop(loop, &c->rio);
+		ev_io_stop(proc.loop, &c->rio);
 		runq_remove(c);		/* pending stays set */
 	} else
 		conn_input_resume(c);
@@ -1061,7 +1073,7 @@ conn_oob_init(void)
 		return;
 	}
 	ev_io_init(&oob_io, conn_oob_cb, oob_epfd, EV_READ);
-	ev_io_start(loop, &oob_io);
+	ev_io_start(proc.loop, &oob_io);
 }
 
 /*

@@ -57,7 +57,7 @@ dgram_start(struct asockd_listener *l)
 		return;
 	ev_io_init(&l->io, dgram_read_cb, l->fd, EV_READ);
 	l->io.data = l;
-	ev_io_start(loop, &l->io);
+	ev_io_start(proc.loop, &l->io);
 }
 
 int

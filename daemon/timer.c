@@ -16,7 +16,7 @@ static TAILQ_HEAD(, asockd_timer) global_timers =
 static void
 timer_unlink(struct asockd_timer *t)
 {
-	ev_timer_stop(loop, &t->w);
+	ev_timer_stop(proc.loop, &t->w);
 	if (t->conn != NULL)
 		TAILQ_REMOVE(&t->conn->timers, t, entry);
 	else
@@ -65,7 +65,7 @@ timer_start(struct asockd_instance *inst, struct asockd_conn *c,
 		TAILQ_INSERT_TAIL(&c->timers, t, entry);
 	else
 		TAILQ_INSERT_TAIL(&global_timers, t, entry);
-	ev_timer_start(loop, &t->w);
+	ev_timer_start(proc.loop, &t->w);
 	return t;
 }
 
