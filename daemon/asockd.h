@@ -335,6 +335,8 @@ void	 listener_close_all(void);
 /* A connection of l closed: resume accepting if it was paused. */
 void	 listener_conn_gone(struct asockd_listener *);
 unsigned int listener_count(void);
+/* The listener's name in the config (for hostapi.c). */
+const char *listener_name(const struct asockd_listener *);
 /* Close and free every listener (at exit). */
 void	 listener_free_all(void);
 
@@ -366,6 +368,14 @@ struct asockd_timer {
 	TAILQ_ENTRY(asockd_timer) entry;
 };
 
+/*
+ * The layout stays in this header, not in conn.c, because two more units
+ * of the core room need it: connect.c swaps the fd and watchers of each
+ * attempt, timer.c links its timers to the connection.  Accessors there
+ * would cost a call on connect's and the timers' paths for nothing.  The
+ * rooms above the core (hostapi.c, plugin.c, the process room) go
+ * through the conn_* accessors instead.
+ */
 struct asockd_conn {
 	uint64_t		 id;
 	int			 fd;
@@ -443,6 +453,26 @@ void	 vconn_log(struct asockd_conn *, int pri, const char *, va_list)
 const char *conn_reason_name(int reason);
 /* Call fn after each connection is freed (NULL: nothing); one hook. */
 void	 conn_on_gone(void (*fn)(void));
+/*
+ * What the rooms above conn.c (hostapi.c) may know of a connection.
+ * live: open, no close pending; writable: live, write side open, queue
+ * under sndq_high; closing: closed, closing or a close pending; aborting:
+ * closed or an abort pending.
+ */
+int	 conn_live(const struct asockd_conn *);
+int	 conn_writable(const struct asockd_conn *);
+size_t	 conn_queued(const struct asockd_conn *);
+int	 conn_closed(const struct asockd_conn *);
+int	 conn_closing(const struct asockd_conn *);
+int	 conn_aborting(const struct asockd_conn *);
+int	 conn_fd(const struct asockd_conn *);	/* -1: not yet connected */
+const char *conn_peer(const struct asockd_conn *);
+void	 conn_set_udata(struct asockd_conn *, void *);
+void	*conn_udata(const struct asockd_conn *);
+struct asockd_instance *conn_instance(const struct asockd_conn *);
+struct asockd_listener *conn_listener(const struct asockd_conn *);
+/* conn_send_frame to every live connection of l; the first error. */
+int	 conn_broadcast_frame(struct asockd_listener *, const void *, size_t);
 /* Set up the EPOLLPRI watcher for out-of-band data. */
 void	 conn_oob_init(void);
 

@@ -126,6 +126,98 @@ static const char *const reason_names[] = {
 };
 
 /*
+ * Accessors for the rooms above (hostapi.c): they read a connection
+ * through these, never through its fields.
+ */
+int
+conn_live(const struct asockd_conn *c)
+{
+	return c->state == CONN_OPEN && c->close_reason == 0;
+}
+
+int
+conn_writable(const struct asockd_conn *c)
+{
+	return conn_live(c) && !c->shut_wr && c->sendq.len <= c->sndq_high;
+}
+
+size_t
+conn_queued(const struct asockd_conn *c)
+{
+	return c->sendq.len;
+}
+
+int
+conn_closed(const struct asockd_conn *c)
+{
+	return c->state == CONN_CLOSED;
+}
+
+int
+conn_closing(const struct asockd_conn *c)
+{
+	return c->state == CONN_CLOSED || c->state == CONN_CLOSING ||
+	    c->close_reason != 0;
+}
+
+int
+conn_aborting(const struct asockd_conn *c)
+{
+	return c->state == CONN_CLOSED || c->aborting;
+}
+
+int
+conn_fd(const struct asockd_conn *c)
+{
+	return c->fd;
+}
+
+const char *
+conn_peer(const struct asockd_conn *c)
+{
+	return c->peer;
+}
+
+void
+conn_set_udata(struct asockd_conn *c, void *udata)
+{
+	c->udata = udata;
+}
+
+void *
+conn_udata(const struct asockd_conn *c)
+{
+	return c->udata;
+}
+
+struct asockd_instance *
+conn_instance(const struct asockd_conn *c)
+{
+	return c->inst;
+}
+
+struct asockd_listener *
+conn_listener(const struct asockd_conn *c)
+{
+	return c->listener;
+}
+
+int
+conn_broadcast_frame(struct asockd_listener *l, const void *p, size_t len)
+{
+	struct asockd_conn	*c, *tmp;
+	int			 r, first = 0;
+
+	TAILQ_FOREACH_SAFE(c, &l->conns, entry, tmp) {
+		if (!conn_live(c))
+			continue;
+		if ((r = conn_send_frame(c, p, len)) < 0 && first == 0)
+			first = r;
+	}
+	return first;
+}
+
+/*
  * The process room's hook, called after every connection was freed: the
  * worker uses it to stop once the last one is gone.
  */

@@ -623,6 +623,12 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 	}
 }
 
+const char *
+listener_name(const struct asockd_listener *l)
+{
+	return l->conf->name;
+}
+
 unsigned int
 listener_count(void)
 {
