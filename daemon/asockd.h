@@ -162,6 +162,19 @@ enum framing {
 	FRAMING_ARCHIVE
 };
 
+/*
+ * Defaults of the config key table (config.c writes them as text with
+ * DEF_STR) that other units use too: outbound connections take the
+ * listeners' defaults, the master's last resort the shutdown timeout.
+ */
+#define DEF_SHUTDOWN_TIMEOUT	10.0
+#define DEF_SNDQ_HIGH		262144
+#define DEF_SNDQ_LOW		65536
+#define DEF_SNDQ_MAX		4194304
+#define DEF_MAX_INPUT		65536
+#define DEF_STR_(x)		#x
+#define DEF_STR(x)		DEF_STR_(x)
+
 struct plugin_conf {
 	char			*name;
 	char			*path;		/* as written */

@@ -50,9 +50,6 @@
 #define INBUF_MIN	4096
 #define TURN_MSGS	64		/* messages per connection per turn */
 #define TURN_BYTES	(64 * 1024)	/* message bytes per turn */
-#define OUT_SNDQ_HIGH	262144		/* outbound connections' queue */
-#define OUT_SNDQ_LOW	65536
-#define OUT_SNDQ_MAX	(4 * 1024 * 1024)
 
 unsigned int		 conn_count;
 unsigned long long	 conn_overflows;
@@ -349,9 +346,10 @@ conn_new(struct asockd_instance *inst, struct asockd_listener *l, int fd,
 	ev_init(&c->idle, conn_idle_cb);
 	c->idle.data = c;
 	c->started = c->last_active = ev_now(proc.loop);
-	c->sndq_high = l ? l->conf->sndq_high : OUT_SNDQ_HIGH;
-	c->sndq_low = l ? l->conf->sndq_low : OUT_SNDQ_LOW;
-	c->sndq_max = l ? l->conf->sndq_max : OUT_SNDQ_MAX;
+	/* outbound connections take the listeners' defaults */
+	c->sndq_high = l ? l->conf->sndq_high : DEF_SNDQ_HIGH;
+	c->sndq_low = l ? l->conf->sndq_low : DEF_SNDQ_LOW;
+	c->sndq_max = l ? l->conf->sndq_max : DEF_SNDQ_MAX;
 	if (l != NULL) {
 		TAILQ_INSERT_TAIL(&l->conns, c, entry);
 		l->nconns++;
@@ -607,7 +605,7 @@ conn_inlimit(struct asockd_conn *c)
 	struct listener_conf	*lc;
 
 	if (c->listener == NULL)
-		return 65536;
+		return DEF_MAX_INPUT;
 	lc = c->listener->conf;
 	switch (lc->framing) {
 	case FRAMING_LINE:

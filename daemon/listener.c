@@ -67,8 +67,6 @@ unix_prepare(struct listener_conf *lc)
 	struct stat		 st;
 	int			 fd, r;
 
-	if (sun->sun_path[0] == '\0')
-		return 0;	/* abstract namespace */
 	if (lstat(sun->sun_path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
@@ -108,8 +106,6 @@ unix_perms(const struct listener_conf *lc)
 	const struct sockaddr_un *sun =
 	    (const struct sockaddr_un *)&lc->addr.ss;
 
-	if (sun->sun_path[0] == '\0')
-		return 0;	/* abstract: no file */
 	if ((lc->uid != (uid_t)-1 || lc->gid != (gid_t)-1) &&
 	    chown(sun->sun_path, lc->uid, lc->gid) == -1) {
 		log_warn("%s:%d: listener %s: chown %s", lc->file, lc->line,
@@ -164,8 +160,6 @@ unix_check(const struct listener_conf *lc)
 	char			 dir[sizeof(sun->sun_path)], *slash;
 	const char		*why = NULL;
 
-	if (sun->sun_path[0] == '\0')
-		return 0;
 	snprintf(dir, sizeof(dir), "%s", sun->sun_path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		slash[slash == dir] = '\0';
@@ -522,7 +516,7 @@ listener_shut(struct asockd_listener *l)
 	l->fd = -1;
 	sun = (const struct sockaddr_un *)&l->conf->addr.ss;
 	if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
-	    !l->inherited && sun->sun_path[0] != '\0')
+	    !l->inherited)
 		unlink(sun->sun_path);
 }
 

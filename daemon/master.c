@@ -620,7 +620,8 @@ master_stop(const char *why)
 		return;
 	}
 	ev_timer_init(&kill_timer, kill_timeout_cb, (proc.conf != NULL ?
-	    proc.conf->shutdown_timeout : 10.) + KILL_GRACE, KILL_GRACE);
+	    proc.conf->shutdown_timeout : DEF_SHUTDOWN_TIMEOUT) + KILL_GRACE,
+	    KILL_GRACE);
 	ev_timer_start(proc.loop, &kill_timer);
 }
 
