@@ -172,6 +172,8 @@ enum framing {
 #define DEF_SNDQ_LOW		65536
 #define DEF_SNDQ_MAX		4194304
 #define DEF_MAX_INPUT		65536
+/* The most workers daemon.workers asks for, and "one per CPU" gives. */
+#define WORKERS_MAX		1024
 #define DEF_STR_(x)		#x
 #define DEF_STR(x)		DEF_STR_(x)
 

@@ -86,7 +86,7 @@ static const struct ckey keys[] = {
 	    DEF_STR(DEF_SHUTDOWN_TIMEOUT),
 	    D(shutdown_timeout), "seconds connections get to close on "
 	    "SIGTERM before they are aborted" },
-	{ SC_DAEMON, "workers", KT_INT, 0, 0, 1024, "0", D(workers),
+	{ SC_DAEMON, "workers", KT_INT, 0, 0, WORKERS_MAX, "0", D(workers),
 	    "worker processes; 0: one per CPU" },
 	{ SC_DAEMON, "worker_timeout", KT_DOUBLE, 0, 0, 86400, "30.0",
 	    D(worker_timeout), "seconds a worker's event loop may stay "

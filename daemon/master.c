@@ -152,7 +152,8 @@ gen_new(struct config *cf)
 	g->nworkers = cf->workers;
 	if (g->nworkers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		g->nworkers = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
+		g->nworkers = ncpu < 1 ? 1 : ncpu > WORKERS_MAX ? WORKERS_MAX :
+		    (int)ncpu;
 	}
 	g->workers = xcalloc(g->nworkers, sizeof(*g->workers));
 	TAILQ_INIT(&g->oldl);
