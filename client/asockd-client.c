@@ -405,7 +405,7 @@ asockd_client_wr_raw(struct asockd_client *cl, const void *p, size_t len)
 
 	if (len > UINT32_MAX)
 		return (-EMSGSIZE);
-	if (frame_check_archive(p, len, &why) == -1)
+	if (mp_check(p, len, &why) == -1)
 		return (-EINVAL);
 	return (wr_done(cl, cl->sbuf.size,
 	    msgpack_sbuffer_write(&cl->sbuf, p, len)));
@@ -591,7 +591,7 @@ asockd_client_recv(struct asockd_client *cl, int timeout_ms)
 	 * from what the server declared.
 	 */
 	cl->cur = n;
-	if (frame_check_archive(cl->in + 4, cl->cur - 4, &cl->why) == -1)
+	if (mp_check(cl->in + 4, cl->cur - 4, &cl->why) == -1)
 		return (-EBADMSG);
 	cl->end = cl->cur - 4;
 	return (0);

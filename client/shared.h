@@ -14,7 +14,7 @@
 #define addr_kind_name		asockdcl__addr_kind_name
 #define addr_parse		asockdcl__addr_parse
 #define addr_uri		asockdcl__addr_uri
-#define frame_check_archive	asockdcl__frame_check_archive
+#define mp_check	asockdcl__mp_check
 #define mp_be			asockdcl__mp_be
 #define mp_fits			asockdcl__mp_fits
 #define mp_header		asockdcl__mp_header

@@ -75,6 +75,7 @@ parse_unix(const char *uri, const char *path, struct addr *a, char *err,
 		return -1;
 	}
 	sun->sun_family = AF_UNIX;
+	/* never the abstract namespace: a configured socket is a file */
 	memcpy(sun->sun_path, path, len + 1);
 	a->sslen = offsetof(struct sockaddr_un, sun_path) + len + 1;
 	return 0;

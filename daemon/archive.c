@@ -583,7 +583,7 @@ archive_wr_raw(struct asockd_writer *w, const void *p, size_t len)
 	size_t		 mark = w->len;
 
 	if (len == 0 || p == NULL ||
-	    frame_check_archive(p, len, &why) == -1)
+	    mp_check(p, len, &why) == -1)
 		return -EINVAL;
 	return wr_done(w, mark, wr_write(w, p, len));
 }

@@ -162,6 +162,21 @@ enum framing {
 	FRAMING_ARCHIVE
 };
 
+/*
+ * Defaults of the config key table (config.c writes them as text with
+ * DEF_STR) that other units use too: outbound connections take the
+ * listeners' defaults, the master's last resort the shutdown timeout.
+ */
+#define DEF_SHUTDOWN_TIMEOUT	10.0
+#define DEF_SNDQ_HIGH		262144
+#define DEF_SNDQ_LOW		65536
+#define DEF_SNDQ_MAX		4194304
+#define DEF_MAX_INPUT		65536
+/* The most workers daemon.workers asks for, and "one per CPU" gives. */
+#define WORKERS_MAX		1024
+#define DEF_STR_(x)		#x
+#define DEF_STR(x)		DEF_STR_(x)
+
 struct plugin_conf {
 	char			*name;
 	char			*path;		/* as written */
@@ -260,6 +275,29 @@ int	 plugin_help(const char *name_or_path, const char *plugin_dir);
 
 extern const struct asockd_host host_api;
 
+/* ---------------------------------------------------------------- cb.c */
+
+/*
+ * Bracket every call into plugin code (of any kind): CB_CALL(rc =
+ * d->on_accept(c)).  Work deferred with cb_defer() while plugin code runs
+ * is carried out by the cb_hook() functions once the outermost call has
+ * returned.
+ */
+#define CB_CALL(call) do {						\
+	cb_enter();							\
+	call;								\
+	cb_leave();							\
+} while (0)
+
+/* Plugin calls on the stack now (read-only outside cb.c). */
+extern int		 cb_depth;
+void	 cb_enter(void);
+void	 cb_leave(void);
+/* Run fn at depth 0 whenever cb_defer() was called (register once). */
+void	 cb_hook(void (*fn)(void));
+/* Ask for the hooks to run when the outermost plugin call returns. */
+void	 cb_defer(void);
+
 /* -------------------------------------------------------------- listener.c */
 
 struct asockd_listener {
@@ -292,7 +330,16 @@ extern unsigned int	 listener_share;
  */
 int	 listener_check_all(const struct config *);
 /* Bind every listener of conf (no plugin code).  -1 after logging. */
-int	 listener_open_all(struct config *, struct instances *);
+int	 listener_open_all(struct config *);
+/*
+ * Reload: make the listener list that of nc.  A listener with the same
+ * name and address takes over the old socket, the others are bound; the
+ * old list goes to oldl.  -1 after logging, and nothing changed.
+ */
+int	 listener_swap(struct config *nc, struct listeners *oldl);
+/* Free the listeners of head, closing the sockets keep does not hold. */
+void	 listener_drop(struct listeners *head, struct listeners *keep,
+	    int logit);
 /* Start/stop the accept (or datagram) watchers. */
 void	 listener_start_all(void);
 void	 listener_stop_all(void);
@@ -303,6 +350,8 @@ void	 listener_close_all(void);
 /* A connection of l closed: resume accepting if it was paused. */
 void	 listener_conn_gone(struct asockd_listener *);
 unsigned int listener_count(void);
+/* The listener's name in the config (for hostapi.c). */
+const char *listener_name(const struct asockd_listener *);
 /* Close and free every listener (at exit). */
 void	 listener_free_all(void);
 
@@ -334,6 +383,14 @@ struct asockd_timer {
 	TAILQ_ENTRY(asockd_timer) entry;
 };
 
+/*
+ * The layout stays in this header, not in conn.c, because two more units
+ * of the core room need it: connect.c swaps the fd and watchers of each
+ * attempt, timer.c links its timers to the connection.  Accessors there
+ * would cost a call on connect's and the timers' paths for nothing.  The
+ * rooms above the core (hostapi.c, plugin.c, the process room) go
+ * through the conn_* accessors instead.
+ */
 struct asockd_conn {
 	uint64_t		 id;
 	int			 fd;
@@ -401,12 +458,6 @@ void	 conn_pause_receive(struct asockd_conn *, int);
 void	 conn_ref(struct asockd_conn *);
 void	 conn_unref(struct asockd_conn *);
 void	 conn_unref_finish(struct asockd_conn *);
-/*
- * Bracket every plugin callback (of any kind): closes requested inside
- * are carried out by cb_leave() once the outermost callback returned.
- */
-void	 cb_enter(void);
-void	 cb_leave(void);
 /* Graceful close of every connection (daemon shutdown). */
 void	 conn_close_all(int reason);
 void	 conn_abort_all(int reason);
@@ -415,6 +466,28 @@ void	 conn_log(struct asockd_conn *, int pri, const char *, ...)
 void	 vconn_log(struct asockd_conn *, int pri, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
 const char *conn_reason_name(int reason);
+/* Call fn after each connection is freed (NULL: nothing); one hook. */
+void	 conn_on_gone(void (*fn)(void));
+/*
+ * What the rooms above conn.c (hostapi.c) may know of a connection.
+ * live: open, no close pending; writable: live, write side open, queue
+ * under sndq_high; closing: closed, closing or a close pending; aborting:
+ * closed or an abort pending.
+ */
+int	 conn_live(const struct asockd_conn *);
+int	 conn_writable(const struct asockd_conn *);
+size_t	 conn_queued(const struct asockd_conn *);
+int	 conn_closed(const struct asockd_conn *);
+int	 conn_closing(const struct asockd_conn *);
+int	 conn_aborting(const struct asockd_conn *);
+int	 conn_fd(const struct asockd_conn *);	/* -1: not yet connected */
+const char *conn_peer(const struct asockd_conn *);
+void	 conn_set_udata(struct asockd_conn *, void *);
+void	*conn_udata(const struct asockd_conn *);
+struct asockd_instance *conn_instance(const struct asockd_conn *);
+struct asockd_listener *conn_listener(const struct asockd_conn *);
+/* conn_send_frame to every live connection of l; the first error. */
+int	 conn_broadcast_frame(struct asockd_listener *, const void *, size_t);
 /* Set up the EPOLLPRI watcher for out-of-band data. */
 void	 conn_oob_init(void);
 
@@ -557,12 +630,17 @@ void	 perm_init(void);
 /* Set O_NONBLOCK on fd; -1 after logging. */
 int	 fd_nonblock(int);
 
-/* ---------------------------------------------------------------- main.c */
+/* ---------------------------------------------------------------- proc.c */
 
-extern struct ev_loop	*loop;
-extern struct config	*conf;
-extern struct instances	 instances;
-extern int		 shutting_down;
+/* This process's state: written by main, master and worker, read by all. */
+struct proc {
+	struct ev_loop		*loop;
+	struct config		*conf;		/* the one in service */
+	struct instances	 instances;	/* loaded plugins (worker) */
+	int			 shutting_down;	/* stopping: no new work */
+};
+
+extern struct proc	 proc;
 
 /* ---------------------------------------------------------------- master.c */
 
@@ -603,14 +681,28 @@ extern struct master_shm *master_shm;
  * stop on SIGTERM.  conf is loaded.  Returns the exit code.
  */
 int	 master_run(const char *plugin_dir, int foreground);
-/* 1 when the plugin called name is quarantined. */
-int	 master_quarantined(const char *name);
 /*
  * Without -f: end the pipe to the process waiting for the start-up, with
  * the "ready" byte when ok (the master), or without (a worker that is up
  * lets go of its copy).
  */
 void	 starter_done(int ok);
+
+/* ---------------------------------------------------------- quarantine.c */
+
+/* 1 when the plugin called name is quarantined (master and workers). */
+int	 quarantine_has(const char *name);
+/*
+ * Master: a worker died of plugin name's code; at the limit the plugin is
+ * quarantined and the master's listening sockets for it closed.
+ */
+void	 quarantine_crash(const char *name);
+/* Master, at a reload: forget every death and quarantine. */
+void	 quarantine_clear(void);
+/* Worker: what the master quarantined so far is already applied. */
+void	 quarantine_sync(void);
+/* Worker: stop serving the listeners of newly quarantined plugins. */
+void	 quarantine_apply(int worker);
 
 /* ---------------------------------------------------------------- worker.c */
 
@@ -630,7 +722,5 @@ void	 worker_main(int index, int readyfd, struct worker_slot *)
 int	 worker_privs(const struct config *, int apply);
 /* The uid/gid of daemon.user/group: 1 set, 0 none configured, -1 error. */
 int	 worker_ids(const struct config *, uid_t *, gid_t *);
-/* During shutdown: a connection is gone; stop when none are left. */
-void	 main_conn_gone(void);
 
 #endif /* ASOCKD_H */

@@ -82,10 +82,11 @@ static const struct ckey keys[] = {
 	    "(-P overrides it)" },
 	{ SC_DAEMON, "log_level", KT_LEVEL, 0, 0, 0, "info", D(log_level),
 	    "err, warning, notice, info or debug (-l overrides it)" },
-	{ SC_DAEMON, "shutdown_timeout", KT_DOUBLE, 0, 0, 86400, "10.0",
+	{ SC_DAEMON, "shutdown_timeout", KT_DOUBLE, 0, 0, 86400,
+	    DEF_STR(DEF_SHUTDOWN_TIMEOUT),
 	    D(shutdown_timeout), "seconds connections get to close on "
 	    "SIGTERM before they are aborted" },
-	{ SC_DAEMON, "workers", KT_INT, 0, 0, 1024, "0", D(workers),
+	{ SC_DAEMON, "workers", KT_INT, 0, 0, WORKERS_MAX, "0", D(workers),
 	    "worker processes; 0: one per CPU" },
 	{ SC_DAEMON, "worker_timeout", KT_DOUBLE, 0, 0, 86400, "30.0",
 	    D(worker_timeout), "seconds a worker's event loop may stay "
@@ -123,16 +124,20 @@ static const struct ckey keys[] = {
 	{ SC_LISTENER, "idle_timeout", KT_DOUBLE, 0, 0, 1e9, "300.0",
 	    L(idle_timeout), "seconds without traffic before a connection "
 	    "is closed; 0: never" },
-	{ SC_LISTENER, "sndq_high", KT_SIZE, 0, 1, 1024 * MiB, "262144",
+	{ SC_LISTENER, "sndq_high", KT_SIZE, 0, 1, 1024 * MiB,
+	    DEF_STR(DEF_SNDQ_HIGH),
 	    L(sndq_high), "output queue bytes above which reading stops "
 	    "and the plugin is told it is not writable" },
-	{ SC_LISTENER, "sndq_low", KT_SIZE, 0, 0, 1024 * MiB, "65536",
+	{ SC_LISTENER, "sndq_low", KT_SIZE, 0, 0, 1024 * MiB,
+	    DEF_STR(DEF_SNDQ_LOW),
 	    L(sndq_low), "output queue bytes below which on_send fires; "
 	    "must be below sndq_high" },
-	{ SC_LISTENER, "sndq_max", KT_SIZE, 0, 1, 1024 * MiB, "4194304",
+	{ SC_LISTENER, "sndq_max", KT_SIZE, 0, 1, 1024 * MiB,
+	    DEF_STR(DEF_SNDQ_MAX),
 	    L(sndq_max), "output queue bytes past which the connection is "
 	    "aborted (close reason overflow); at least sndq_high" },
-	{ SC_LISTENER, "max_input", KT_SIZE, 0, 1024, 1024 * MiB, "65536",
+	{ SC_LISTENER, "max_input", KT_SIZE, 0, 1024, 1024 * MiB,
+	    DEF_STR(DEF_MAX_INPUT),
 	    L(max_input), "unconsumed input bytes kept per connection; a "
 	    "full buffer closes it as a protocol error" },
 	{ SC_LISTENER, "framing", KT_FRAMING, 0, 0, 0, "raw", L(framing),
@@ -592,7 +597,7 @@ unix_absolute(struct cparse *cp, const config_setting_t *s,
 	size_t			 len;
 
 	if ((l->addr.kind != ASOCKD_UNIX && l->addr.kind != ASOCKD_UNIX_DGRAM)
-	    || sun->sun_path[0] == '/' || sun->sun_path[0] == '\0')
+	    || sun->sun_path[0] == '/')
 		return 0;
 	path = path_resolve(src_file(cp, s), sun->sun_path);
 	len = strlen(path);

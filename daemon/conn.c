@@ -9,13 +9,13 @@
  * output queue is empty, the rest copied into the queue (sendq.c) and
  * written by conn_write_cb when the socket is writable again.
  *
- * Re-entrancy: every plugin callback runs between cb_enter() and
- * cb_leave() with a reference held on its connection.  A close or abort
- * asked for while any callback runs is only recorded (close_reason) and
- * the connection put on the reap list; cb_leave() carries it out once the
- * outermost callback has returned.  So no plugin callback ever starts
- * inside another ("no notifications within notifications"), and no
- * connection is freed while the plugin may still hold it.
+ * Re-entrancy: every plugin callback runs inside CB_CALL() (cb.c) with a
+ * reference held on its connection.  A close or abort asked for while any
+ * callback runs is only recorded (close_reason) and the connection put on
+ * the reap list; conn_reap(), the hook conn.c registers with cb.c, carries
+ * it out once the outermost callback has returned.  So no plugin callback
+ * ever starts inside another ("no notifications within notifications"),
+ * and no connection is freed while the plugin may still hold it.
  *
  * Fairness: one connection gets a bounded share of each loop turn.  A
  * framed connection is handed at most TURN_MSGS messages or TURN_BYTES
@@ -50,9 +50,6 @@
 #define INBUF_MIN	4096
 #define TURN_MSGS	64		/* messages per connection per turn */
 #define TURN_BYTES	(64 * 1024)	/* message bytes per turn */
-#define OUT_SNDQ_HIGH	262144		/* outbound connections' queue */
-#define OUT_SNDQ_LOW	65536
-#define OUT_SNDQ_MAX	(4 * 1024 * 1024)
 
 unsigned int		 conn_count;
 unsigned long long	 conn_overflows;
@@ -62,7 +59,6 @@ static TAILQ_HEAD(, asockd_conn) outbound = TAILQ_HEAD_INITIALIZER(outbound);
 
 /* Connections whose close was requested inside a callback. */
 static TAILQ_HEAD(, asockd_conn) reaplist = TAILQ_HEAD_INITIALIZER(reaplist);
-static int		 cb_depth;
 
 /* Connections with messages left over from an earlier turn. */
 static TAILQ_HEAD(, asockd_conn) runq = TAILQ_HEAD_INITIALIZER(runq);
@@ -71,6 +67,7 @@ static ev_check		 runq_check;
 static ev_idle		 runq_idle;
 
 static int		 oob_epfd = -1;
+static void		(*gone_hook)(void);	/* conn_on_gone() */
 static ev_io		 oob_io;
 
 static void	 conn_read_cb(struct ev_loop *, ev_io *, int);
@@ -125,6 +122,108 @@ static const char *const reason_names[] = {
 	"protocol", "connect", "overflow"
 };
 
+/*
+ * Accessors for the rooms above (hostapi.c): they read a connection
+ * through these, never through its fields.
+ */
+int
+conn_live(const struct asockd_conn *c)
+{
+	return c->state == CONN_OPEN && c->close_reason == 0;
+}
+
+int
+conn_writable(const struct asockd_conn *c)
+{
+	return conn_live(c) && !c->shut_wr && c->sendq.len <= c->sndq_high;
+}
+
+size_t
+conn_queued(const struct asockd_conn *c)
+{
+	return c->sendq.len;
+}
+
+int
+conn_closed(const struct asockd_conn *c)
+{
+	return c->state == CONN_CLOSED;
+}
+
+int
+conn_closing(const struct asockd_conn *c)
+{
+	return c->state == CONN_CLOSED || c->state == CONN_CLOSING ||
+	    c->close_reason != 0;
+}
+
+int
+conn_aborting(const struct asockd_conn *c)
+{
+	return c->state == CONN_CLOSED || c->aborting;
+}
+
+int
+conn_fd(const struct asockd_conn *c)
+{
+	return c->fd;
+}
+
+const char *
+conn_peer(const struct asockd_conn *c)
+{
+	return c->peer;
+}
+
+void
+conn_set_udata(struct asockd_conn *c, void *udata)
+{
+	c->udata = udata;
+}
+
+void *
+conn_udata(const struct asockd_conn *c)
+{
+	return c->udata;
+}
+
+struct asockd_instance *
+conn_instance(const struct asockd_conn *c)
+{
+	return c->inst;
+}
+
+struct asockd_listener *
+conn_listener(const struct asockd_conn *c)
+{
+	return c->listener;
+}
+
+int
+conn_broadcast_frame(struct asockd_listener *l, const void *p, size_t len)
+{
+	struct asockd_conn	*c, *tmp;
+	int			 r, first = 0;
+
+	TAILQ_FOREACH_SAFE(c, &l->conns, entry, tmp) {
+		if (!conn_live(c))
+			continue;
+		if ((r = conn_send_frame(c, p, len)) < 0 && first == 0)
+			first = r;
+	}
+	return first;
+}
+
+/*
+ * The process room's hook, called after every connection was freed: the
+ * worker uses it to stop once the last one is gone.
+ */
+void
+conn_on_gone(void (*fn)(void))
+{
+	gone_hook = fn;
+}
+
 const char *
 conn_reason_name(int reason)
 {
@@ -134,25 +233,14 @@ conn_reason_name(int reason)
 }
 
 /*
- * Callback bracketing.  cb_leave() runs what was deferred once the
- * outermost plugin callback has returned.
+ * The cb.c hook: carry out the closes requested while plugin code ran,
+ * once the outermost callback has returned.
  */
-void
-cb_enter(void)
-{
-	cb_depth++;
-}
-
-void
-cb_leave(void)
+static void
+conn_reap(void)
 {
 	struct asockd_conn	*c;
 
-	if (--cb_depth > 0)
-		return;
-	/* both are empty after almost every callback: test before calling */
-	if (archive_nreaders > 0)
-		archive_rd_gc();
 	while ((c = TAILQ_FIRST(&reaplist)) != NULL) {
 		TAILQ_REMOVE(&reaplist, c, reap_entry);
 		c->reaping = 0;
@@ -161,7 +249,7 @@ cb_leave(void)
 	}
 }
 
-/* Leave c's pending close to cb_leave(). */
+/* Leave c's pending close to conn_reap(). */
 static void
 conn_defer(struct asockd_conn *c)
 {
@@ -169,6 +257,8 @@ conn_defer(struct asockd_conn *c)
 		return;
 	c->reaping = 1;
 	TAILQ_INSERT_TAIL(&reaplist, c, reap_entry);
+	cb_hook(conn_reap);	/* once; later calls find it */
+	cb_defer();
 }
 
 void
@@ -191,11 +281,11 @@ conn_unref_finish(struct asockd_conn *c)
 	}
 	/* graceful: stop reading, flush, then finish */
 	conn_set_state(c, CONN_CLOSING);
-	ev_io_stop(loop, &c->rio);
+	ev_io_stop(proc.loop, &c->rio);
 	if (c->sendq.len == 0)
 		conn_finish(c, reason);
 	else
-		ev_io_start(loop, &c->wio);
+		ev_io_start(proc.loop, &c->wio);
 }
 
 void
@@ -205,7 +295,7 @@ conn_unref(struct asockd_conn *c)
 		return;
 	if (cb_depth > 0) {
 		if (c->close_reason != 0)
-			conn_defer(c);	/* cb_leave() carries it out */
+			conn_defer(c);	/* the cb.c hook carries it out */
 		return;
 	}
 	conn_unref_finish(c);
@@ -255,10 +345,11 @@ conn_new(struct asockd_instance *inst, struct asockd_listener *l, int fd,
 	c->wio.data = c;
 	ev_init(&c->idle, conn_idle_cb);
 	c->idle.data = c;
-	c->started = c->last_active = ev_now(loop);
-	c->sndq_high = l ? l->conf->sndq_high : OUT_SNDQ_HIGH;
-	c->sndq_low = l ? l->conf->sndq_low : OUT_SNDQ_LOW;
-	c->sndq_max = l ? l->conf->sndq_max : OUT_SNDQ_MAX;
+	c->started = c->last_active = ev_now(proc.loop);
+	/* outbound connections take the listeners' defaults */
+	c->sndq_high = l ? l->conf->sndq_high : DEF_SNDQ_HIGH;
+	c->sndq_low = l ? l->conf->sndq_low : DEF_SNDQ_LOW;
+	c->sndq_max = l ? l->conf->sndq_max : DEF_SNDQ_MAX;
 	if (l != NULL) {
 		TAILQ_INSERT_TAIL(&l->conns, c, entry);
 		l->nconns++;
@@ -306,10 +397,10 @@ conn_open(struct asockd_conn *c)
 	conn_set_state(c, CONN_OPEN);
 	c->notified = 1;
 	if (!c->rpaused)
-		ev_io_start(loop, &c->rio);
+		ev_io_start(proc.loop, &c->rio);
 	if (idle > 0) {
 		ev_timer_set(&c->idle, idle, 0.);
-		ev_timer_start(loop, &c->idle);
+		ev_timer_start(proc.loop, &c->idle);
 	}
 	conn_oob_register(c);
 }
@@ -331,9 +422,7 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 	conn_ref(c);
 	conn_set_state(c, CONN_OPEN);	/* on_accept may send a greeting */
 	if (l->inst->desc->on_accept != NULL) {
-		cb_enter();
-		rc = l->inst->desc->on_accept(c);
-		cb_leave();
+		CB_CALL(rc = l->inst->desc->on_accept(c));
 	}
 	if (rc < 0) {
 		conn_log(c, LOG_INFO, "refused by plugin %s: %s",
@@ -356,7 +445,7 @@ conn_outbound(struct asockd_instance *inst, int fd, const char *peer,
 	c = conn_new(inst, NULL, fd, peer);
 	c->udata = udata;	/* conn_new made it CONN_CONNECTING */
 	if (fd != -1)
-		ev_io_start(loop, &c->wio);	/* connect completion */
+		ev_io_start(proc.loop, &c->wio);	/* connect completion */
 	return c;
 }
 
@@ -371,7 +460,7 @@ conn_connected(struct asockd_conn *c, int err)
 			soerr = errno;
 		err = -soerr;
 	}
-	ev_io_stop(loop, &c->wio);
+	ev_io_stop(proc.loop, &c->wio);
 	if (err != 0 && connect_retry(c, err) == 0)
 		return;		/* another address of the name is tried */
 	connect_forget(c);
@@ -382,9 +471,7 @@ conn_connected(struct asockd_conn *c, int err)
 		conn_log(c, LOG_INFO, "connect failed: %s", strerror(-err));
 	conn_ref(c);
 	if (c->inst->desc->on_connect != NULL) {
-		cb_enter();
-		c->inst->desc->on_connect(c, err);
-		cb_leave();
+		CB_CALL(c->inst->desc->on_connect(c, err));
 	}
 	if (err != 0) {
 		c->notified = 0;
@@ -464,18 +551,16 @@ conn_finish(struct asockd_conn *c, int reason)
 	}
 	runq_remove(c);
 	conn_set_state(c, CONN_CLOSED);
-	ev_io_stop(loop, &c->rio);
-	ev_io_stop(loop, &c->wio);
-	ev_timer_stop(loop, &c->idle);
+	ev_io_stop(proc.loop, &c->rio);
+	ev_io_stop(proc.loop, &c->wio);
+	ev_timer_stop(proc.loop, &c->idle);
 	conn_oob_unregister(c);
 	timer_stop_conn(c);
 	connect_forget(c);
 
 	if (c->notified && d->on_close != NULL) {
 		conn_ref(c);
-		cb_enter();
-		d->on_close(c, reason);
-		cb_leave();
+		CB_CALL(d->on_close(c, reason));
 		c->refs--;
 	}
 	if (c->fd != -1) {
@@ -488,7 +573,7 @@ conn_finish(struct asockd_conn *c, int reason)
 	if (c->notified || reason != ASOCKD_CLOSE_LOCAL)
 		conn_log(c, LOG_INFO, "closed (%s) after %.3f s, %llu bytes in,"
 		    " %llu bytes out%s", conn_reason_name(reason),
-		    ev_now(loop) - c->started,
+		    ev_now(proc.loop) - c->started,
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out,
 		    c->sendq.len ? ", output discarded" : "");
@@ -509,8 +594,8 @@ conn_finish(struct asockd_conn *c, int reason)
 	free(c);
 	if (l != NULL)
 		listener_conn_gone(l);
-	if (shutting_down)
-		main_conn_gone();
+	if (gone_hook != NULL)
+		gone_hook();
 }
 
 /* Input buffer limit: raw max_input, or room for one whole frame. */
@@ -520,7 +605,7 @@ conn_inlimit(struct asockd_conn *c)
 	struct listener_conf	*lc;
 
 	if (c->listener == NULL)
-		return 65536;
+		return DEF_MAX_INPUT;
 	lc = c->listener->conf;
 	switch (lc->framing) {
 	case FRAMING_LINE:
@@ -556,9 +641,7 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 	if (framing == FRAMING_RAW) {
 		if (d->on_receive == NULL)
 			return len;
-		cb_enter();
-		consumed = d->on_receive(c, data, len);
-		cb_leave();
+		CB_CALL(consumed = d->on_receive(c, data, len));
 		if (consumed > len) {
 			conn_log(c, LOG_WARNING, "plugin %s consumed %zu of %zu"
 			    " bytes", c->inst->name, consumed, len);
@@ -587,9 +670,7 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 		off += n;
 		nmsg++;
 		if (d->on_message != NULL) {
-			cb_enter();
-			d->on_message(c, msg, msglen);
-			cb_leave();
+			CB_CALL(d->on_message(c, msg, msglen));
 		}
 	}
 	return off;
@@ -633,7 +714,7 @@ conn_eof(struct asockd_conn *c)
 	int				 framing;
 
 	c->eof = 1;
-	ev_io_stop(loop, &c->rio);
+	ev_io_stop(proc.loop, &c->rio);
 	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
 	if (c->inlen > 0 && framing != FRAMING_RAW) {
 		conn_log(c, LOG_NOTICE, "framing error: truncated %s at end"
@@ -646,9 +727,7 @@ conn_eof(struct asockd_conn *c)
 		conn_log(c, LOG_DEBUG, "%zu unconsumed bytes at end of stream",
 		    c->inlen);
 	if (d->on_eof != NULL) {
-		cb_enter();
-		d->on_eof(c);
-		cb_leave();
+		CB_CALL(d->on_eof(c));
 	} else
 		conn_close(c, ASOCKD_CLOSE_PEER);
 }
@@ -720,7 +799,7 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 static void
 conn_sched(struct asockd_conn *c)
 {
-	ev_io_stop(loop, &c->rio);
+	ev_io_stop(proc.loop, &c->rio);
 	if (c->runq || c->state != CONN_OPEN || c->close_reason != 0 ||
 	    c->rpaused || c->blocked)
 		return;
@@ -728,8 +807,8 @@ conn_sched(struct asockd_conn *c)
 		/* both are stopped while the queue is empty */
 		ev_check_init(&runq_check, runq_cb);
 		ev_idle_init(&runq_idle, runq_idle_cb);	/* poll won't block */
-		ev_check_start(loop, &runq_check);
-		ev_idle_start(loop, &runq_idle);
+		ev_check_start(proc.loop, &runq_check);
+		ev_idle_start(proc.loop, &runq_idle);
 	}
 	c->runq = 1;
 	TAILQ_INSERT_TAIL(&runq, c, run_entry);
@@ -743,8 +822,8 @@ runq_remove(struct asockd_conn *c)
 	TAILQ_REMOVE(&runq, c, run_entry);
 	c->runq = 0;
 	if (--runq_len == 0) {
-		ev_check_stop(loop, &runq_check);
-		ev_idle_stop(loop, &runq_idle);
+		ev_check_stop(proc.loop, &runq_check);
+		ev_idle_stop(proc.loop, &runq_idle);
 	}
 }
 
@@ -789,7 +868,7 @@ conn_input_resume(struct asockd_conn *c)
 	if (c->pending)
 		conn_sched(c);
 	else if (!c->eof)
-		ev_io_start(loop, &c->rio);
+		ev_io_start(proc.loop, &c->rio);
 }
 
 static void
@@ -798,7 +877,7 @@ conn_drained(struct asockd_conn *c)
 	const struct asockd_plugin	*d = c->inst->desc;
 
 	if (c->sendq.len == 0) {
-		ev_io_stop(loop, &c->wio);
+		ev_io_stop(proc.loop, &c->wio);
 		if (c->state == CONN_CLOSING) {
 			conn_finish(c, c->close_reason);
 			return;
@@ -814,9 +893,7 @@ conn_drained(struct asockd_conn *c)
 		conn_input_resume(c);
 		if (d->on_send != NULL) {
 			conn_ref(c);
-			cb_enter();
-			d->on_send(c);
-			cb_leave();
+			CB_CALL(d->on_send(c));
 			conn_unref(c);
 		}
 	}
@@ -885,7 +962,8 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		}
 		if (n > 0) {
 			c->bytes_out += n;
-			c->last_active = ev_now(loop);	/* traffic out */
+			/* traffic out */
+			c->last_active = ev_now(proc.loop);
 		}
 		if ((size_t)n == total)
 			return 0;	/* the common case: nothing copied */
@@ -901,7 +979,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		return -ENOBUFS;
 	}
 	if (c->sendq.len == 0)
-		ev_io_start(loop, &c->wio);
+		ev_io_start(proc.loop, &c->wio);
 	for (skip = (size_t)n, i = 0; i < cnt; i++) {
 		if (skip >= iov[i].iov_len) {
 			skip -= iov[i].iov_len;
@@ -914,7 +992,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 	if (!c->blocked && c->sendq.len > c->sndq_high) {
 		/* backpressure: stop reading until the queue drains */
 		c->blocked = 1;
-		ev_io_stop(loop, &c->rio);
+		ev_io_stop(proc.loop, &c->rio);
 	}
 	return 0;
 }
@@ -966,7 +1044,7 @@ conn_pause_receive(struct asockd_conn *c, int paused)
 	if (c->state != CONN_OPEN)
 		return;
 	if (paused) {
-		ev_io_stop(loop, &c->rio);
+		ev_io_stop(proc.loop, &c->rio);
 		runq_remove(c);		/* pending stays set */
 	} else
 		conn_input_resume(c);
@@ -1067,9 +1145,7 @@ conn_oob_cb(struct ev_loop *l, ev_io *w, int revents)
 		}
 		c->last_active = ev_now(l);
 		conn_ref(c);
-		cb_enter();
-		c->inst->desc->on_oob(c, byte);
-		cb_leave();
+		CB_CALL(c->inst->desc->on_oob(c, byte));
 		conn_unref(c);
 	}
 }
@@ -1087,7 +1163,7 @@ conn_oob_init(void)
 		return;
 	}
 	ev_io_init(&oob_io, conn_oob_cb, oob_epfd, EV_READ);
-	ev_io_start(loop, &oob_io);
+	ev_io_start(proc.loop, &oob_io);
 }
 
 /*

@@ -70,7 +70,7 @@ resolve_thread(void *arg)
 	pthread_mutex_lock(&resolved_mtx);
 	STAILQ_INSERT_TAIL(&resolved, r, entry);
 	pthread_mutex_unlock(&resolved_mtx);
-	ev_async_send(loop, &resolved_async);
+	ev_async_send(proc.loop, &resolved_async);
 	return NULL;
 }
 
@@ -107,7 +107,7 @@ connect_next(struct asockd_conn *c)
 		c->fd = fd;
 		ev_io_set(&c->rio, fd, EV_READ);
 		ev_io_set(&c->wio, fd, EV_WRITE);
-		ev_io_start(loop, &c->wio);
+		ev_io_start(proc.loop, &c->wio);
 		return 0;
 	}
 	return fd;
@@ -169,8 +169,9 @@ void
 connect_init(void)
 {
 	ev_async_init(&resolved_async, resolved_cb);
-	ev_async_start(loop, &resolved_async);
-	ev_unref(loop);		/* pending lookups alone do not keep us */
+	ev_async_start(proc.loop, &resolved_async);
+	/* pending lookups alone do not keep us */
+	ev_unref(proc.loop);
 	connect_ready = 1;
 }
 

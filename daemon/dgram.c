@@ -45,10 +45,8 @@ dgram_read_cb(struct ev_loop *lp, ev_io *w, int revents)
 		}
 		if (l->inst->desc->on_datagram == NULL)
 			continue;
-		cb_enter();
-		l->inst->desc->on_datagram(l, dbuf, (size_t)n,
-		    (struct sockaddr *)&ss, len);
-		cb_leave();
+		CB_CALL(l->inst->desc->on_datagram(l, dbuf, (size_t)n,
+		    (struct sockaddr *)&ss, len));
 	}
 }
 
@@ -59,7 +57,7 @@ dgram_start(struct asockd_listener *l)
 		return;
 	ev_io_init(&l->io, dgram_read_cb, l->fd, EV_READ);
 	l->io.data = l;
-	ev_io_start(loop, &l->io);
+	ev_io_start(proc.loop, &l->io);
 }
 
 int

@@ -15,7 +15,7 @@
  * max + 1 content bytes arrived without a terminator, so a hostile peer
  * cannot make the host buffer more than one maximal message.
  *
- * The MessagePack check of archive payloads is frame_check_archive(), in
+ * The MessagePack check of archive payloads is mp_check(), in
  * mp.c with the decoder the reader and libasockd-client share.
  */
 #include <string.h>
@@ -77,7 +77,7 @@ frame_length(int framing, const unsigned char *buf, size_t len, size_t max,
 	if (len - FRAME_HDR < n)
 		return 0;
 	if (framing == FRAMING_ARCHIVE &&
-	    frame_check_archive(buf + FRAME_HDR, n, why) == -1)
+	    mp_check(buf + FRAME_HDR, n, why) == -1)
 		return -1;
 	*msg = buf + FRAME_HDR;
 	*msglen = n;

@@ -157,21 +157,19 @@ host_send(struct asockd_conn *c, const void *buf, size_t len)
 static int
 host_writable(struct asockd_conn *c)
 {
-	return c->state == CONN_OPEN && c->close_reason == 0 &&
-	    !c->shut_wr && c->sendq.len <= c->sndq_high;
+	return conn_writable(c);
 }
 
 static size_t
 host_queued(struct asockd_conn *c)
 {
-	return c->sendq.len;
+	return conn_queued(c);
 }
 
 static int
 host_close(struct asockd_conn *c)
 {
-	if (c->state == CONN_CLOSED || c->close_reason != 0 ||
-	    c->state == CONN_CLOSING)
+	if (conn_closing(c))
 		return -EALREADY;
 	conn_close(c, ASOCKD_CLOSE_LOCAL);
 	return 0;
@@ -180,7 +178,7 @@ host_close(struct asockd_conn *c)
 static int
 host_abort(struct asockd_conn *c)
 {
-	if (c->state == CONN_CLOSED || c->aborting)
+	if (conn_aborting(c))
 		return -EALREADY;
 	conn_abort(c, ASOCKD_CLOSE_LOCAL);
 	return 0;
@@ -198,12 +196,12 @@ sock_addr(struct asockd_conn *c, struct sockaddr *sa, socklen_t *len,
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	int			 r;
+	int			 fd = conn_fd(c), r;
 
-	if (c->fd == -1)
+	if (fd == -1)
 		return -ENOTCONN;
-	r = peer ? getpeername(c->fd, (struct sockaddr *)&ss, &sslen) :
-	    getsockname(c->fd, (struct sockaddr *)&ss, &sslen);
+	r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sslen) :
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen);
 	if (r == -1)
 		return -errno;
 	if (sslen > *len)
@@ -228,43 +226,43 @@ host_local_addr(struct asockd_conn *c, struct sockaddr *sa, socklen_t *len)
 static const char *
 host_peer_name(struct asockd_conn *c)
 {
-	return c->peer;
+	return conn_peer(c);
 }
 
 static void
 host_set_udata(struct asockd_conn *c, void *udata)
 {
-	c->udata = udata;
+	conn_set_udata(c, udata);
 }
 
 static void *
 host_udata(struct asockd_conn *c)
 {
-	return c->udata;
+	return conn_udata(c);
 }
 
 static struct asockd_instance *
 host_conn_instance(struct asockd_conn *c)
 {
-	return c->inst;
+	return conn_instance(c);
 }
 
 static struct asockd_listener *
 host_conn_listener(struct asockd_conn *c)
 {
-	return c->listener;
+	return conn_listener(c);
 }
 
 static const char *
 host_listener_name(struct asockd_listener *l)
 {
-	return l->conf->name;
+	return listener_name(l);
 }
 
 static int
 host_pause_receive(struct asockd_conn *c, int paused)
 {
-	if (c->state == CONN_CLOSED)
+	if (conn_closed(c))
 		return -ENOTCONN;
 	conn_pause_receive(c, paused);
 	return 0;
@@ -307,21 +305,13 @@ host_wr_send(struct asockd_conn *c, struct asockd_writer *w)
 static int
 host_wr_broadcast(struct asockd_listener *l, struct asockd_writer *w)
 {
-	struct asockd_conn	*c, *tmp;
-	const void		*p;
-	size_t			 len;
-	int			 r, first = 0;
+	const void	*p;
+	size_t		 len;
 
 	if (l == NULL)
 		return -EINVAL;
 	p = archive_wr_data(w, &len);
-	TAILQ_FOREACH_SAFE(c, &l->conns, entry, tmp) {
-		if (c->state != CONN_OPEN || c->close_reason != 0)
-			continue;
-		if ((r = conn_send_frame(c, p, len)) < 0 && first == 0)
-			first = r;
-	}
-	return first;
+	return conn_broadcast_frame(l, p, len);
 }
 
 const struct asockd_host host_api = {

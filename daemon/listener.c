@@ -67,8 +67,6 @@ unix_prepare(struct listener_conf *lc)
 	struct stat		 st;
 	int			 fd, r;
 
-	if (sun->sun_path[0] == '\0')
-		return 0;	/* abstract namespace */
 	if (lstat(sun->sun_path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
@@ -108,8 +106,6 @@ unix_perms(const struct listener_conf *lc)
 	const struct sockaddr_un *sun =
 	    (const struct sockaddr_un *)&lc->addr.ss;
 
-	if (sun->sun_path[0] == '\0')
-		return 0;	/* abstract: no file */
 	if ((lc->uid != (uid_t)-1 || lc->gid != (gid_t)-1) &&
 	    chown(sun->sun_path, lc->uid, lc->gid) == -1) {
 		log_warn("%s:%d: listener %s: chown %s", lc->file, lc->line,
@@ -164,8 +160,6 @@ unix_check(const struct listener_conf *lc)
 	char			 dir[sizeof(sun->sun_path)], *slash;
 	const char		*why = NULL;
 
-	if (sun->sun_path[0] == '\0')
-		return 0;
 	snprintf(dir, sizeof(dir), "%s", sun->sun_path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		slash[slash == dir] = '\0';
@@ -334,7 +328,7 @@ accept_retry_cb(struct ev_loop *lp, ev_timer *w, int revents)
 static void
 pressure_fail(const struct asockd_listener *l)
 {
-	ev_tstamp	 now = ev_now(loop);
+	ev_tstamp	 now = ev_now(proc.loop);
 
 	if (!pressure.on) {
 		pressure.on = 1;
@@ -361,36 +355,49 @@ pressure_end(void)
 		return;
 	pressure.on = 0;
 	log_notice("resuming accepting connections after %.1f s (%lu accept4"
-	    " attempts failed)", ev_now(loop) - pressure.since,
+	    " attempts failed)", ev_now(proc.loop) - pressure.since,
 	    pressure.fails);
 }
 
+/*
+ * Add a listener for lc to the list and bind it, or take its socket from
+ * the nfds activated fds.  No plugin yet: the worker sets l->inst.
+ */
+static int
+listener_open(struct listener_conf *lc, int *fds, char **names, int nfds)
+{
+	struct asockd_listener	*l;
+	int			 r;
+
+	l = xcalloc(1, sizeof(*l));
+	l->conf = lc;
+	l->kind = lc->addr.kind;
+	l->fd = -1;
+	TAILQ_INIT(&l->conns);
+	TAILQ_INSERT_TAIL(&listeners, l, entry);
+	if ((r = listener_inherit(l, fds, names, nfds)) == -1)
+		return -1;
+	if (r == 0 && listener_bind(l) == -1)
+		return -1;
+	log_notice("listener %s: listening on %s%s", lc->name, l->uri,
+	    l->inherited ? " (socket activation)" : "");
+	return 0;
+}
+
 int
-listener_open_all(struct config *cf, struct instances *insts)
+listener_open_all(struct config *cf)
 {
 	struct listener_conf	*lc;
-	struct asockd_listener	*l;
-	int			*fds = NULL, nfds, i, r, rv = 0;
+	int			*fds = NULL, nfds, i, rv = 0;
 	char			**names = NULL;
 
 	ev_init(&accept_retry, accept_retry_cb);
 	nfds = sd_listen_fds(&fds, &names);
-	TAILQ_FOREACH(lc, &cf->listeners, entry) {
-		l = xcalloc(1, sizeof(*l));
-		l->conf = lc;
-		l->kind = lc->addr.kind;
-		l->fd = -1;
-		l->inst = plugin_find(insts, lc->plugin);
-		TAILQ_INIT(&l->conns);
-		TAILQ_INSERT_TAIL(&listeners, l, entry);
-		if ((r = listener_inherit(l, fds, names, nfds)) == -1 ||
-		    (r == 0 && listener_bind(l) == -1)) {
+	TAILQ_FOREACH(lc, &cf->listeners, entry)
+		if (listener_open(lc, fds, names, nfds) == -1) {
 			rv = -1;
 			break;
 		}
-		log_notice("listener %s: listening on %s%s", lc->name, l->uri,
-		    l->inherited ? " (socket activation)" : "");
-	}
 	for (i = 0; i < nfds; i++) {
 		if (fds[i] != -1) {
 			if (rv == 0)
@@ -404,6 +411,69 @@ listener_open_all(struct config *cf, struct instances *insts)
 	free(fds);
 	free(names);
 	return rv;
+}
+
+static int
+fd_in(struct listeners *head, int fd)
+{
+	struct asockd_listener	*l;
+
+	TAILQ_FOREACH(l, head, entry)
+		if (l->fd == fd)
+			return 1;
+	return 0;
+}
+
+void
+listener_drop(struct listeners *head, struct listeners *keep, int logit)
+{
+	struct asockd_listener	*l;
+
+	while ((l = TAILQ_FIRST(head)) != NULL) {
+		TAILQ_REMOVE(head, l, entry);
+		if (l->fd != -1 && !fd_in(keep, l->fd)) {
+			if (logit)
+				log_notice("listener %s: closed (not in the"
+				    " new configuration)", l->conf->name);
+			listener_shut(l);
+		}
+		free(l);
+	}
+}
+
+int
+listener_swap(struct config *nc, struct listeners *oldl)
+{
+	struct listener_conf	*lc;
+	struct asockd_listener	*l, *o;
+
+	TAILQ_INIT(oldl);
+	TAILQ_CONCAT(oldl, &listeners, entry);
+	TAILQ_FOREACH(lc, &nc->listeners, entry) {
+		TAILQ_FOREACH(o, oldl, entry)
+			if (o->fd != -1 && o->kind == lc->addr.kind &&
+			    strcmp(o->conf->name, lc->name) == 0 &&
+			    strcmp(o->conf->listen, lc->listen) == 0)
+				break;
+		if (o == NULL) {
+			/* activation's fds were taken at start-up */
+			if (listener_open(lc, NULL, NULL, 0) == -1) {
+				listener_drop(&listeners, oldl, 0);
+				TAILQ_CONCAT(&listeners, oldl, entry);
+				return -1;
+			}
+			continue;
+		}
+		l = xcalloc(1, sizeof(*l));
+		l->conf = lc;
+		l->kind = o->kind;
+		l->fd = o->fd;
+		l->inherited = o->inherited;
+		memcpy(l->uri, o->uri, sizeof(l->uri));
+		TAILQ_INIT(&l->conns);
+		TAILQ_INSERT_TAIL(&listeners, l, entry);
+	}
+	return 0;
 }
 
 void
@@ -423,7 +493,7 @@ listener_start_all(void)
 		if (!ev_is_active(&l->io)) {
 			ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 			l->io.data = l;
-			ev_io_start(loop, &l->io);
+			ev_io_start(proc.loop, &l->io);
 		}
 		l->paused = 0;
 	}
@@ -435,8 +505,8 @@ listener_stop_all(void)
 	struct asockd_listener	*l;
 
 	TAILQ_FOREACH(l, &listeners, entry)
-		ev_io_stop(loop, &l->io);
-	ev_timer_stop(loop, &accept_retry);
+		ev_io_stop(proc.loop, &l->io);
+	ev_timer_stop(proc.loop, &accept_retry);
 }
 
 void
@@ -450,7 +520,7 @@ listener_shut(struct asockd_listener *l)
 	l->fd = -1;
 	sun = (const struct sockaddr_un *)&l->conf->addr.ss;
 	if ((l->kind == ASOCKD_UNIX || l->kind == ASOCKD_UNIX_DGRAM) &&
-	    !l->inherited && sun->sun_path[0] != '\0')
+	    !l->inherited)
 		unlink(sun->sun_path);
 }
 
@@ -480,10 +550,10 @@ listener_free_all(void)
 void
 listener_conn_gone(struct asockd_listener *l)
 {
-	if (l->paused && !accept_paused && !shutting_down && l->fd != -1 &&
+	if (l->paused && !accept_paused && !proc.shutting_down && l->fd != -1 &&
 	    l->nconns < listener_max(l)) {
 		l->paused = 0;
-		ev_io_start(loop, &l->io);
+		ev_io_start(proc.loop, &l->io);
 	}
 }
 
@@ -549,6 +619,12 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 		pressure_end();
 		conn_accept(l, fd, (struct sockaddr *)&ss, len);
 	}
+}
+
+const char *
+listener_name(const struct asockd_listener *l)
+{
+	return l->conf->name;
 }
 
 unsigned int

@@ -32,10 +32,6 @@
 #endif
 #define OPT_PLUGIN_HELP	256	/* long option only */
 
-struct ev_loop		*loop;
-struct config		*conf;
-struct instances	 instances = TAILQ_HEAD_INITIALIZER(instances);
-int			 shutting_down;
 
 static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL, 'c' },
@@ -97,12 +93,12 @@ plugins_load(void)
 	struct asockd_instance	*inst;
 	int			 errors = 0;
 
-	TAILQ_FOREACH(pc, &conf->plugins, entry) {
-		if ((inst = plugin_load(conf, pc)) == NULL) {
+	TAILQ_FOREACH(pc, &proc.conf->plugins, entry) {
+		if ((inst = plugin_load(proc.conf, pc)) == NULL) {
 			errors++;
 			continue;
 		}
-		TAILQ_INSERT_TAIL(&instances, inst, entry);
+		TAILQ_INSERT_TAIL(&proc.instances, inst, entry);
 	}
 	return errors ? -1 : 0;
 }
@@ -116,11 +112,11 @@ plugins_check(void)
 
 	if (plugins_load() == -1)
 		errors++;
-	TAILQ_FOREACH(inst, &instances, entry) {
+	TAILQ_FOREACH(inst, &proc.instances, entry) {
 		if (plugin_init(inst) == -1 || plugin_validate(inst) == -1)
 			errors++;
 	}
-	plugin_unload_all(&instances);
+	plugin_unload_all(&proc.instances);
 	return errors ? -1 : 0;
 }
 
@@ -142,10 +138,10 @@ plugins_check_as_worker(void)
 		return -1;
 	}
 	if (pid == 0) {
-		ev_loop_fork(loop);
-		if (worker_privs(conf, 1) == -1) {
+		ev_loop_fork(proc.loop);
+		if (worker_privs(proc.conf, 1) == -1) {
 			log_warnx("%s: cannot switch to daemon.user/group as "
-			    "the workers do", conf->file);
+			    "the workers do", proc.conf->file);
 			_exit(1);
 		}
 		status = plugins_check() == -1 ? 1 : 0;
@@ -159,8 +155,8 @@ plugins_check_as_worker(void)
 		}
 	}
 	if (WIFSIGNALED(status)) {
-		log_warnx("%s: plugin check killed by signal %d", conf->file,
-		    WTERMSIG(status));
+		log_warnx("%s: plugin check killed by signal %d",
+		    proc.conf->file, WTERMSIG(status));
 		return -1;
 	}
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
@@ -188,7 +184,7 @@ dir_check(const char *path, const char *key)
 	else if (!S_ISDIR(st.st_mode))
 		why = "not a directory";
 	if (why != NULL) {
-		log_warnx("%s: %s: %s: directory %s: %s", conf->file, key,
+		log_warnx("%s: %s: %s: directory %s: %s", proc.conf->file, key,
 		    path, dir, why);
 		rc = -1;
 	}
@@ -207,20 +203,21 @@ config_test(void)
 {
 	int	 errors = 0;
 
-	if (worker_privs(conf, 0) == -1)
+	if (worker_privs(proc.conf, 0) == -1)
 		errors++;
 	else if (plugins_check_as_worker() == -1)
 		errors++;
-	if (listener_check_all(conf) == -1)
+	if (listener_check_all(proc.conf) == -1)
 		errors++;
-	if (dir_check(conf->log_file, "daemon.log_file") == -1 ||
-	    dir_check(conf->pidfile, "daemon.pidfile") == -1)
+	if (dir_check(proc.conf->log_file, "daemon.log_file") == -1 ||
+	    dir_check(proc.conf->pidfile, "daemon.pidfile") == -1)
 		errors++;
 	if (errors) {
-		fprintf(stderr, "%s: configuration has errors\n", conf->file);
+		fprintf(stderr, "%s: configuration has errors\n",
+		    proc.conf->file);
 		return 1;
 	}
-	printf("%s: configuration OK\n", conf->file);
+	printf("%s: configuration OK\n", proc.conf->file);
 	return 0;
 }
 
@@ -307,25 +304,25 @@ main(int argc, char *argv[])
 	 */
 	if ((abs_config = realpath(config_file, NULL)) != NULL)
 		config_file = abs_config;
-	if ((conf = config_load(config_file, plugin_dir)) == NULL) {
+	if ((proc.conf = config_load(config_file, plugin_dir)) == NULL) {
 		log_errx("%s: configuration has errors", config_file);
 		free(abs_config);
 		return 1;
 	}
 	if (level == -1)
-		log_setlevel(conf->log_level);
-	if ((loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
+		log_setlevel(proc.conf->log_level);
+	if ((proc.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
 	if (test) {
 		rc = config_test();
-		config_free(conf);
+		config_free(proc.conf);
 	} else {
 		raise_nofile();
 		rc = master_run(plugin_dir, foreground);
-		if (conf != NULL)
-			config_free(conf);
+		if (proc.conf != NULL)
+			config_free(proc.conf);
 	}
 	free(abs_config);
-	ev_loop_destroy(loop);
+	ev_loop_destroy(proc.loop);
 	return rc;
 }

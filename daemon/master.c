@@ -9,11 +9,10 @@
  *
  * A worker that dies unasked is logged with its signal, the plugin whose
  * code was on its stack and the plugins it had loaded, and replaced after
- * RESPAWN_DELAY.  A plugin that kills CRASH_LIMIT workers within
- * CRASH_WINDOW seconds is quarantined: its listening sockets are closed
- * (new connections are refused) and workers stop serving them, until a
- * reload.  Only crash signals and hung-worker aborts count (see
- * plugin_fault()): an OOM kill must not be able to close a service.
+ * RESPAWN_DELAY.  A plugin that kills too many workers is quarantined
+ * (quarantine.c) until a reload.  Only crash signals and hung-worker
+ * aborts count (see plugin_fault()): an OOM kill must not be able to
+ * close a service.
  *
  * Reload (SIGHUP): the new configuration is parsed into a fresh struct; an
  * invalid one changes nothing.  Listeners with the same name and address
@@ -51,8 +50,6 @@
 #define START_TIMEOUT	30.0	/* for a generation to come up */
 #define STATUS_INTERVAL	5.0	/* STATUS= updates to systemd */
 #define KILL_GRACE	5.0	/* after shutdown_timeout: SIGKILL */
-#define CRASH_LIMIT	5	/* deaths within CRASH_WINDOW: quarantine */
-#define CRASH_WINDOW	60.0
 #define HANG_CHECK	0.25	/* seconds between hung-worker checks */
 
 enum gen_state {
@@ -92,18 +89,10 @@ struct worker {
 };
 
 /* Recent worker deaths caused by one plugin. */
-struct crash_rec {
-	char			*plugin;
-	ev_tstamp		 when[CRASH_LIMIT];
-	int			 n;
-	TAILQ_ENTRY(crash_rec)	 entry;
-};
-
 struct master_shm	*master_shm;
 
 static TAILQ_HEAD(, gen) gens = TAILQ_HEAD_INITIALIZER(gens);
 static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
-static TAILQ_HEAD(, crash_rec) crashes = TAILQ_HEAD_INITIALIZER(crashes);
 static struct gen	*current, *pending;
 
 static int	 master_log_open(const struct config *);
@@ -119,19 +108,6 @@ static ev_timer		 respawn_timer, status_timer, watchdog_timer,
 
 static void	 gen_fill(struct gen *);
 static void	 master_stop(const char *);
-
-int
-master_quarantined(const char *name)
-{
-	int	 i;
-
-	if (master_shm == NULL)
-		return 0;
-	for (i = 0; i < master_shm->nquarantined; i++)
-		if (strcmp(master_shm->quarantined[i], name) == 0)
-			return 1;
-	return 0;
-}
 
 static unsigned int
 conns_total(void)
@@ -164,96 +140,6 @@ notify_status(const char *first)
 	    listener_count());
 }
 
-static int
-fd_in(struct listeners *head, int fd)
-{
-	struct asockd_listener	*l;
-
-	TAILQ_FOREACH(l, head, entry)
-		if (l->fd == fd)
-			return 1;
-	return 0;
-}
-
-/* Free the listeners of head, closing the sockets keep does not hold. */
-static void
-listeners_drop(struct listeners *head, struct listeners *keep, int logit)
-{
-	struct asockd_listener	*l;
-
-	while ((l = TAILQ_FIRST(head)) != NULL) {
-		TAILQ_REMOVE(head, l, entry);
-		if (l->fd != -1 && !fd_in(keep, l->fd)) {
-			if (logit)
-				log_notice("listener %s: closed (not in the"
-				    " new configuration)", l->conf->name);
-			listener_shut(l);
-		}
-		free(l);
-	}
-}
-
-/*
- * Make the global listener list that of nc: a listener with the same name
- * and address takes over the old socket, others are bound.  The old list
- * goes to oldl.  On failure nothing changed.
- */
-static int
-listeners_swap(struct config *nc, struct listeners *oldl)
-{
-	struct listener_conf	*lc, **arr;
-	struct asockd_listener	*l, *o;
-	struct instances	 none = TAILQ_HEAD_INITIALIZER(none);
-	struct config		 tmp;
-	int			 i, n = 0, failed = 0;
-
-	TAILQ_INIT(oldl);
-	TAILQ_CONCAT(oldl, &listeners, entry);
-	TAILQ_FOREACH(lc, &nc->listeners, entry)
-		n++;
-	arr = xcalloc(n + 1, sizeof(*arr));
-	n = 0;
-	TAILQ_FOREACH(lc, &nc->listeners, entry)
-		arr[n++] = lc;
-	for (i = 0; i < n && !failed; i++) {
-		lc = arr[i];
-		TAILQ_FOREACH(o, oldl, entry)
-			if (o->fd != -1 && o->kind == lc->addr.kind &&
-			    strcmp(o->conf->name, lc->name) == 0 &&
-			    strcmp(o->conf->listen, lc->listen) == 0)
-				break;
-		if (o != NULL) {
-			l = xcalloc(1, sizeof(*l));
-			l->conf = lc;
-			l->kind = o->kind;
-			l->fd = o->fd;
-			l->inherited = o->inherited;
-			memcpy(l->uri, o->uri, sizeof(l->uri));
-			TAILQ_INIT(&l->conns);
-			TAILQ_INSERT_TAIL(&listeners, l, entry);
-			continue;
-		}
-		/* listener_open_all binds a config's list: give it one */
-		tmp = *nc;
-		TAILQ_INIT(&tmp.listeners);
-		TAILQ_REMOVE(&nc->listeners, lc, entry);
-		TAILQ_INSERT_TAIL(&tmp.listeners, lc, entry);
-		if (listener_open_all(&tmp, &none) == -1)
-			failed = 1;
-	}
-	/* put nc's list back together, in order */
-	TAILQ_INIT(&nc->listeners);
-	for (i = 0; i < n; i++)
-		TAILQ_INSERT_TAIL(&nc->listeners, arr[i], entry);
-	free(arr);
-	if (failed) {
-		listeners_drop(&listeners, oldl, 0);
-		TAILQ_CONCAT(&listeners, oldl, entry);
-		return -1;
-	}
-	return 0;
-}
-
 static struct gen *
 gen_new(struct config *cf)
 {
@@ -266,7 +152,8 @@ gen_new(struct config *cf)
 	g->nworkers = cf->workers;
 	if (g->nworkers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		g->nworkers = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
+		g->nworkers = ncpu < 1 ? 1 : ncpu > WORKERS_MAX ? WORKERS_MAX :
+		    (int)ncpu;
 	}
 	g->workers = xcalloc(g->nworkers, sizeof(*g->workers));
 	TAILQ_INIT(&g->oldl);
@@ -280,9 +167,9 @@ gen_free_if_done(struct gen *g)
 	if (g->state != GEN_RETIRING || g->alive > 0)
 		return;
 	TAILQ_REMOVE(&gens, g, entry);
-	ev_timer_stop(loop, &g->start_timer);
+	ev_timer_stop(proc.loop, &g->start_timer);
 	/* the running configuration is freed last, after its listeners */
-	if (g->conf != conf)
+	if (g->conf != proc.conf)
 		config_free(g->conf);
 	free(g->workers);
 	free(g);
@@ -296,29 +183,29 @@ master_forget(void)
 	struct gen	*g;
 
 	TAILQ_FOREACH(w, &workers, entry) {
-		ev_child_stop(loop, &w->child);
-		ev_io_stop(loop, &w->ready_io);
+		ev_child_stop(proc.loop, &w->child);
+		ev_io_stop(proc.loop, &w->ready_io);
 		if (w->readyfd != -1)
 			close(w->readyfd);
 	}
 	TAILQ_FOREACH(g, &gens, entry)
-		ev_timer_stop(loop, &g->start_timer);
-	ev_signal_stop(loop, &sig_term);
-	ev_signal_stop(loop, &sig_int);
-	ev_signal_stop(loop, &sig_hup);
-	ev_signal_stop(loop, &sig_usr1);
-	ev_timer_stop(loop, &respawn_timer);
+		ev_timer_stop(proc.loop, &g->start_timer);
+	ev_signal_stop(proc.loop, &sig_term);
+	ev_signal_stop(proc.loop, &sig_int);
+	ev_signal_stop(proc.loop, &sig_hup);
+	ev_signal_stop(proc.loop, &sig_usr1);
+	ev_timer_stop(proc.loop, &respawn_timer);
 	/* unref'd watchers take an ev_ref before they stop (libev) */
 	if (ev_is_active(&status_timer)) {
-		ev_ref(loop);
-		ev_timer_stop(loop, &status_timer);
+		ev_ref(proc.loop);
+		ev_timer_stop(proc.loop, &status_timer);
 	}
 	if (ev_is_active(&hang_timer)) {
-		ev_ref(loop);
-		ev_timer_stop(loop, &hang_timer);
+		ev_ref(proc.loop);
+		ev_timer_stop(proc.loop, &hang_timer);
 	}
-	ev_timer_stop(loop, &watchdog_timer);
-	ev_timer_stop(loop, &kill_timer);
+	ev_timer_stop(proc.loop, &watchdog_timer);
+	ev_timer_stop(proc.loop, &kill_timer);
 	free(pidfile);
 	pidfile = NULL;
 	/* the worker keeps starter_fd until it is up: see worker_main */
@@ -359,8 +246,8 @@ worker_spawn(struct gen *g, int index)
 	if (pid == 0) {
 		close(fds[0]);
 		master_forget();
-		ev_loop_fork(loop);
-		conf = g->conf;
+		ev_loop_fork(proc.loop);
+		proc.conf = g->conf;
 		listener_share = g->nworkers;
 		worker_main(index, fds[1], s);
 	}
@@ -375,10 +262,10 @@ worker_spawn(struct gen *g, int index)
 	s->pid = pid;
 	ev_io_init(&w->ready_io, ready_cb, fds[0], EV_READ);
 	w->ready_io.data = w;
-	ev_io_start(loop, &w->ready_io);
+	ev_io_start(proc.loop, &w->ready_io);
 	ev_child_init(&w->child, child_cb, pid, 0);
 	w->child.data = w;
-	ev_child_start(loop, &w->child);
+	ev_child_start(proc.loop, &w->child);
 	g->workers[index] = w;
 	g->alive++;
 	TAILQ_INSERT_TAIL(&workers, w, entry);
@@ -395,7 +282,7 @@ gen_fill(struct gen *g)
 	for (i = 0; i < g->nworkers; i++)
 		if (g->workers[i] == NULL && worker_spawn(g, i) == -1) {
 			ev_timer_set(&respawn_timer, RESPAWN_SLOW, 0.);
-			ev_timer_start(loop, &respawn_timer);
+			ev_timer_start(proc.loop, &respawn_timer);
 			return;
 		}
 }
@@ -425,12 +312,12 @@ gen_promote(struct gen *g)
 {
 	struct gen	*old = current;
 
-	ev_timer_stop(loop, &g->start_timer);
+	ev_timer_stop(proc.loop, &g->start_timer);
 	g->state = GEN_CURRENT;
 	current = g;
 	pending = NULL;
-	conf = g->conf;
-	listeners_drop(&g->oldl, &listeners, 1);
+	proc.conf = g->conf;
+	listener_drop(&g->oldl, &listeners, 1);
 	if (old != NULL) {
 		old->state = GEN_RETIRING;
 		gen_signal(old, SIGUSR2);
@@ -460,7 +347,7 @@ gen_promote(struct gen *g)
 static void
 gen_abort(struct gen *g, const char *why)
 {
-	ev_timer_stop(loop, &g->start_timer);
+	ev_timer_stop(proc.loop, &g->start_timer);
 	if (current == NULL) {
 		log_errx("start-up failed: %s", why);
 		exit_code = 1;
@@ -470,7 +357,7 @@ gen_abort(struct gen *g, const char *why)
 	}
 	log_warnx("reload: %s: keeping the running configuration", why);
 	gen_signal(g, SIGTERM);
-	listeners_drop(&listeners, &g->oldl, 0);
+	listener_drop(&listeners, &g->oldl, 0);
 	TAILQ_CONCAT(&listeners, &g->oldl, entry);
 	g->state = GEN_RETIRING;
 	pending = NULL;
@@ -520,67 +407,6 @@ ready_cb(struct ev_loop *l, ev_io *io, int revents)
 	gen_promote(g);
 }
 
-static void
-quarantine(const char *name, int n, double secs)
-{
-	struct asockd_listener	*l;
-	int			 q = master_shm->nquarantined;
-
-	if (master_quarantined(name) || q >= QUARANTINE_MAX)
-		return;
-	snprintf(master_shm->quarantined[q], QUARANTINE_NAMELEN, "%s", name);
-	master_shm->nquarantined = q + 1;
-	__sync_synchronize();
-	master_shm->quarantine_seq++;
-	log_errx("plugin %s: quarantined: it killed %d workers in %.0f s;"
-	    " its listeners stop accepting until a reload", name, n, secs);
-	TAILQ_FOREACH(l, &listeners, entry)
-		if (l->fd != -1 && strcmp(l->conf->plugin, name) == 0) {
-			log_errx("listener %s: closed: plugin %s is"
-			    " quarantined", l->conf->name, name);
-			listener_shut(l);
-		}
-}
-
-/* Count a worker death against plugin name; quarantine at the limit. */
-static void
-crash_count(const char *name)
-{
-	struct crash_rec	*r;
-	ev_tstamp		 now = ev_now(loop);
-
-	TAILQ_FOREACH(r, &crashes, entry)
-		if (strcmp(r->plugin, name) == 0)
-			break;
-	if (r == NULL) {
-		r = xcalloc(1, sizeof(*r));
-		r->plugin = xstrdup(name);
-		TAILQ_INSERT_TAIL(&crashes, r, entry);
-	}
-	if (r->n == CRASH_LIMIT) {
-		memmove(r->when, r->when + 1, sizeof(r->when[0]) *
-		    (CRASH_LIMIT - 1));
-		r->n--;
-	}
-	r->when[r->n++] = now;
-	if (r->n == CRASH_LIMIT && now - r->when[0] <= CRASH_WINDOW)
-		quarantine(name, CRASH_LIMIT, now - r->when[0] < 1 ? 1 :
-		    now - r->when[0]);
-}
-
-static void
-crashes_clear(void)
-{
-	struct crash_rec	*r;
-
-	while ((r = TAILQ_FIRST(&crashes)) != NULL) {
-		TAILQ_REMOVE(&crashes, r, entry);
-		free(r->plugin);
-		free(r);
-	}
-	master_shm->nquarantined = 0;
-}
-
 /*
  * Did the worker die of its own code: a crash signal (which the crash
  * handler attributes to the plugin on the stack), or the SIGKILL that
@@ -620,7 +446,7 @@ worker_died(struct worker *w, int status, int cp)
 			culprit = pc->name;
 		if (i++ >= master_shm->slots[w->slot].nloaded)
 			break;
-		if (master_quarantined(pc->name))
+		if (quarantine_has(pc->name))
 			continue;
 		len = strlen(loaded);
 		snprintf(loaded + len, sizeof(loaded) - len, "%s%s",
@@ -646,7 +472,7 @@ worker_died(struct worker *w, int status, int cp)
 	if (culprit == NULL && nloaded == 1)
 		culprit = only;
 	if (culprit != NULL && w->gen == current)
-		crash_count(culprit);
+		quarantine_crash(culprit);
 }
 
 static void
@@ -704,7 +530,7 @@ gen_start(struct gen *g)
 	pending = g;
 	ev_timer_init(&g->start_timer, start_timeout_cb, START_TIMEOUT, 0.);
 	g->start_timer.data = g;
-	ev_timer_start(loop, &g->start_timer);
+	ev_timer_start(proc.loop, &g->start_timer);
 	if (worker_spawn(g, 0) == -1) {
 		gen_abort(g, "cannot start a worker");
 		return -1;
@@ -727,14 +553,14 @@ master_reload(void)
 		return;
 	}
 	sd_notify_reloading();
-	log_notice("SIGHUP: reloading %s", conf->file);
-	if ((nc = config_load(conf->file, plugin_dir)) == NULL) {
+	log_notice("SIGHUP: reloading %s", proc.conf->file);
+	if ((nc = config_load(proc.conf->file, plugin_dir)) == NULL) {
 		log_warnx("reload: %s has errors: keeping the running"
-		    " configuration", conf->file);
+		    " configuration", proc.conf->file);
 		notify_status("READY=1\n");
 		return;
 	}
-	if (worker_privs(nc, 0) == -1 || listeners_swap(nc, &oldl) == -1) {
+	if (worker_privs(nc, 0) == -1 || listener_swap(nc, &oldl) == -1) {
 		log_warnx("reload: keeping the running configuration");
 		config_free(nc);
 		notify_status("READY=1\n");
@@ -743,10 +569,10 @@ master_reload(void)
 	if (nc->pidfile != NULL && (pidfile == NULL ||
 	    strcmp(nc->pidfile, pidfile) != 0))
 		log_warnx("reload: daemon.pidfile changes at the next start");
-	if (nc->log_file != NULL && (conf->log_file == NULL ||
-	    strcmp(nc->log_file, conf->log_file) != 0))
+	if (nc->log_file != NULL && (proc.conf->log_file == NULL ||
+	    strcmp(nc->log_file, proc.conf->log_file) != 0))
 		master_log_open(nc);	/* the new workers inherit it */
-	crashes_clear();
+	quarantine_clear();
 	g = gen_new(nc);
 	TAILQ_CONCAT(&g->oldl, &oldl, entry);
 	gen_start(g);
@@ -791,12 +617,13 @@ master_stop(const char *why)
 		}
 	listener_close_all();
 	if (TAILQ_EMPTY(&workers)) {
-		ev_break(loop, EVBREAK_ALL);
+		ev_break(proc.loop, EVBREAK_ALL);
 		return;
 	}
-	ev_timer_init(&kill_timer, kill_timeout_cb, (conf != NULL ?
-	    conf->shutdown_timeout : 10.) + KILL_GRACE, KILL_GRACE);
-	ev_timer_start(loop, &kill_timer);
+	ev_timer_init(&kill_timer, kill_timeout_cb, (proc.conf != NULL ?
+	    proc.conf->shutdown_timeout : DEF_SHUTDOWN_TIMEOUT) + KILL_GRACE,
+	    KILL_GRACE);
+	ev_timer_start(proc.loop, &kill_timer);
 }
 
 /* Open daemon.log_file of cf for the master, owned by daemon.user. */
@@ -816,7 +643,7 @@ static void
 master_log_reopen(void)
 {
 	struct worker	*w;
-	const struct config *cf = current != NULL ? current->conf : conf;
+	const struct config *cf = current != NULL ? current->conf : proc.conf;
 
 	if (cf == NULL || cf->log_file == NULL) {
 		log_info("SIGUSR1: no daemon.log_file to reopen");
@@ -913,26 +740,26 @@ signals_init(void)
 	ev_signal_init(&sig_int, signal_cb, SIGINT);
 	ev_signal_init(&sig_hup, signal_cb, SIGHUP);
 	ev_signal_init(&sig_usr1, signal_cb, SIGUSR1);
-	ev_signal_start(loop, &sig_term);
-	ev_signal_start(loop, &sig_int);
-	ev_signal_start(loop, &sig_hup);
-	ev_signal_start(loop, &sig_usr1);
+	ev_signal_start(proc.loop, &sig_term);
+	ev_signal_start(proc.loop, &sig_int);
+	ev_signal_start(proc.loop, &sig_hup);
+	ev_signal_start(proc.loop, &sig_usr1);
 	ev_init(&respawn_timer, respawn_cb);
 	/* checked every quarter of the smallest timeout, at most 1 s */
 	ev_timer_init(&hang_timer, hang_cb, HANG_CHECK, HANG_CHECK);
-	ev_timer_start(loop, &hang_timer);
-	ev_unref(loop);
+	ev_timer_start(proc.loop, &hang_timer);
+	ev_unref(proc.loop);
 	if (getenv("NOTIFY_SOCKET") != NULL) {
 		ev_timer_init(&status_timer, status_cb, STATUS_INTERVAL,
 		    STATUS_INTERVAL);
-		ev_timer_start(loop, &status_timer);
-		ev_unref(loop);
+		ev_timer_start(proc.loop, &status_timer);
+		ev_unref(proc.loop);
 	}
 	if (sd_watchdog_enabled(&usec) == 1) {
 		ev_timer_init(&watchdog_timer, watchdog_cb, usec / 2e6,
 		    usec / 2e6);
-		ev_timer_start(loop, &watchdog_timer);
-		ev_unref(loop);
+		ev_timer_start(proc.loop, &watchdog_timer);
+		ev_unref(proc.loop);
 	}
 }
 
@@ -1032,51 +859,52 @@ master_run(const char *pd, int foreground)
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (master_shm == MAP_FAILED)
 		fatal("mmap");
-	if (worker_privs(conf, 0) == -1)
+	if (worker_privs(proc.conf, 0) == -1)
 		return 1;
 	/* from here on every line (the bound addresses too) goes there */
-	if (conf->log_file != NULL && master_log_open(conf) == -1)
+	if (proc.conf->log_file != NULL && master_log_open(proc.conf) == -1)
 		return 1;
-	if (listener_open_all(conf, &instances) == -1) {
-		log_errx("%s: a listener could not be opened", conf->file);
+	if (listener_open_all(proc.conf) == -1) {
+		log_errx("%s: a listener could not be opened", proc.conf->file);
 		listener_free_all();
 		return 1;
 	}
-	if (geteuid() == 0 && conf->user == NULL)
+	if (geteuid() == 0 && proc.conf->user == NULL)
 		log_warnx("running as root: set daemon.user and daemon.group"
 		    " to drop privileges");
 	if (!foreground) {
-		detach(conf);
-		ev_loop_fork(loop);
+		detach(proc.conf);
+		ev_loop_fork(proc.loop);
 		/* detach() pointed stderr at /dev/null */
-		if (conf->log_file == NULL)
+		if (proc.conf->log_file == NULL)
 			log_init(LOG_TO_SYSLOG, log_getlevel());
-		else if (master_log_open(conf) == -1) {
+		else if (master_log_open(proc.conf) == -1) {
 			listener_free_all();
 			return 1;
 		}
 	}
-	if (conf->pidfile != NULL && pidfile_write(conf->pidfile) == -1) {
+	if (proc.conf->pidfile != NULL &&
+	    pidfile_write(proc.conf->pidfile) == -1) {
 		listener_free_all();
 		return 1;
 	}
 	signals_init();
 
-	if (gen_start(gen_new(conf)) == 0)
-		ev_run(loop, 0);
+	if (gen_start(gen_new(proc.conf)) == 0)
+		ev_run(proc.loop, 0);
 
 	if (pidfile != NULL && unlink(pidfile) == -1 && errno != ENOENT)
 		log_warn("unlink %s", pidfile);
 	free(pidfile);
 	listener_free_all();
-	crashes_clear();
+	quarantine_clear();
 	while ((g = TAILQ_FIRST(&gens)) != NULL) {
 		g->state = GEN_RETIRING;
 		g->alive = 0;
 		gen_free_if_done(g);
 	}
-	config_free(conf);
-	conf = NULL;
+	config_free(proc.conf);
+	proc.conf = NULL;
 	log_notice("stopped");
 	return exit_code;
 }

@@ -11,7 +11,7 @@
  * bytes actually left before anything else happens.
  *
  * The daemon checks every archive frame a peer sends with
- * frame_check_archive(); libasockd-client is built with this file too and
+ * mp_check(); libasockd-client is built with this file too and
  * checks every frame a server sends the same way.
  */
 #include <string.h>
@@ -212,7 +212,7 @@ mp_walk(const unsigned char *p, size_t len, size_t *off, const char **why)
 }
 
 int
-frame_check_archive(const unsigned char *msg, size_t len, const char **why)
+mp_check(const unsigned char *msg, size_t len, const char **why)
 {
 	size_t	 off = 0;
 

@@ -44,7 +44,7 @@ int	 mp_walk(const unsigned char *p, size_t len, size_t *off,
 	    const char **why);
 /* Check an archive payload: one or more complete MessagePack values,
  * valid UTF-8 strings, nesting <= 64.  0 or -1 with *why. */
-int	 frame_check_archive(const unsigned char *msg, size_t len,
+int	 mp_check(const unsigned char *msg, size_t len,
 	    const char **why);
 
 /* ---------------------------------------------------------------- utf8.c */

@@ -165,9 +165,7 @@ plugin_init(struct asockd_instance *inst)
 	int	 rc = 0;
 
 	if (inst->desc->init != NULL) {
-		cb_enter();
-		rc = inst->desc->init(&host_api, inst, &inst->pdata);
-		cb_leave();
+		CB_CALL(rc = inst->desc->init(&host_api, inst, &inst->pdata));
 	}
 	if (rc < 0) {
 		log_warnx("plugin %s: init failed: %s", inst->name,
@@ -184,9 +182,7 @@ plugin_validate(struct asockd_instance *inst)
 	int	 rc = 0;
 
 	if (inst->desc->validate != NULL) {
-		cb_enter();
-		rc = inst->desc->validate(inst);
-		cb_leave();
+		CB_CALL(rc = inst->desc->validate(inst));
 	}
 	if (rc < 0) {
 		log_warnx("plugin %s: settings rejected: %s", inst->name,
@@ -201,9 +197,7 @@ plugin_unload(struct asockd_instance *inst)
 {
 	timer_stop_instance(inst);
 	if (inst->inited && inst->desc->fini != NULL) {
-		cb_enter();
-		inst->desc->fini(inst);
-		cb_leave();
+		CB_CALL(inst->desc->fini(inst));
 	}
 	inst->inited = 0;
 	/* keep the code mapped under ASan so leak reports have symbols */

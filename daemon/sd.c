@@ -31,11 +31,6 @@
 /* More inherited sockets than this is a broken environment, not a plan. */
 #define SD_LISTEN_FDS_MAX	4096
 
-/* Prototypes not yet in asockd.h (the lead adds them to its sd.c part). */
-int	 sd_notify_reloading(void);
-int	 sd_watchdog_enabled(uint64_t *);
-int	 sd_match_kind(int, int);
-
 /*
  * Fill sun from a NOTIFY_SOCKET value: "/path" or "@abstract" (the '@'
  * becomes the leading NUL of the abstract namespace) and set *len.
@@ -48,12 +43,12 @@ notify_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
 
 	if (path[0] != '/' && path[0] != '@') {
 		errno = EAFNOSUPPORT;
-		return (-1);
+		return -1;
 	}
 	plen = strlen(path);
 	if (plen < 2 || plen >= sizeof(sun->sun_path)) {
 		errno = plen < 2 ? EINVAL : ENAMETOOLONG;
-		return (-1);
+		return -1;
 	}
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
@@ -63,7 +58,7 @@ notify_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
 	/* An abstract name is exactly plen bytes: no trailing NUL counted. */
 	*len = offsetof(struct sockaddr_un, sun_path) + plen +
 	    (path[0] == '/' ? 1 : 0);
-	return (0);
+	return 0;
 }
 
 int
@@ -79,16 +74,16 @@ sd_notifyf(const char *fmt, ...)
 
 	path = getenv("NOTIFY_SOCKET");
 	if (path == NULL || *path == '\0')
-		return (0);
+		return 0;
 	if (notify_addr(path, &sun, &sunlen) == -1)
-		return (-1);
+		return -1;
 
 	va_start(ap, fmt);
 	len = vasprintf(&msg, fmt, ap);
 	va_end(ap);
 	if (len == -1) {
 		errno = ENOMEM;
-		return (-1);
+		return -1;
 	}
 
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -96,7 +91,7 @@ sd_notifyf(const char *fmt, ...)
 		saved = errno;
 		free(msg);
 		errno = saved;
-		return (-1);
+		return -1;
 	}
 	/* The manager may be gone at shutdown: no SIGPIPE for that. */
 	n = sendto(fd, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&sun,
@@ -106,13 +101,13 @@ sd_notifyf(const char *fmt, ...)
 	free(msg);
 	if (n == -1) {
 		errno = saved;
-		return (-1);
+		return -1;
 	}
 	if (n != len) {
 		errno = EMSGSIZE;
-		return (-1);
+		return -1;
 	}
-	return (1);
+	return 1;
 }
 
 /*
@@ -127,10 +122,10 @@ sd_notify_reloading(void)
 	unsigned long long usec;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return (-1);
+		return -1;
 	usec = (unsigned long long)ts.tv_sec * 1000000ULL +
 	    (unsigned long long)ts.tv_nsec / 1000ULL;
-	return (sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", usec));
+	return sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", usec);
 }
 
 /* Strict decimal: all digits, no sign, fits in a long long. */
@@ -140,12 +135,12 @@ parse_ull(const char *s, unsigned long long *v)
 	char	*end;
 
 	if (s == NULL || *s < '0' || *s > '9')
-		return (-1);
+		return -1;
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0')
-		return (-1);
-	return (0);
+		return -1;
+	return 0;
 }
 
 /*
@@ -162,22 +157,22 @@ sd_watchdog_enabled(uint64_t *usec)
 	*usec = 0;
 	s = getenv("WATCHDOG_USEC");
 	if (s == NULL)
-		return (0);
+		return 0;
 	if (parse_ull(s, &v) == -1 || v == 0) {
 		log_warnx("WATCHDOG_USEC=%s: not a positive integer", s);
-		return (-1);
+		return -1;
 	}
 	s = getenv("WATCHDOG_PID");
 	if (s != NULL) {
 		if (parse_ull(s, &pid) == -1) {
 			log_warnx("WATCHDOG_PID=%s: not a process id", s);
-			return (-1);
+			return -1;
 		}
 		if (pid != (unsigned long long)getpid())
-			return (0);
+			return 0;
 	}
 	*usec = v;
-	return (1);
+	return 1;
 }
 
 static void
@@ -215,7 +210,7 @@ listen_names(const char *fdnames, int n)
 
 	if ((names = calloc(n, sizeof(*names))) == NULL) {
 		log_warn("sd_listen_fds: calloc");
-		return (NULL);
+		return NULL;
 	}
 	p = fdnames;
 	for (i = 0; i < n; i++) {
@@ -232,16 +227,16 @@ listen_names(const char *fdnames, int n)
 		if (names[i] == NULL) {
 			log_warn("sd_listen_fds: strdup");
 			names_free(names, n);
-			return (NULL);
+			return NULL;
 		}
 	}
 	if (fdnames != NULL && (i != n || p != NULL)) {
 		log_warnx("LISTEN_FDNAMES=%s: expected %d name%s", fdnames, n,
 		    n == 1 ? "" : "s");
 		names_free(names, n);
-		return (NULL);
+		return NULL;
 	}
-	return (names);
+	return names;
 }
 
 /*
@@ -320,7 +315,7 @@ done:
 	names_free(nlist, (int)nfds);
 	/* Children (plugins may spawn some) must not think they are meant. */
 	listen_unsetenv();
-	return (ret);
+	return ret;
 }
 
 /*
@@ -337,28 +332,28 @@ sd_match_kind(int fd, int kind)
 
 	len = sizeof(type);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
-		return (-1);
+		return -1;
 	len = sizeof(domain);
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1)
-		return (-1);
+		return -1;
 	if (type == SOCK_STREAM) {
 		len = sizeof(acc);
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1)
-			return (-1);
+			return -1;
 		if (!acc)
-			return (0);
+			return 0;
 	}
 	switch (kind) {
 	case ASOCKD_TCP:
-		return (type == SOCK_STREAM &&
-		    (domain == AF_INET || domain == AF_INET6));
+		return type == SOCK_STREAM &&
+		    (domain == AF_INET || domain == AF_INET6);
 	case ASOCKD_UDP:
-		return (type == SOCK_DGRAM &&
-		    (domain == AF_INET || domain == AF_INET6));
+		return type == SOCK_DGRAM &&
+		    (domain == AF_INET || domain == AF_INET6);
 	case ASOCKD_UNIX:
-		return (type == SOCK_STREAM && domain == AF_UNIX);
+		return type == SOCK_STREAM && domain == AF_UNIX;
 	case ASOCKD_UNIX_DGRAM:
-		return (type == SOCK_DGRAM && domain == AF_UNIX);
+		return type == SOCK_DGRAM && domain == AF_UNIX;
 	}
-	return (0);
+	return 0;
 }

@@ -4,7 +4,7 @@
  * A timer of a connection is stopped and freed with the connection, before
  * its on_close; a plugin-wide timer lives until timer_stop or exit.  Timer
  * callbacks are plugin callbacks like any other: they run bracketed by
- * cb_enter/cb_leave, with a reference on their connection.
+ * CB_CALL(), with a reference on their connection.
  */
 #include <stdlib.h>
 
@@ -16,7 +16,7 @@ static TAILQ_HEAD(, asockd_timer) global_timers =
 static void
 timer_unlink(struct asockd_timer *t)
 {
-	ev_timer_stop(loop, &t->w);
+	ev_timer_stop(proc.loop, &t->w);
 	if (t->conn != NULL)
 		TAILQ_REMOVE(&t->conn->timers, t, entry);
 	else
@@ -32,9 +32,7 @@ timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 	if (c != NULL)
 		conn_ref(c);
 	t->running = 1;
-	cb_enter();
-	t->cb(t, t->arg);
-	cb_leave();
+	CB_CALL(t->cb(t, t->arg));
 	t->running = 0;
 	if (t->stopped)
 		free(t);	/* timer_stop inside its own callback */
@@ -67,7 +65,7 @@ timer_start(struct asockd_instance *inst, struct asockd_conn *c,
 		TAILQ_INSERT_TAIL(&c->timers, t, entry);
 	else
 		TAILQ_INSERT_TAIL(&global_timers, t, entry);
-	ev_timer_start(loop, &t->w);
+	ev_timer_start(proc.loop, &t->w);
 	return t;
 }
 

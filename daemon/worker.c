@@ -54,7 +54,6 @@ struct code_range {
 static struct worker_slot *slot;
 static int		 worker_index;
 static int		 retiring;
-static uint32_t		 quarantine_seen;
 static ev_signal	 sig_term, sig_quit, sig_usr1, sig_usr2;
 static ev_timer		 stop_timer, status_timer;
 static struct code_range ranges[64];
@@ -64,28 +63,30 @@ static void
 stop_timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	log_warnx("shutdown: %u connection(s) still open after %.1f s:"
-	    " aborting them", conn_count, conf->shutdown_timeout);
+	    " aborting them", conn_count, proc.conf->shutdown_timeout);
 	conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
 	ev_break(l, EVBREAK_ALL);
 }
 
-void
-main_conn_gone(void)
+/* conn.c's hook while stopping: leave the loop with the last one. */
+static void
+worker_conn_gone(void)
 {
-	if (shutting_down && conn_count == 0)
-		ev_break(loop, EVBREAK_ALL);
+	if (conn_count == 0)
+		ev_break(proc.loop, EVBREAK_ALL);
 }
 
 static void
 stop_start(const char *why, int graceful_close)
 {
-	if (shutting_down) {
+	if (proc.shutting_down) {
 		/* systemd's control-group kill and the master's both arrive:
 		 * only the master's SIGQUIT means "stop now" */
 		log_debug("%s again: already stopping", why);
 		return;
 	}
-	shutting_down = 1;
+	proc.shutting_down = 1;
+	conn_on_gone(worker_conn_gone);
 	if (graceful_close)
 		log_notice("%s: shutting down, %u connection(s) open", why,
 		    conn_count);
@@ -96,12 +97,12 @@ stop_start(const char *why, int graceful_close)
 	if (graceful_close)
 		conn_close_all(ASOCKD_CLOSE_SHUTDOWN);
 	if (conn_count == 0) {
-		ev_break(loop, EVBREAK_ALL);
+		ev_break(proc.loop, EVBREAK_ALL);
 		return;
 	}
-	ev_timer_init(&stop_timer, stop_timeout_cb, conf->shutdown_timeout,
+	ev_timer_init(&stop_timer, stop_timeout_cb, proc.conf->shutdown_timeout,
 	    0.);
-	ev_timer_start(loop, &stop_timer);
+	ev_timer_start(proc.loop, &stop_timer);
 }
 
 static void
@@ -116,13 +117,14 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 		log_notice("SIGQUIT: not waiting for %u connection(s)",
 		    conn_count);
 		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
-		ev_break(loop, EVBREAK_ALL);
+		ev_break(proc.loop, EVBREAK_ALL);
 		break;
 	case SIGUSR1:
 		/* the master reopened the log file (rotation): follow it */
-		if (conf->log_file != NULL &&
-		    log_file_open(conf->log_file, (uid_t)-1, (gid_t)-1) == 0)
-			log_debug("SIGUSR1: reopened %s", conf->log_file);
+		if (proc.conf->log_file != NULL &&
+		    log_file_open(proc.conf->log_file, (uid_t)-1,
+		    (gid_t)-1) == 0)
+			log_debug("SIGUSR1: reopened %s", proc.conf->log_file);
 		break;
 	case SIGUSR2:
 		/* a retiring worker asked again just keeps retiring */
@@ -134,33 +136,12 @@ signal_cb(struct ev_loop *l, ev_signal *w, int revents)
 	}
 }
 
-/* Stop serving the listeners of plugins the master quarantined. */
-static void
-quarantine_apply(void)
-{
-	struct asockd_listener	*l;
-
-	if (master_shm->quarantine_seq == quarantine_seen)
-		return;
-	quarantine_seen = master_shm->quarantine_seq;
-	TAILQ_FOREACH(l, &listeners, entry) {
-		if (l->fd == -1 || !master_quarantined(l->conf->plugin))
-			continue;
-		ev_io_stop(loop, &l->io);
-		close(l->fd);
-		l->fd = -1;
-		log_info("worker %d: listener %s: stopped (plugin %s"
-		    " quarantined)", worker_index, l->conf->name,
-		    l->conf->plugin);
-	}
-}
-
 static void
 status_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	slot->nconns = conn_count;
 	slot->beat++;
-	quarantine_apply();
+	quarantine_apply(worker_index);
 }
 
 /* Record the mapped PT_LOAD segments of the object that holds addr. */
@@ -322,18 +303,18 @@ signals_init(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	ev_signal_init(&sig_usr1, signal_cb, SIGUSR1);
-	ev_signal_start(loop, &sig_usr1);
-	ev_unref(loop);
+	ev_signal_start(proc.loop, &sig_usr1);
+	ev_unref(proc.loop);
 	ev_signal_init(&sig_term, signal_cb, SIGTERM);
 	ev_signal_init(&sig_quit, signal_cb, SIGQUIT);
 	ev_signal_init(&sig_usr2, signal_cb, SIGUSR2);
-	ev_signal_start(loop, &sig_term);
-	ev_signal_start(loop, &sig_quit);
-	ev_signal_start(loop, &sig_usr2);
+	ev_signal_start(proc.loop, &sig_term);
+	ev_signal_start(proc.loop, &sig_quit);
+	ev_signal_start(proc.loop, &sig_usr2);
 	/* signal watchers alone do not keep the loop alive */
-	ev_unref(loop);
-	ev_unref(loop);
-	ev_unref(loop);
+	ev_unref(proc.loop);
+	ev_unref(proc.loop);
+	ev_unref(proc.loop);
 }
 
 static int
@@ -345,16 +326,16 @@ plugins_load(void)
 	void			*sym;
 	int			 i = 0;
 
-	TAILQ_FOREACH(pc, &conf->plugins, entry) {
+	TAILQ_FOREACH(pc, &proc.conf->plugins, entry) {
 		ra.plugin = i++;
-		if (master_quarantined(pc->name)) {
+		if (quarantine_has(pc->name)) {
 			slot->nloaded = i;
 			continue;
 		}
-		if ((inst = plugin_load(conf, pc)) == NULL)
+		if ((inst = plugin_load(proc.conf, pc)) == NULL)
 			return -1;
 		slot->nloaded = i;
-		TAILQ_INSERT_TAIL(&instances, inst, entry);
+		TAILQ_INSERT_TAIL(&proc.instances, inst, entry);
 		sym = dlsym(inst->dl, ASOCKD_PLUGIN_SYMBOL_NAME);
 		if (sym != NULL) {
 			ra.addr = (uintptr_t)sym;
@@ -376,12 +357,12 @@ listeners_take(void)
 		if (l->fd == -1)
 			continue;
 		if ((l->conf->workers == 1 && worker_index != 0) ||
-		    master_quarantined(l->conf->plugin)) {
+		    quarantine_has(l->conf->plugin)) {
 			close(l->fd);
 			l->fd = -1;
 			continue;
 		}
-		l->inst = plugin_find(&instances, l->conf->plugin);
+		l->inst = plugin_find(&proc.instances, l->conf->plugin);
 	}
 }
 
@@ -397,7 +378,7 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	slot->nconns = 0;
 	slot->crash_plugin = -1;
 	slot->nloaded = 0;
-	quarantine_seen = master_shm->quarantine_seq;
+	quarantine_sync();
 	/* only the master speaks to systemd */
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
@@ -407,7 +388,7 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	if (getppid() == 1)
 		exit(1);
 
-	if (worker_privs(conf, 1) == -1) {
+	if (worker_privs(proc.conf, 1) == -1) {
 		log_errx("worker %d: cannot switch to daemon.user/group:"
 		    " exiting", index);
 		exit(1);
@@ -416,12 +397,12 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	conn_oob_init();
 	connect_init();
 	if (plugins_load() == -1) {
-		log_errx("%s: a plugin could not be loaded", conf->file);
+		log_errx("%s: a plugin could not be loaded", proc.conf->file);
 		exit(1);
 	}
 	listeners_take();
 	crash_init();
-	TAILQ_FOREACH(inst, &instances, entry)
+	TAILQ_FOREACH(inst, &proc.instances, entry)
 		if (plugin_init(inst) == -1) {
 			log_errx("worker %d: plugin %s did not start: exiting",
 			    index, inst->name);
@@ -431,7 +412,7 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	ev_timer_init(&status_timer, status_cb, STATUS_INTERVAL,
 	    STATUS_INTERVAL);
 	/* active even with nothing to serve: only a signal ends a worker */
-	ev_timer_start(loop, &status_timer);
+	ev_timer_start(proc.loop, &status_timer);
 	log_info("worker %d started (pid %ld)", index, (long)getpid());
 	if (write(readyfd, &one, 1) != 1)
 		log_warn("worker %d: ready pipe", index);
@@ -439,14 +420,14 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	/* up: the starting process hears only from the master now */
 	starter_done(0);
 
-	ev_run(loop, 0);
+	ev_run(proc.loop, 0);
 
 	/* every connection is closed before plugins are finalised */
 	if (conn_count > 0)
 		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
 	slot->nconns = 0;
 	listener_close_all();
-	plugin_unload_all(&instances);
+	plugin_unload_all(&proc.instances);
 	log_debug("worker %d (pid %ld) stopped", index, (long)getpid());
 	exit(0);
 }

@@ -26,7 +26,7 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * Walk every value of msg with the getter rd_next_type names, writing each
- * back with the writer.  valid: frame_check_archive() accepted msg, so no
+ * back with the writer.  valid: mp_check() accepted msg, so no
  * getter may say -EBADMSG and the rewritten message must be valid too.
  */
 static void
@@ -136,7 +136,7 @@ fuzz_reader(const unsigned char *msg, size_t len, int valid)
 	 */
 	out = archive_wr_data(w, &outlen);
 	if (valid && outlen > 0)
-		FUZZ_ASSERT(frame_check_archive(out, outlen, &why) == 0);
+		FUZZ_ASSERT(mp_check(out, outlen, &why) == 0);
 	archive_wr_free(w);
 	/* Half the time leave the reader to the end-of-callback sweep. */
 	if (len % 2)
@@ -206,7 +206,7 @@ fuzz_frames(int framing, const uint8_t *data, size_t size)
 				FUZZ_ASSERT(msglen > 0 &&
 				    (size_t)rv == msglen + 4);
 			if (framing == FRAMING_ARCHIVE) {
-				FUZZ_ASSERT(frame_check_archive(msg, msglen,
+				FUZZ_ASSERT(mp_check(msg, msglen,
 				    &why) == 0);
 				fuzz_reader(msg, msglen, 1);
 			}

@@ -12,7 +12,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char	*why;
 		int		 valid;
 
-		valid = frame_check_archive(data, size, &why) == 0;
+		valid = mp_check(data, size, &why) == 0;
 		fuzz_reader(data, size, valid);
 	}
 	return 0;

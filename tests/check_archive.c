@@ -1,6 +1,6 @@
 /*
  * check_archive.c - unit tests of the archive reader and writer
- * (archive.c): every type written, checked by frame_check_archive() and
+ * (archive.c): every type written, checked by mp_check() and
  * read back; the exact bytes of the wire format; and malformed input:
  * truncated values, wrong types, invalid UTF-8, depth and size bombs.
  * The calls of ABI 1.2 (ext, float width, raw values) also go through the
@@ -32,7 +32,7 @@ rd_writer(struct asockd_writer *w)
 	size_t		 len;
 
 	p = archive_wr_data(w, &len);
-	ck_assert_int_eq(frame_check_archive(p, len, &why), 0);
+	ck_assert_int_eq(mp_check(p, len, &why), 0);
 	return archive_rd_open(p, len);
 }
 

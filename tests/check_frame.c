@@ -1,6 +1,6 @@
 /*
  * check_frame.c - unit tests of frame.c (line, length and archive framing),
- * frame_check_archive() and utf8_valid().
+ * mp_check() and utf8_valid().
  *
  * Every mode is driven both with whole buffers and one byte at a time (the
  * way a slow peer delivers), and at the limits: exactly max and max + 1.
@@ -300,7 +300,7 @@ START_TEST(archive_good)
 	/* Strings may hold NUL and any valid UTF-8, not a cut sequence. */
 	ck_assert_int_eq(ARCH("\xa7\0\xc3\xa9\xf0\x9f\x98\x80"), 12);
 	ck_assert_int_eq(ARCH("\xa6\0\xc3\xa9\xf0\x9f\x98"), -1);
-	ck_assert_int_eq(frame_check_archive(
+	ck_assert_int_eq(mp_check(
 	    (const unsigned char *)"\x93\1\2\3", 4, &why), 0);
 }
 END_TEST
@@ -395,7 +395,7 @@ START_TEST(archive_limits)
 	ck_assert_str_eq(why, "frame too large");
 	ck_assert_int_eq(arch("", 0, 4, &why), -1);
 	ck_assert_str_eq(why, "zero-length frame");
-	ck_assert_int_eq(frame_check_archive((const unsigned char *)"", 0,
+	ck_assert_int_eq(mp_check((const unsigned char *)"", 0,
 	    &why), -1);
 }
 END_TEST
