@@ -70,7 +70,7 @@ unix_prepare(struct listener_conf *lc)
 	if (lstat(sun->sun_path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISSOCK(st.st_mode)) {
-		log_warnx("%s:%d: listener %s: %s exists and is not a socket",
+		log_errx("%s:%d: listener %s: %s exists and is not a socket",
 		    lc->file, lc->line, lc->name, sun->sun_path);
 		return -1;
 	}
@@ -82,7 +82,7 @@ unix_prepare(struct listener_conf *lc)
 	r = connect(fd, (const struct sockaddr *)sun, lc->addr.sslen);
 	close(fd);
 	if (r == 0) {
-		log_warnx("%s:%d: listener %s: %s is in use by another process",
+		log_errx("%s:%d: listener %s: %s is in use by another process",
 		    lc->file, lc->line, lc->name, sun->sun_path);
 		return -1;
 	}
@@ -108,13 +108,13 @@ unix_perms(const struct listener_conf *lc)
 
 	if ((lc->uid != (uid_t)-1 || lc->gid != (gid_t)-1) &&
 	    chown(sun->sun_path, lc->uid, lc->gid) == -1) {
-		log_warn("%s:%d: listener %s: chown %s", lc->file, lc->line,
+		log_err("%s:%d: listener %s: chown %s", lc->file, lc->line,
 		    lc->name, sun->sun_path);
 		unlink(sun->sun_path);
 		return -1;
 	}
 	if (chmod(sun->sun_path, (mode_t)lc->mode) == -1) {
-		log_warn("%s:%d: listener %s: chmod %s", lc->file, lc->line,
+		log_err("%s:%d: listener %s: chmod %s", lc->file, lc->line,
 		    lc->name, sun->sun_path);
 		unlink(sun->sun_path);
 		return -1;
@@ -170,13 +170,13 @@ unix_check(const struct listener_conf *lc)
 	else if (access(dir, W_OK | X_OK) == -1)
 		why = strerror(errno);
 	if (why != NULL) {
-		log_warnx("%s:%d: listener %s: cannot bind %s: directory %s:"
+		log_errx("%s:%d: listener %s: cannot bind %s: directory %s:"
 		    " %s", lc->file, lc->line, lc->name, sun->sun_path, dir,
 		    why);
 		return -1;
 	}
 	if (lstat(sun->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		log_warnx("%s:%d: listener %s: %s exists and is not a socket",
+		log_errx("%s:%d: listener %s: %s exists and is not a socket",
 		    lc->file, lc->line, lc->name, sun->sun_path);
 		return -1;
 	}
@@ -200,7 +200,7 @@ listener_check_all(const struct config *cf)
 		case ASOCKD_UDP:
 			if (port_allowed(lc->addr.port))
 				break;
-			log_warnx("%s:%d: listener %s: port %d is privileged"
+			log_errx("%s:%d: listener %s: port %d is privileged"
 			    " and this process may not bind it (no "
 			    "CAP_NET_BIND_SERVICE)", lc->file, lc->line,
 			    lc->name, lc->addr.port);
@@ -228,7 +228,7 @@ listener_bind(struct asockd_listener *l)
 	    unix_prepare(lc) == -1)
 		return -1;
 	if ((fd = socket(lc->addr.ss.ss_family, type, 0)) == -1) {
-		log_warn("%s:%d: listener %s: socket", lc->file, lc->line,
+		log_err("%s:%d: listener %s: socket", lc->file, lc->line,
 		    lc->name);
 		return -1;
 	}
@@ -243,7 +243,7 @@ listener_bind(struct asockd_listener *l)
 	if (lc->addr.ss.ss_family == AF_UNIX)
 		umask(mask);
 	if (r == -1) {
-		log_warn("%s:%d: listener %s: bind %s", lc->file, lc->line,
+		log_err("%s:%d: listener %s: bind %s", lc->file, lc->line,
 		    lc->name, lc->listen);
 		close(fd);
 		return -1;
@@ -253,7 +253,7 @@ listener_bind(struct asockd_listener *l)
 		return -1;
 	}
 	if (stream && listen(fd, lc->backlog) == -1) {
-		log_warn("%s:%d: listener %s: listen", lc->file, lc->line,
+		log_err("%s:%d: listener %s: listen", lc->file, lc->line,
 		    lc->name);
 		close(fd);
 		return -1;

@@ -31,19 +31,19 @@ desc_load(void *dl, const char *path, const char *who)
 
 	d = dlsym(dl, ASOCKD_PLUGIN_SYMBOL_NAME);
 	if (d == NULL) {
-		log_warnx("%s: %s has no '%s' symbol: not an asockd plugin",
+		log_errx("%s: %s has no '%s' symbol: not an asockd plugin",
 		    who, path, ASOCKD_PLUGIN_SYMBOL_NAME);
 		return NULL;
 	}
 	if (d->abi_major != ASOCKD_ABI_MAJOR ||
 	    d->abi_minor > ASOCKD_ABI_MINOR) {
-		log_warnx("%s: %s was built for plugin ABI %u.%u, this daemon"
+		log_errx("%s: %s was built for plugin ABI %u.%u, this daemon"
 		    " has ABI %u.%u", who, path, d->abi_major, d->abi_minor,
 		    ASOCKD_ABI_MAJOR, ASOCKD_ABI_MINOR);
 		return NULL;
 	}
 	if (d->size < DESC_MIN_SIZE) {
-		log_warnx("%s: %s has a descriptor of %u bytes, at least %zu"
+		log_errx("%s: %s has a descriptor of %u bytes, at least %zu"
 		    " expected for ABI %u.%u", who, path, d->size,
 		    DESC_MIN_SIZE, d->abi_major, d->abi_minor);
 		return NULL;
@@ -75,16 +75,16 @@ plugin_load(const struct config *cf, const struct plugin_conf *pc)
 	/* a file someone else can change would run its code as us */
 	if (perm_check(path, &real, err, sizeof(err)) == -1) {
 		if (errno == EPERM)
-			log_warnx("%s: refusing %s: %s", who, path, err);
+			log_errx("%s: refusing %s: %s", who, path, err);
 		else
-			log_warnx("%s: cannot load %s: %s", who, path,
+			log_errx("%s: cannot load %s: %s", who, path,
 			    strerror(errno));
 		goto fail;
 	}
 	dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
 	free(real);
 	if (dl == NULL) {
-		log_warnx("%s: cannot load %s: %s", who, path, dlerror());
+		log_errx("%s: cannot load %s: %s", who, path, dlerror());
 		goto fail;
 	}
 	if ((copy = desc_load(dl, path, who)) == NULL) {
@@ -102,7 +102,7 @@ plugin_load(const struct config *cf, const struct plugin_conf *pc)
 	inst->desc = copy;
 	if (pc->ini != NULL && ((inst->ini = ini_load(pc->ini)) == NULL ||
 	    ini_validate(inst->ini, copy, pc->name) == -1)) {
-		log_warnx("%s:%d: plugin '%s': bad settings file %s",
+		log_errx("%s:%d: plugin '%s': bad settings file %s",
 		    pc->file, pc->line, pc->name, pc->ini);
 		plugin_unload(inst);
 		return NULL;
@@ -168,7 +168,7 @@ plugin_init(struct asockd_instance *inst)
 		CB_CALL(rc = inst->desc->init(&host_api, inst, &inst->pdata));
 	}
 	if (rc < 0) {
-		log_warnx("plugin %s: init failed: %s", inst->name,
+		log_errx("plugin %s: init failed: %s", inst->name,
 		    strerror(-rc));
 		return -1;
 	}
@@ -185,7 +185,7 @@ plugin_validate(struct asockd_instance *inst)
 		CB_CALL(rc = inst->desc->validate(inst));
 	}
 	if (rc < 0) {
-		log_warnx("plugin %s: settings rejected: %s", inst->name,
+		log_errx("plugin %s: settings rejected: %s", inst->name,
 		    strerror(-rc));
 		return -1;
 	}
