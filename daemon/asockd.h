@@ -208,6 +208,15 @@ struct listener_conf {
 	uid_t			 uid;		/* owner's uid, or -1 */
 	gid_t			 gid;		/* group's gid, or -1 */
 	int			 workers;	/* 0: all workers */
+	/* access policy (policy.c, docs/access.md) */
+	struct acl		*allow;		/* NULL: everyone */
+	struct acl		*deny;		/* NULL: no one */
+	int			 ipv6only;	/* [::] takes IPv6 only */
+	int			 max_per_source; /* 0: no limit */
+	int			 source_prefix_v4;
+	int			 source_prefix_v6;
+	double			 rate;		/* per source per s; 0: off */
+	int			 rate_burst;	/* 0: ceil(rate) */
 	char			*file;		/* where it was defined */
 	int			 line;
 	TAILQ_ENTRY(listener_conf) entry;
@@ -225,6 +234,8 @@ struct config {
 	char			*log_file;	/* NULL: stderr or syslog */
 	char			*user;
 	char			*group;
+	/* daemon.listener_defaults, or NULL: what listeners start from */
+	struct listener_conf	*ldef;
 	struct plugin_confs	 plugins;
 	struct listener_confs	 listeners;
 };
@@ -241,6 +252,35 @@ void	 config_free(struct config *);
 char	*config_plugin_path(const struct config *, const struct plugin_conf *);
 /* Writes the key table as documentation (used for docs and --help). */
 void	 config_print_keys(FILE *);
+
+/* ---------------------------------------------------------------- acl.c */
+
+/* An address in canonical form: IPv6, IPv4 as ::ffff:a.b.c.d. */
+struct acl_key {
+	uint64_t		 hi, lo;
+};
+struct acl;
+
+/* A new empty list (one reference); entries are added, then finished. */
+struct acl *acl_new(void);
+struct acl *acl_ref(struct acl *);
+void	 acl_free(struct acl *);
+/* Add "ADDR", "ADDR/BITS" (IPv4 or IPv6) or "unix"; -1 with err set. */
+int	 acl_add(struct acl *, const char *, char *err, size_t errlen);
+/* Sort and merge the ranges; call once after the last acl_add. */
+void	 acl_finish(struct acl *);
+/* 1 when k (or a unix peer) is in the list. */
+int	 acl_match(const struct acl *, const struct acl_key *);
+int	 acl_match_unix(const struct acl *);
+size_t	 acl_ranges(const struct acl *);
+/* The canonical key of an AF_INET/AF_INET6 address; -1 for others. */
+int	 acl_key(const struct sockaddr *, socklen_t, struct acl_key *);
+/* 1 when k is an IPv4 (mapped) address. */
+int	 acl_key_v4(const struct acl_key *);
+/* Mask k to its source prefix (IPv4 bits, or IPv6 bits). */
+void	 acl_key_prefix(struct acl_key *, int prefix_v4, int prefix_v6);
+/* "10.1.2.3", "2001:db8::/64" (bits of the address's own family). */
+void	 acl_key_format(const struct acl_key *, int bits, char *, size_t);
 
 /* ---------------------------------------------------------------- plugin.c */
 
@@ -297,6 +337,53 @@ void	 cb_leave(void);
 void	 cb_hook(void (*fn)(void));
 /* Ask for the hooks to run when the outermost plugin call returns. */
 void	 cb_defer(void);
+
+/* ---------------------------------------------------------------- policy.c */
+
+/* What the policy table counts (policy_count()). */
+enum policy_count {
+	POLICY_DENY = 1,	/* refused: in deny */
+	POLICY_ALLOW,		/* refused: not in allow */
+	POLICY_RATE,		/* refused: the source's bucket is empty */
+	POLICY_PER_SOURCE,	/* refused: max_per_source reached */
+	POLICY_PROXY,		/* refused: PROXY header bad or untrusted */
+	POLICY_DGRAM_DROPPED,	/* datagrams among the refusals */
+	POLICY_EVICTED,		/* table entries evicted */
+	POLICY_UNTRACKED,	/* admitted without an entry (window full) */
+	POLICY_NCOUNTS
+};
+
+/*
+ * What the policy step knows of an admitted connection beyond its peer
+ * address: handed to conn_accept(), owned by the connection, freed with
+ * policy_peer_free() when it closes.
+ */
+struct policy_peer {
+	int			 slot;		/* table entry, or -1 */
+};
+
+/* Release p's table entry and free it (NULL: nothing). */
+void	 policy_peer_free(struct policy_peer *);
+
+/* Map the daemon-wide table (the master, before it forks). */
+void	 policy_shm_init(void);
+/* 1 when lc has allow, deny or a limit. */
+int	 policy_active(const struct listener_conf *);
+/*
+ * May the peer sa (accepted as fd on a listener of kind) be served?  0
+ * and *slot (-1, or the entry to policy_release() when it closes), or -1
+ * when it is refused (counted and logged; the caller closes fd).
+ */
+int	 policy_admit(const struct listener_conf *, int kind, int fd,
+	    const struct sockaddr *, socklen_t, int *slot);
+/* The same for one datagram: 0 pass, -1 drop (counted). */
+int	 policy_datagram(const struct listener_conf *, int kind,
+	    const struct sockaddr *, socklen_t);
+/* A connection admitted with slot closed. */
+void	 policy_release(int slot);
+uint64_t policy_count(int which);
+/* Log the counters (the master, at exit), when any is not 0. */
+void	 policy_report(void);
 
 /* -------------------------------------------------------------- listener.c */
 
@@ -427,6 +514,7 @@ struct asockd_conn {
 	size_t			 incap;
 	void			*udata;
 	char			*peer;		/* peer name, for logs */
+	struct policy_peer	*pp;		/* policy.c's, or NULL */
 	struct resolve		*resolving;	/* outbound name lookup */
 	TAILQ_HEAD(, asockd_timer) timers;
 	TAILQ_ENTRY(asockd_conn) entry;	/* in listener's or outbound list */
@@ -438,9 +526,10 @@ extern unsigned int	 conn_count;
 /* Connections of this worker aborted for passing sndq_max. */
 extern unsigned long long conn_overflows;
 
-/* Take over an accepted fd on l: set up, call on_accept. */
+/* Take over an accepted fd on l: set up, call on_accept.  pp (or NULL)
+ * is what policy.c knows of the peer; the connection owns it. */
 void	 conn_accept(struct asockd_listener *, int fd,
-	    const struct sockaddr *, socklen_t);
+	    const struct sockaddr *, socklen_t, struct policy_peer *pp);
 /* A new outbound connection for inst whose connect() is in progress. */
 struct asockd_conn *conn_outbound(struct asockd_instance *, int fd,
 	    const char *peer, void *udata);

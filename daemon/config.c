@@ -58,7 +58,10 @@ enum ktype {
 	KT_DOUBLE,	/* double; an integer is accepted */
 	KT_LEVEL,	/* int: a log level name */
 	KT_FRAMING,	/* int: enum framing */
-	KT_MODE		/* int: octal file mode, "0660" or 0660 */
+	KT_MODE,	/* int: octal file mode, "0660" or 0660 */
+	KT_BOOL,	/* int: true or false */
+	KT_ACL,		/* struct acl *: [ "10.0.0.0/8", "::1", "unix" ] */
+	KT_LDEF		/* daemon.listener_defaults: parsed on its own */
 };
 
 struct ckey {
@@ -102,6 +105,9 @@ static const struct ckey keys[] = {
 	    "drop privileges to this user after binding; unset: stay" },
 	{ SC_DAEMON, "group", KT_STRING, 0, 0, 0, NULL, D(group),
 	    "drop privileges to this group; unset: the user's group" },
+	{ SC_DAEMON, "listener_defaults", KT_LDEF, 0, 0, 0, NULL, D(ldef),
+	    "a group of listener keys (not name, listen, plugin) that "
+	    "every listener takes unless it sets them itself" },
 
 	{ SC_PLUGIN, "path", KT_STRING, 1, 0, 0, NULL, P(path),
 	    "shared object; relative to plugin_dir unless absolute" },
@@ -159,6 +165,30 @@ static const struct ckey keys[] = {
 	    "file; unset: the daemon's group" },
 	{ SC_LISTENER, "workers", KT_INT, 0, 0, 1, "0", L(workers),
 	    "0: every worker accepts; 1: only the first worker" },
+	{ SC_LISTENER, "allow", KT_ACL, 0, 0, 0, NULL, L(allow),
+	    "addresses, CIDR prefixes or \"unix\" that may connect (or "
+	    "send datagrams); unset: everyone" },
+	{ SC_LISTENER, "deny", KT_ACL, 0, 0, 0, NULL, L(deny),
+	    "addresses, CIDR prefixes or \"unix\" that are refused; deny "
+	    "wins over allow" },
+	{ SC_LISTENER, "ipv6only", KT_BOOL, 0, 0, 0, "true", L(ipv6only),
+	    "IPv6 listeners only: false lets a [::] socket take IPv4 "
+	    "clients too (as ::ffff:a.b.c.d)" },
+	{ SC_LISTENER, "max_per_source", KT_INT, 0, 0, INT_MAX, "0",
+	    L(max_per_source), "stream listeners: open connections per "
+	    "source, daemon-wide; 0: no limit" },
+	{ SC_LISTENER, "source_prefix_v4", KT_INT, 0, 0, 32, "32",
+	    L(source_prefix_v4), "an IPv4 source is the address masked to "
+	    "this many bits" },
+	{ SC_LISTENER, "source_prefix_v6", KT_INT, 0, 0, 128, "64",
+	    L(source_prefix_v6), "an IPv6 source is the address masked to "
+	    "this many bits" },
+	{ SC_LISTENER, "rate", KT_DOUBLE, 0, 0, 1e9, "0", L(rate),
+	    "new connections (datagrams on udp) a second per source, "
+	    "daemon-wide (token bucket); 0: no limit" },
+	{ SC_LISTENER, "rate_burst", KT_INT, 0, 0, INT_MAX, "0",
+	    L(rate_burst), "tokens a source's bucket holds; 0: rate "
+	    "rounded up" },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -329,6 +359,16 @@ defaults_apply(int scope, void *base)
 		case KT_MODE:
 			*(int *)p = k->def != NULL ? mode_parse(k->def) : -1;
 			break;
+		case KT_BOOL:
+			*(int *)p = k->def != NULL &&
+			    strcmp(k->def, "true") == 0;
+			break;
+		case KT_ACL:
+			acl_free(*(struct acl **)p);
+			*(struct acl **)p = NULL;
+			break;
+		case KT_LDEF:
+			break;
 		}
 	}
 }
@@ -444,6 +484,54 @@ mode_int(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
 		*(int *)p = n;
 }
 
+/* allow = [ "10.0.0.0/8", "::1", "unix" ], or one string. */
+static void
+acl_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
+    const char *ctx, struct acl **ap)
+{
+	const config_setting_t	*e;
+	struct acl		*a;
+	char			 err[256];
+	int			 i, n, t = config_setting_type(s), bad = 0;
+
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST &&
+	    t != CONFIG_TYPE_STRING) {
+		cerr(cp, s, "%s: %s: expected a list of addresses [ \"...\","
+		    " ... ], got %s", ctx, k->name, type_name(t));
+		return;
+	}
+	a = acl_new();
+	if (t == CONFIG_TYPE_STRING) {
+		if (acl_add(a, config_setting_get_string(s), err,
+		    sizeof(err)) == -1) {
+			cerr(cp, s, "%s: %s: %s", ctx, k->name, err);
+			bad = 1;
+		}
+	} else {
+		n = config_setting_length(s);
+		for (i = 0; i < n; i++) {
+			e = config_setting_get_elem(s, i);
+			if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+				cerr(cp, s, "%s: %s: entry %d: expected a "
+				    "string, got %s", ctx, k->name, i + 1,
+				    type_name(config_setting_type(e)));
+				bad = 1;
+			} else if (acl_add(a, config_setting_get_string(e),
+			    err, sizeof(err)) == -1) {
+				cerr(cp, s, "%s: %s: %s", ctx, k->name, err);
+				bad = 1;
+			}
+		}
+	}
+	if (bad) {
+		acl_free(a);
+		return;
+	}
+	acl_finish(a);
+	acl_free(*ap);
+	*ap = a;
+}
+
 /* Check the type of s against k and store its value into base. */
 static void
 key_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
@@ -488,6 +576,19 @@ key_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
 		if (number_check(cp, s, k, ctx, v) == 0)
 			*(double *)p = v;
 		return;
+	case KT_BOOL:
+		if (t != CONFIG_TYPE_BOOL) {
+			cerr(cp, s, "%s: %s: expected true or false, got %s",
+			    ctx, k->name, type_name(t));
+			return;
+		}
+		*(int *)p = config_setting_get_bool(s);
+		return;
+	case KT_ACL:
+		acl_set(cp, s, k, ctx, (struct acl **)p);
+		return;
+	case KT_LDEF:
+		return;		/* ldef_parse() read it */
 	default:
 		if (t != CONFIG_TYPE_STRING)
 			break;
@@ -530,6 +631,70 @@ group_parse(struct cparse *cp, const config_setting_t *g, int scope,
 			cerr(cp, g, "%s: missing required key '%s'", ctx,
 			    k->name);
 	}
+}
+
+/*
+ * daemon.listener_defaults = { ... }: every listener key but the three
+ * that make a listener what it is, read once into the template that
+ * listener_parse() copies.
+ */
+static void
+ldef_parse(struct cparse *cp, const config_setting_t *g)
+{
+	const char		*ctx = "daemon: listener_defaults";
+	const config_setting_t	*s;
+	const struct ckey	*k;
+	struct listener_conf	*l;
+	const char		*name;
+	int			 i, n;
+
+	if (!config_setting_is_group(g)) {
+		cerr(cp, g, "%s: expected a group { ... }, got %s", ctx,
+		    type_name(config_setting_type(g)));
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->uid = (uid_t)-1;
+	l->gid = (gid_t)-1;
+	defaults_apply(SC_LISTENER, l);
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, i);
+		name = config_setting_name(s);
+		if ((k = key_find(SC_LISTENER, name)) == NULL)
+			cerr(cp, s, "%s: unknown key '%s'", ctx, name);
+		else if (k->required)
+			cerr(cp, s, "%s: %s must be set in each listener",
+			    ctx, name);
+		else
+			key_set(cp, s, k, ctx, l);
+	}
+	cp->conf->ldef = l;
+}
+
+/* Start l as a copy of the template t (listener_defaults). */
+static void
+lconf_copy(struct listener_conf *l, const struct listener_conf *t)
+{
+	*l = *t;
+	l->owner = t->owner != NULL ? xstrdup(t->owner) : NULL;
+	l->group = t->group != NULL ? xstrdup(t->group) : NULL;
+	l->allow = acl_ref(t->allow);
+	l->deny = acl_ref(t->deny);
+}
+
+static void
+lconf_free(struct listener_conf *l)
+{
+	free(l->name);
+	free(l->listen);
+	free(l->plugin);
+	free(l->owner);
+	free(l->group);
+	free(l->file);
+	acl_free(l->allow);
+	acl_free(l->deny);
+	free(l);
 }
 
 static void
@@ -666,6 +831,33 @@ unix_owner_check(struct cparse *cp, const config_setting_t *g,
 	}
 }
 
+/* The access keys that do not fit a listener's kind. */
+static void
+policy_check(struct cparse *cp, const config_setting_t *g, const char *ctx,
+    struct listener_conf *l)
+{
+	const config_setting_t	*s;
+	int			 kind = l->addr.kind;
+
+	if ((s = config_setting_get_member(g, "ipv6only")) != NULL &&
+	    kind != 0 && l->addr.ss.ss_family != AF_INET6)
+		cerr(cp, s, "%s: ipv6only applies only to IPv6 listeners "
+		    "(tcp://[ADDR]:PORT, udp://[ADDR]:PORT)", ctx);
+	if (l->max_per_source > 0 && (kind == ASOCKD_UDP ||
+	    kind == ASOCKD_UNIX_DGRAM)) {
+		s = config_setting_get_member(g, "max_per_source");
+		cerr(cp, s != NULL ? s : g, "%s: max_per_source applies only "
+		    "to stream listeners (datagrams have no connections; use "
+		    "rate)", ctx);
+	}
+	if (l->rate > 0 && kind == ASOCKD_UNIX_DGRAM) {
+		s = config_setting_get_member(g, "rate");
+		cerr(cp, s != NULL ? s : g, "%s: rate is not supported on "
+		    "unix-dgram listeners (their senders have no source)",
+		    ctx);
+	}
+}
+
 /* Checks of one listener that need no other part of the config. */
 static void
 listener_check(struct cparse *cp, const config_setting_t *g,
@@ -705,6 +897,7 @@ listener_check(struct cparse *cp, const config_setting_t *g,
 		    config_setting_get_member(g, "sndq_high") : g,
 		    "%s: sndq_max (%zu) must be at least sndq_high (%zu)", ctx,
 		    l->sndq_max, l->sndq_high);
+	policy_check(cp, g, ctx, l);
 }
 
 static void
@@ -723,11 +916,14 @@ listener_parse(struct cparse *cp, const config_setting_t *g, int idx)
 		snprintf(ctx, sizeof(ctx), "listener #%d", idx + 1);
 
 	l = xcalloc(1, sizeof(*l));
+	if (cp->conf->ldef != NULL)
+		lconf_copy(l, cp->conf->ldef);
+	else
+		defaults_apply(SC_LISTENER, l);
 	l->file = xstrdup(src_file(cp, g));
 	l->line = src_line(g);
 	l->uid = (uid_t)-1;
 	l->gid = (gid_t)-1;
-	defaults_apply(SC_LISTENER, l);
 	group_parse(cp, g, SC_LISTENER, ctx, l);
 	listener_check(cp, g, ctx, l);
 	TAILQ_INSERT_TAIL(&cp->conf->listeners, l, entry);
@@ -820,6 +1016,9 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 	}
 
 	root = config_root_setting(&cf);
+	if (is_main && (s = config_lookup(&cf,
+	    "daemon.listener_defaults")) != NULL)
+		ldef_parse(cp, s);
 	n = config_setting_length(root);
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(root, i);
@@ -1009,14 +1208,10 @@ config_free(struct config *c)
 	}
 	while ((l = TAILQ_FIRST(&c->listeners)) != NULL) {
 		TAILQ_REMOVE(&c->listeners, l, entry);
-		free(l->name);
-		free(l->listen);
-		free(l->plugin);
-		free(l->owner);
-		free(l->group);
-		free(l->file);
-		free(l);
+		lconf_free(l);
 	}
+	if (c->ldef != NULL)
+		lconf_free(c->ldef);
 	free(c->file);
 	free(c->plugin_dir);
 	free(c->pidfile);
@@ -1058,6 +1253,12 @@ ktype_name(int type)
 		return "framing";
 	case KT_MODE:
 		return "mode";
+	case KT_BOOL:
+		return "boolean";
+	case KT_ACL:
+		return "address list";
+	case KT_LDEF:
+		return "group";
 	}
 	return "?";
 }

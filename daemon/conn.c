@@ -407,7 +407,7 @@ conn_open(struct asockd_conn *c)
 
 void
 conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, struct policy_peer *pp)
 {
 	struct asockd_conn	*c;
 	char			 peer[160];
@@ -417,6 +417,7 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	addr_format(sa, salen, peer, sizeof(peer));
 	c = conn_new(l->inst, l, fd, peer);
+	c->pp = pp;
 	conn_log(c, LOG_DEBUG, "accepted");
 
 	conn_ref(c);
@@ -591,6 +592,7 @@ conn_finish(struct asockd_conn *c, int reason)
 		fatalx("conn %llu freed while held (refs %d)",
 		    (unsigned long long)c->id, c->refs);
 	free(c->peer);
+	policy_peer_free(c->pp);
 	free(c);
 	if (l != NULL)
 		listener_conn_gone(l);

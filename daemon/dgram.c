@@ -45,6 +45,9 @@ dgram_read_cb(struct ev_loop *lp, ev_io *w, int revents)
 		}
 		if (l->inst->desc->on_datagram == NULL)
 			continue;
+		if (policy_active(l->conf) && policy_datagram(l->conf,
+		    l->kind, (struct sockaddr *)&ss, len) == -1)
+			continue;	/* dropped: counted */
 		CB_CALL(l->inst->desc->on_datagram(l, dbuf, (size_t)n,
 		    (struct sockaddr *)&ss, len));
 	}

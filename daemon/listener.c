@@ -235,7 +235,8 @@ listener_bind(struct asockd_listener *l)
 	if (lc->addr.ss.ss_family != AF_UNIX)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (lc->addr.ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &lc->ipv6only,
+		    sizeof(lc->ipv6only));
 	/* a unix socket file is born 0600 and then given its mode */
 	if (lc->addr.ss.ss_family == AF_UNIX)
 		mask = umask(0177);
@@ -453,7 +454,8 @@ listener_swap(struct config *nc, struct listeners *oldl)
 		TAILQ_FOREACH(o, oldl, entry)
 			if (o->fd != -1 && o->kind == lc->addr.kind &&
 			    strcmp(o->conf->name, lc->name) == 0 &&
-			    strcmp(o->conf->listen, lc->listen) == 0)
+			    strcmp(o->conf->listen, lc->listen) == 0 &&
+			    o->conf->ipv6only == lc->ipv6only)
 				break;
 		if (o == NULL) {
 			/* activation's fds were taken at start-up */
@@ -562,8 +564,10 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 {
 	struct asockd_listener	*l = w->data;
 	struct sockaddr_storage	 ss;
+	struct linger		 lg = { 1, 0 };
 	socklen_t		 len;
-	int			 fd, i;
+	struct policy_peer	*pp;
+	int			 fd, i, slot = -1;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		if (l->nconns >= listener_max(l)) {
@@ -617,7 +621,19 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 			}
 		}
 		pressure_end();
-		conn_accept(l, fd, (struct sockaddr *)&ss, len);
+		if (policy_active(l->conf) && policy_admit(l->conf, l->kind,
+		    fd, (struct sockaddr *)&ss, len, &slot) == -1) {
+			/* refused: closed at once, no plugin callback */
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(fd);
+			continue;
+		}
+		pp = NULL;
+		if (slot != -1) {
+			pp = xcalloc(1, sizeof(*pp));
+			pp->slot = slot;
+		}
+		conn_accept(l, fd, (struct sockaddr *)&ss, len, pp);
 	}
 }
 

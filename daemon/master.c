@@ -859,6 +859,7 @@ master_run(const char *pd, int foreground)
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (master_shm == MAP_FAILED)
 		fatal("mmap");
+	policy_shm_init();	/* per-source limits, daemon-wide */
 	if (worker_privs(proc.conf, 0) == -1)
 		return 1;
 	/* from here on every line (the bound addresses too) goes there */
@@ -905,6 +906,7 @@ master_run(const char *pd, int foreground)
 	}
 	config_free(proc.conf);
 	proc.conf = NULL;
+	policy_report();
 	log_notice("stopped");
 	return exit_code;
 }
