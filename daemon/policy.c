@@ -61,12 +61,12 @@ struct policy_src {
 	double			 tokens;
 	double			 stamp;		/* tokens counted at */
 	double			 seen;		/* last use, for eviction */
-	double			 logged;	/* last line about it; 0: none */
+	double			 logged;	/* last line about it, or 0 */
 };
 
 struct policy_shm {
 	volatile char		 lock;
-	uint64_t		 counts[POLICY_NCOUNTS];
+	uint64_t	 counts[POLICY_NCOUNTS];
 	struct policy_src	 src[POLICY_SLOTS];
 };
 

@@ -381,6 +381,159 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* An open connection from src that the echo listener serves. */
+static int
+held(const char *src, int port)
+{
+	char	 buf[8];
+	int	 fd = connect_from(src, "127.0.0.1", port);
+
+	ck_assert_msg(fd >= 0, "connect from %s: %s", src, strerror(errno));
+	ck_assert_int_eq(h_write_all(fd, "hold\n", 5), 5);
+	ck_assert_int_eq(h_read_n(fd, buf, 5, 5000), 5);
+	return fd;
+}
+
+/*
+ * max_per_source and rate hold for the daemon, not per worker: two
+ * workers take the connections, the counts are shared.
+ */
+START_TEST(test_limits_two_workers)
+{
+	struct daemon	*d;
+	int		 p, q, r, fds[4], i, n;
+
+	d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 2; };\n" PLUGINS
+	    "listeners: (\n"
+	    "  { name = \"m\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\";\n"
+	    "    max_per_source = 3; },\n"
+	    "  { name = \"r\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\";\n"
+	    "    rate = 0.001; rate_burst = 4; },\n"
+	    "  { name = \"p\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\";\n"
+	    "    max_per_source = 1; source_prefix_v4 = 24; }\n"
+	    ");\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	p = h_port(d, "m");
+	for (i = 0; i < 3; i++)
+		fds[i] = held("127.0.0.2", p);
+	refused("127.0.0.2", "127.0.0.1", p);
+	ck_assert(h_log_wait(d, "listener m: refused a connection from "
+	    "127.0.0.2 (max_per_source)", 5000));
+	ck_assert(served("127.0.0.3", "127.0.0.1", p));
+	/* a closed connection gives its place back */
+	close(fds[0]);
+	for (i = n = 0; i < 50 && !n; i++) {
+		usleep(20000);
+		n = served("127.0.0.2", "127.0.0.1", p);
+	}
+	ck_assert(n);
+	fds[0] = held("127.0.0.2", p);
+	refused("127.0.0.2", "127.0.0.1", p);
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+
+	/* four tokens, then none for a thousand seconds */
+	q = h_port(d, "r");
+	for (i = n = 0; i < 6; i++)
+		n += served("127.0.0.4", "127.0.0.1", q);
+	ck_assert_int_eq(n, 4);
+	ck_assert(served("127.0.0.5", "127.0.0.1", q));
+	ck_assert(h_log_wait(d, "listener r: refused a connection from "
+	    "127.0.0.4 (rate)", 5000));
+
+	/* with source_prefix_v4 = 24, 127.0.0.6 and .7 are one source */
+	r = h_port(d, "p");
+	fds[3] = held("127.0.0.6", r);
+	refused("127.0.0.7", "127.0.0.1", r);
+	ck_assert(h_log_wait(d, "listener p: refused a connection from "
+	    "127.0.0.0/24 (max_per_source)", 5000));
+	ck_assert(served("127.0.1.7", "127.0.0.1", r));
+	close(fds[3]);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	ck_assert(h_log_wait(d, "access policy: 2 rate, 3 max_per_source",
+	    1000));
+	h_daemon_free(d);
+}
+END_TEST
+
+/* A unix peer's source is its uid. */
+START_TEST(test_unix_uid_limit)
+{
+	struct daemon	*d;
+	char		 path[600], buf[8];
+	int		 a, b;
+
+	d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 2; };\n" PLUGINS
+	    "listeners: (\n"
+	    "  { name = \"u\"; listen = \"unix:@TMP@/l.sock\";"
+	    " plugin = \"echo\"; max_per_source = 1; }\n"
+	    ");\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	snprintf(path, sizeof(path), "%s/l.sock", h_tmpdir());
+	a = h_unix_connect(path);
+	ck_assert_int_ge(a, 0);
+	ck_assert_int_eq(h_write_all(a, "hi\n", 3), 3);
+	ck_assert_int_eq(h_read_n(a, buf, 3, 5000), 3);
+	b = h_unix_connect(path);
+	ck_assert_int_ge(b, 0);
+	ck_assert_int_le(read(b, buf, 1), 0);
+	close(b);
+	snprintf(path, sizeof(path), "listener u: refused a connection from "
+	    "uid %u (max_per_source)", (unsigned)getuid());
+	ck_assert(h_log_wait(d, path, 5000));
+	close(a);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/*
+ * The table's eviction rule, in this process: more sources than slots.
+ * Idle entries (no open connection) are evicted; when every entry of a
+ * window holds connections, a new source is admitted untracked.
+ */
+START_TEST(test_table_eviction)
+{
+	struct listener_conf	 lc;
+	struct sockaddr_in	 s4;
+	int			 i, slot, held = 0;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.name = "t";
+	lc.source_prefix_v4 = 32;
+	lc.source_prefix_v6 = 64;
+	lc.rate = 1000;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	policy_shm_init();
+	for (i = 0; i < 40000; i++) {
+		s4.sin_addr.s_addr = htonl(0x0a000000 + i);
+		ck_assert_int_eq(policy_datagram(&lc, ASOCKD_UDP,
+		    (struct sockaddr *)&s4, sizeof(s4)), 0);
+	}
+	ck_assert_uint_gt(policy_count(POLICY_EVICTED), 40000 - 16384 - 1);
+	ck_assert_uint_eq(policy_count(POLICY_UNTRACKED), 0);
+	/* now every source holds a connection: the table fills up */
+	lc.name = "c";
+	lc.rate = 0;
+	lc.max_per_source = 1;
+	for (i = 0; i < 40000; i++) {
+		s4.sin_addr.s_addr = htonl(0x0b000000 + i);
+		ck_assert_int_eq(policy_admit(&lc, ASOCKD_TCP, -1,
+		    (struct sockaddr *)&s4, sizeof(s4), &slot), 0);
+		held += slot != -1;
+	}
+	ck_assert_uint_gt(policy_count(POLICY_UNTRACKED), 0);
+	ck_assert_uint_eq(policy_count(POLICY_UNTRACKED) + held, 40000);
+	ck_assert_int_le(held, 16384);
+}
+END_TEST
+
 /* The lookup itself: merged ranges, canonical IPv4, edges. */
 START_TEST(test_acl_unit)
 {
@@ -456,11 +609,18 @@ access_suite(void)
 	tc = tcase_create("lists");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_acl_unit);
+	tcase_add_test(tc, test_table_eviction);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_allow_deny);
 	tcase_add_test(tc, test_ipv6_and_mapped);
 	tcase_add_test(tc, test_defaults_and_unix);
 	tcase_add_test(tc, test_udp);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_limits_two_workers);
+	tcase_add_test(tc, test_unix_uid_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flood");
