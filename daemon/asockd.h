@@ -172,6 +172,9 @@ enum framing {
 #define DEF_SNDQ_LOW		65536
 #define DEF_SNDQ_MAX		4194304
 #define DEF_MAX_INPUT		65536
+/* proxy_protocol: the header versions taken (a bit each). */
+#define PROXY_V1		1
+#define PROXY_V2		2
 /* The most workers daemon.workers asks for, and "one per CPU" gives. */
 #define WORKERS_MAX		1024
 #define DEF_STR_(x)		#x
@@ -217,6 +220,9 @@ struct listener_conf {
 	int			 source_prefix_v6;
 	double			 rate;		/* per source per s; 0: off */
 	int			 rate_burst;	/* 0: ceil(rate) */
+	int			 proxy_protocol; /* PROXY_V1|V2 bits; 0: off */
+	struct acl		*proxy_trusted;	/* who may send the header */
+	double			 proxy_timeout;
 	char			*file;		/* where it was defined */
 	int			 line;
 	TAILQ_ENTRY(listener_conf) entry;
@@ -360,7 +366,35 @@ enum policy_count {
  */
 struct policy_peer {
 	int			 slot;		/* table entry, or -1 */
+	int			 proxied;	/* came with a PROXY header */
+	int			 version;	/* its version, 1 or 2 */
+	int			 local;		/* LOCAL/UNKNOWN: peer is lb */
+	struct sockaddr_storage	 peer;		/* the client (or lb) */
+	socklen_t		 peerlen;
+	struct sockaddr_storage	 lb;		/* the balancer */
+	socklen_t		 lblen;
+	struct sockaddr_storage	 dst;		/* what the client reached */
+	socklen_t		 dstlen;
+	unsigned char		*tlv;		/* v2 TLVs (owned), or NULL */
+	size_t			 tlvlen;
 };
+
+/*
+ * A listener with proxy_protocol hands each accepted fd to
+ * policy_proxy_start() (after policy_proxy_trusted() said yes); once its
+ * header is read the hook set with policy_on_proxied() gets the fd, the
+ * peer the header named and the policy_peer (owned by the hook's
+ * callee), arg as given.  A bad, late or refused header closes the fd.
+ */
+void	 policy_on_proxied(void (*fn)(void *arg, int fd,
+	    const struct sockaddr *, socklen_t, struct policy_peer *));
+/* 1 when the balancer sa may send a header to lc; else counted, logged. */
+int	 policy_proxy_trusted(const struct listener_conf *, int kind, int fd,
+	    const struct sockaddr *, socklen_t);
+void	 policy_proxy_start(const struct listener_conf *, int kind, int fd,
+	    const struct sockaddr *, socklen_t, void *arg);
+/* Close the fds still waiting for a header for arg (NULL: all). */
+void	 policy_proxy_cancel(void *arg);
 
 /* Release p's table entry and free it (NULL: nothing). */
 void	 policy_peer_free(struct policy_peer *);
@@ -571,6 +605,8 @@ int	 conn_closing(const struct asockd_conn *);
 int	 conn_aborting(const struct asockd_conn *);
 int	 conn_fd(const struct asockd_conn *);	/* -1: not yet connected */
 const char *conn_peer(const struct asockd_conn *);
+/* What policy.c knew of the peer (PROXY header, ...), or NULL. */
+const struct policy_peer *conn_policy(const struct asockd_conn *);
 void	 conn_set_udata(struct asockd_conn *, void *);
 void	*conn_udata(const struct asockd_conn *);
 struct asockd_instance *conn_instance(const struct asockd_conn *);
@@ -607,6 +643,42 @@ void	 sendq_free(struct sendq *);
 ssize_t	 frame_next(int framing, const unsigned char *buf, size_t len,
 	    size_t max, const unsigned char **msg, size_t *msglen,
 	    const char **why);
+
+/* ------------------------------------------------------------ proxyproto.c */
+
+#define PROXY_V2_MAX	2048	/* largest v2 address + TLV block taken */
+#define PROXY_HDR_MAX	(16 + PROXY_V2_MAX)
+
+/* A PROXY protocol header; tlv points into the parsed buffer. */
+struct proxy_hdr {
+	int			 version;	/* 1 or 2 */
+	int			 local;		/* LOCAL/UNKNOWN: no address */
+	struct sockaddr_storage	 src, dst;	/* the client, the balancer's
+						   own address it reached */
+	socklen_t		 srclen, dstlen;
+	const unsigned char	*tlv;		/* v2 TLVs, or NULL */
+	size_t			 tlvlen;
+};
+
+/*
+ * Look at the len bytes received so far for a header of the versions
+ * (PROXY_V1 | PROXY_V2): its length (> 0) with *h filled in; 0 when more
+ * bytes are needed (all len bytes belong to the header); -1 when they
+ * are not a header, with a static reason in *why.
+ */
+ssize_t	 proxy_parse(const unsigned char *, size_t len, int versions,
+	    struct proxy_hdr *h, const char **why);
+/* The value of TLV type in a v2 TLV block: 0, or -1 when absent/bad. */
+int	 proxy_tlv(const unsigned char *, size_t, int type,
+	    const unsigned char **val, size_t *vlen);
+/*
+ * Write a version 1 or 2 header for a connection from src to dst into
+ * buf (PROXY UNKNOWN / UNSPEC when they are not both IPv4 or IPv6);
+ * returns its length, or 0 when cap is too small.
+ */
+size_t	 proxy_write(unsigned char *, size_t cap, int version,
+	    const struct sockaddr *src, socklen_t srclen,
+	    const struct sockaddr *dst, socklen_t dstlen);
 
 /* ---------------------------------------------------------------- archive.c */
 

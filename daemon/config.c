@@ -61,7 +61,8 @@ enum ktype {
 	KT_MODE,	/* int: octal file mode, "0660" or 0660 */
 	KT_BOOL,	/* int: true or false */
 	KT_ACL,		/* struct acl *: [ "10.0.0.0/8", "::1", "unix" ] */
-	KT_LDEF		/* daemon.listener_defaults: parsed on its own */
+	KT_LDEF,	/* daemon.listener_defaults: parsed on its own */
+	KT_PROXY	/* int: PROXY_V1 | PROXY_V2 bits, 0: none */
 };
 
 struct ckey {
@@ -189,6 +190,15 @@ static const struct ckey keys[] = {
 	{ SC_LISTENER, "rate_burst", KT_INT, 0, 0, INT_MAX, "0",
 	    L(rate_burst), "tokens a source's bucket holds; 0: rate "
 	    "rounded up" },
+	{ SC_LISTENER, "proxy_protocol", KT_PROXY, 0, 0, 0, NULL,
+	    L(proxy_protocol), "stream listeners: \"v1\", \"v2\" or "
+	    "\"any\": each connection starts with a PROXY header whose "
+	    "client address becomes the peer; unset: none" },
+	{ SC_LISTENER, "proxy_trusted", KT_ACL, 0, 0, 0, NULL,
+	    L(proxy_trusted), "who may send a PROXY header (required with "
+	    "proxy_protocol); other peers are refused" },
+	{ SC_LISTENER, "proxy_timeout", KT_DOUBLE, 0, 0.001, 3600, "5.0",
+	    L(proxy_timeout), "seconds the PROXY header may take" },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -369,6 +379,9 @@ defaults_apply(int scope, void *base)
 			break;
 		case KT_LDEF:
 			break;
+		case KT_PROXY:
+			*(int *)p = 0;
+			break;
 		}
 	}
 }
@@ -451,6 +464,15 @@ key_set_string(struct cparse *cp, const config_setting_t *s,
 		if ((n = framing_parse(v)) == -1)
 			cerr(cp, s, "%s: %s: unknown framing '%s' (raw, line, "
 			    "length, archive)", ctx, k->name, v);
+		else
+			*(int *)p = n;
+		break;
+	case KT_PROXY:
+		n = strcmp(v, "v1") == 0 ? PROXY_V1 : strcmp(v, "v2") == 0 ?
+		    PROXY_V2 : strcmp(v, "any") == 0 ? PROXY_V1 | PROXY_V2 : -1;
+		if (n == -1)
+			cerr(cp, s, "%s: %s: '%s' is not v1, v2 or any", ctx,
+			    k->name, v);
 		else
 			*(int *)p = n;
 		break;
@@ -681,6 +703,7 @@ lconf_copy(struct listener_conf *l, const struct listener_conf *t)
 	l->group = t->group != NULL ? xstrdup(t->group) : NULL;
 	l->allow = acl_ref(t->allow);
 	l->deny = acl_ref(t->deny);
+	l->proxy_trusted = acl_ref(t->proxy_trusted);
 }
 
 static void
@@ -694,6 +717,7 @@ lconf_free(struct listener_conf *l)
 	free(l->file);
 	acl_free(l->allow);
 	acl_free(l->deny);
+	acl_free(l->proxy_trusted);
 	free(l);
 }
 
@@ -850,6 +874,16 @@ policy_check(struct cparse *cp, const config_setting_t *g, const char *ctx,
 		    "to stream listeners (datagrams have no connections; use "
 		    "rate)", ctx);
 	}
+	if (l->proxy_protocol != 0 && (kind == ASOCKD_UDP ||
+	    kind == ASOCKD_UNIX_DGRAM))
+		cerr(cp, config_setting_get_member(g, "proxy_protocol") ?
+		    config_setting_get_member(g, "proxy_protocol") : g,
+		    "%s: proxy_protocol applies only to stream listeners", ctx);
+	else if (l->proxy_protocol != 0 && l->proxy_trusted == NULL)
+		cerr(cp, config_setting_get_member(g, "proxy_protocol") ?
+		    config_setting_get_member(g, "proxy_protocol") : g,
+		    "%s: proxy_protocol needs proxy_trusted (the balancers' "
+		    "addresses)", ctx);
 	if (l->rate > 0 && kind == ASOCKD_UNIX_DGRAM) {
 		s = config_setting_get_member(g, "rate");
 		cerr(cp, s != NULL ? s : g, "%s: rate is not supported on "
@@ -1259,6 +1293,8 @@ ktype_name(int type)
 		return "address list";
 	case KT_LDEF:
 		return "group";
+	case KT_PROXY:
+		return "string";
 	}
 	return "?";
 }

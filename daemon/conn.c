@@ -175,6 +175,12 @@ conn_peer(const struct asockd_conn *c)
 	return c->peer;
 }
 
+const struct policy_peer *
+conn_policy(const struct asockd_conn *c)
+{
+	return c->pp;
+}
+
 void
 conn_set_udata(struct asockd_conn *c, void *udata)
 {

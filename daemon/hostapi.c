@@ -196,10 +196,19 @@ sock_addr(struct asockd_conn *c, struct sockaddr *sa, socklen_t *len,
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
+	const struct policy_peer *pp;
 	int			 fd = conn_fd(c), r;
 
 	if (fd == -1)
 		return -ENOTCONN;
+	/* behind a balancer the peer is who the PROXY header names */
+	if (peer && (pp = conn_policy(c)) != NULL && pp->proxied) {
+		if (pp->peerlen > *len)
+			return -ENOSPC;
+		memcpy(sa, &pp->peer, pp->peerlen);
+		*len = pp->peerlen;
+		return 0;
+	}
 	r = peer ? getpeername(fd, (struct sockaddr *)&ss, &sslen) :
 	    getsockname(fd, (struct sockaddr *)&ss, &sslen);
 	if (r == -1)

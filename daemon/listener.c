@@ -318,6 +318,21 @@ listener_inherit(struct asockd_listener *l, int *fds, char **names, int n)
 	return 0;
 }
 
+/* The PROXY header of a connection to arg was read: serve it. */
+static void
+listener_proxied(void *arg, int fd, const struct sockaddr *sa,
+    socklen_t len, struct policy_peer *pp)
+{
+	struct asockd_listener	*l = arg;
+
+	if (l->fd == -1 || l->inst == NULL) {
+		close(fd);
+		policy_peer_free(pp);
+		return;
+	}
+	conn_accept(l, fd, sa, len, pp);
+}
+
 static void
 accept_retry_cb(struct ev_loop *lp, ev_timer *w, int revents)
 {
@@ -393,6 +408,7 @@ listener_open_all(struct config *cf)
 	char			**names = NULL;
 
 	ev_init(&accept_retry, accept_retry_cb);
+	policy_on_proxied(listener_proxied);
 	nfds = sd_listen_fds(&fds, &names);
 	TAILQ_FOREACH(lc, &cf->listeners, entry)
 		if (listener_open(lc, fds, names, nfds) == -1) {
@@ -438,6 +454,7 @@ listener_drop(struct listeners *head, struct listeners *keep, int logit)
 				    " new configuration)", l->conf->name);
 			listener_shut(l);
 		}
+		policy_proxy_cancel(l);
 		free(l);
 	}
 }
@@ -516,6 +533,7 @@ listener_shut(struct asockd_listener *l)
 {
 	const struct sockaddr_un *sun;
 
+	policy_proxy_cancel(l);
 	if (l->fd == -1)
 		return;
 	close(l->fd);
@@ -545,6 +563,7 @@ listener_free_all(void)
 	listener_close_all();
 	while ((l = TAILQ_FIRST(&listeners)) != NULL) {
 		TAILQ_REMOVE(&listeners, l, entry);
+		policy_proxy_cancel(l);
 		free(l);
 	}
 }
@@ -621,6 +640,18 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 			}
 		}
 		pressure_end();
+		if (l->conf->proxy_protocol != 0) {
+			/* the peer is who the PROXY header names */
+			if (!policy_proxy_trusted(l->conf, l->kind, fd,
+			    (struct sockaddr *)&ss, len)) {
+				setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
+				    sizeof(lg));
+				close(fd);
+			} else
+				policy_proxy_start(l->conf, l->kind, fd,
+				    (struct sockaddr *)&ss, len, l);
+			continue;
+		}
 		if (policy_active(l->conf) && policy_admit(l->conf, l->kind,
 		    fd, (struct sockaddr *)&ss, len, &slot) == -1) {
 			/* refused: closed at once, no plugin callback */

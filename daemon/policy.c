@@ -36,12 +36,14 @@
 
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "asockd.h"
 
@@ -512,5 +514,223 @@ policy_peer_free(struct policy_peer *pp)
 	if (pp == NULL)
 		return;
 	policy_release(pp->slot);
+	free(pp->tlv);
 	free(pp);
+}
+
+/*
+ * PROXY protocol, receiving.  The header is read with MSG_PEEK and then
+ * consumed exactly: proxy_parse() says how many of the peeked bytes are
+ * header, so what the client sent after it (even in the same segment)
+ * stays in the socket for the plugin.  Until it is complete the fd
+ * belongs to a proxy_wait, with its own read watcher and timer.
+ */
+struct proxy_wait {
+	const struct listener_conf *lc;
+	int			 kind, fd;
+	void			*arg;
+	struct sockaddr_storage	 lb;		/* the balancer */
+	socklen_t		 lblen;
+	ev_io			 io;
+	ev_timer		 timer;
+	size_t			 have;
+	unsigned char		 buf[PROXY_HDR_MAX];
+	TAILQ_ENTRY(proxy_wait)	 entry;
+};
+
+static TAILQ_HEAD(, proxy_wait) waits = TAILQ_HEAD_INITIALIZER(waits);
+static void	(*proxied_hook)(void *, int, const struct sockaddr *,
+		    socklen_t, struct policy_peer *);
+
+void
+policy_on_proxied(void (*fn)(void *, int, const struct sockaddr *,
+    socklen_t, struct policy_peer *))
+{
+	proxied_hook = fn;
+}
+
+int
+policy_proxy_trusted(const struct listener_conf *lc, int kind, int fd,
+    const struct sockaddr *sa, socklen_t len)
+{
+	struct acl_key	 k;
+	int		 uid, inet = acl_key(sa, len, &k) == 0;
+
+	if (inet ? acl_match(lc->proxy_trusted, &k) :
+	    acl_match_unix(lc->proxy_trusted))
+		return 1;
+	policy_shm_init();
+	if (source_of(lc, kind, fd, sa, len, &k, &uid) == -1 || !uid) {
+		if (acl_key(sa, len, &k) == -1) {
+			k.hi = ~0ULL;
+			k.lo = 0;
+		}
+	}
+	shm_lock();
+	refuse(lc, listener_id(lc), &k, uid, 128, POLICY_PROXY, 0, NULL,
+	    now_mono());
+	return 0;
+}
+
+static void
+wait_free(struct proxy_wait *w, int close_fd)
+{
+	struct linger	 lg = { 1, 0 };
+
+	ev_io_stop(proc.loop, &w->io);
+	ev_timer_stop(proc.loop, &w->timer);
+	TAILQ_REMOVE(&waits, w, entry);
+	if (close_fd) {
+		setsockopt(w->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(w->fd);
+	}
+	free(w);
+}
+
+/* One line for a connection whose header was bad, late or cut short. */
+static void
+wait_fail(struct proxy_wait *w, const char *why)
+{
+	char	 peer[160];
+
+	addr_format((struct sockaddr *)&w->lb, w->lblen, peer, sizeof(peer));
+	policy_shm_init();
+	count(POLICY_PROXY);
+	log_notice("listener %s: closed a connection from %s: PROXY "
+	    "header: %s", w->lc->name, peer, why);
+	wait_free(w, 1);
+}
+
+static void
+wait_done(struct proxy_wait *w, const struct proxy_hdr *h)
+{
+	struct policy_peer	*pp = xcalloc(1, sizeof(*pp));
+	void			*arg = w->arg;
+	int			 fd = w->fd, slot = -1;
+
+	pp->proxied = 1;
+	pp->version = h->version;
+	pp->local = h->local;
+	memcpy(&pp->lb, &w->lb, w->lblen);
+	pp->lblen = w->lblen;
+	if (h->local) {
+		memcpy(&pp->peer, &w->lb, w->lblen);
+		pp->peerlen = w->lblen;
+	} else {
+		memcpy(&pp->peer, &h->src, h->srclen);
+		pp->peerlen = h->srclen;
+		memcpy(&pp->dst, &h->dst, h->dstlen);
+		pp->dstlen = h->dstlen;
+	}
+	if (h->tlvlen > 0) {
+		pp->tlv = xmalloc(h->tlvlen);
+		memcpy(pp->tlv, h->tlv, h->tlvlen);
+		pp->tlvlen = h->tlvlen;
+	}
+	if (policy_active(w->lc) && policy_admit(w->lc, h->local ? w->kind :
+	    ASOCKD_TCP, fd, (struct sockaddr *)&pp->peer, pp->peerlen,
+	    &slot) == -1) {
+		pp->slot = -1;
+		policy_peer_free(pp);
+		wait_free(w, 1);
+		return;
+	}
+	pp->slot = slot;
+	w->fd = -1;
+	wait_free(w, 0);
+	if (proxied_hook == NULL || proc.shutting_down) {
+		close(fd);
+		policy_peer_free(pp);
+		return;
+	}
+	proxied_hook(arg, fd,
+	    (struct sockaddr *)&pp->peer, pp->peerlen, pp);
+}
+
+static void
+wait_read_cb(struct ev_loop *lp, ev_io *io, int revents)
+{
+	struct proxy_wait	*w = io->data;
+	struct proxy_hdr	 h;
+	const char		*why;
+	ssize_t			 n, r, take;
+
+	n = recv(w->fd, w->buf + w->have, sizeof(w->buf) - w->have,
+	    MSG_PEEK);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n == -1) {
+		wait_fail(w, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		wait_fail(w, w->have ? "truncated (the connection ended in "
+		    "it)" : "none (the connection ended first)");
+		return;
+	}
+	r = proxy_parse(w->buf, w->have + (size_t)n, w->lc->proxy_protocol,
+	    &h, &why);
+	if (r < 0) {
+		wait_fail(w, why);
+		return;
+	}
+	/* consume the header bytes only, never what follows it */
+	take = r > 0 ? r - (ssize_t)w->have : n;
+	if (recv(w->fd, w->buf + w->have, (size_t)take, 0) != take) {
+		wait_fail(w, "short read");
+		return;
+	}
+	w->have += (size_t)take;
+	if (r == 0) {
+		if (w->have == sizeof(w->buf))
+			wait_fail(w, "too long");
+		return;
+	}
+	/* h points into w->buf: done before w is freed */
+	wait_done(w, &h);
+}
+
+static void
+wait_timer_cb(struct ev_loop *lp, ev_timer *t, int revents)
+{
+	struct proxy_wait	*w = t->data;
+	char			 why[64];
+
+	snprintf(why, sizeof(why), "none within proxy_timeout (%g s)",
+	    w->lc->proxy_timeout);
+	wait_fail(w, why);
+}
+
+void
+policy_proxy_start(const struct listener_conf *lc, int kind, int fd,
+    const struct sockaddr *sa, socklen_t len, void *arg)
+{
+	struct proxy_wait	*w = xcalloc(1, sizeof(*w));
+
+	w->lc = lc;
+	w->kind = kind;
+	w->fd = fd;
+	w->arg = arg;
+	if (len > sizeof(w->lb))
+		len = sizeof(w->lb);
+	memcpy(&w->lb, sa, len);
+	w->lblen = len;
+	TAILQ_INSERT_TAIL(&waits, w, entry);
+	ev_io_init(&w->io, wait_read_cb, fd, EV_READ);
+	w->io.data = w;
+	ev_timer_init(&w->timer, wait_timer_cb, lc->proxy_timeout, 0.);
+	w->timer.data = w;
+	ev_io_start(proc.loop, &w->io);
+	ev_timer_start(proc.loop, &w->timer);
+}
+
+void
+policy_proxy_cancel(void *arg)
+{
+	struct proxy_wait	*w, *tmp;
+
+	TAILQ_FOREACH_SAFE(w, &waits, entry, tmp)
+		if (arg == NULL || w->arg == arg)
+			wait_free(w, 1);
 }

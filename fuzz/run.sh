@@ -2,7 +2,7 @@
 # fuzz/run.sh - run the libFuzzer targets of a build made with
 # `configure --enable-fuzzing CC=clang`.
 #
-# For each target (line, length, archive, http): first replay every input in
+# For each target (line, length, archive, http, proxy): first replay every input in
 # fuzz/regressions/<target>/ (crashes found once, fixed since), then fuzz
 # for $FUZZ_SECONDS seconds (default 30) starting from fuzz/corpus/<target>/.
 # New corpus entries go to a temporary directory, never into the source
@@ -20,7 +20,7 @@ if [ $# -gt 0 ] && [ -d "$1" ]; then
 	builddir=$1
 	shift
 fi
-targets=${*:-line length archive http}
+targets=${*:-line length archive http proxy}
 seconds=${FUZZ_SECONDS:-30}
 artifacts=${FUZZ_ARTIFACTS:-$PWD/fuzz-artifacts}
 mkdir -p "$artifacts" || exit 2

@@ -10,6 +10,7 @@
  */
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +536,274 @@ START_TEST(test_table_eviction)
 }
 END_TEST
 
+/* PROXY protocol: listeners behind a balancer on 127.0.0.1. */
+static const char *proxy_conf =
+"daemon: { log_level = \"debug\"; workers = 2; };\n" PLUGINS
+"listeners: (\n"
+"  { name = \"any\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\";\n"
+"    proxy_protocol = \"any\"; proxy_trusted = [ \"127.0.0.1\" ];\n"
+"    deny = [ \"192.0.2.66\" ]; },\n"
+"  { name = \"v1\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\";\n"
+"    proxy_protocol = \"v1\"; proxy_trusted = \"127.0.0.0/8\";\n"
+"    proxy_timeout = 0.3; },\n"
+"  { name = \"v2\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\";\n"
+"    proxy_protocol = \"v2\"; proxy_trusted = [ \"127.0.0.1\" ];\n"
+"    max_per_source = 1; }\n"
+");\n";
+
+static const unsigned char v2sig[12] = {
+	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
+};
+
+/* A v2 header (cmd 0 LOCAL, 1 PROXY) for fam with addr, then data. */
+static size_t
+v2_header(unsigned char *buf, int cmd, int fam, const void *addr,
+    size_t alen, const char *data)
+{
+	memcpy(buf, v2sig, 12);
+	buf[12] = 0x20 | cmd;
+	buf[13] = fam;
+	buf[14] = alen >> 8;
+	buf[15] = alen & 0xff;
+	memcpy(buf + 16, addr, alen);
+	memcpy(buf + 16 + alen, data, strlen(data));
+	return 16 + alen + strlen(data);
+}
+
+/* Send buf as the balancer (from 127.0.0.1) in one write; 1 when the
+ * echo of "ping\n" (the bytes after the header) comes back. */
+static int
+proxied(int port, const void *buf, size_t len)
+{
+	char	 got[8];
+	int	 fd = connect_from("127.0.0.1", "127.0.0.1", port), ok;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(h_write_all(fd, buf, len), (ssize_t)len);
+	ok = h_read_n(fd, got, 5, 5000) == 5 && memcmp(got, "ping\n", 5) == 0;
+	close(fd);
+	return ok;
+}
+
+START_TEST(test_proxy_headers)
+{
+	static const unsigned char a4[12] = {
+		192, 0, 2, 1, 127, 0, 0, 1, 0xdc, 0x04, 0x01, 0xbb
+	};
+	unsigned char	 a6[36], buf[512];
+	struct daemon	*d;
+	const char	*s;
+	int		 pa, p1, p2, fd, i;
+
+	d = h_daemon_start(proxy_conf, NULL);
+	ck_assert_ptr_nonnull(d);
+	pa = h_port(d, "any");
+	p1 = h_port(d, "v1");
+	p2 = h_port(d, "v2");
+
+	/* v1, every family; the bytes after the header in the same write */
+	s = "PROXY TCP4 192.0.2.1 127.0.0.1 56324 80\r\nping\n";
+	ck_assert(proxied(pa, s, strlen(s)));
+	ck_assert(h_log_wait(d, "peer 192.0.2.1:56324: accepted", 5000));
+	s = "PROXY TCP6 2001:db8::1 ::1 1234 80\r\nping\n";
+	ck_assert(proxied(p1, s, strlen(s)));
+	ck_assert(h_log_wait(d, "peer [2001:db8::1]:1234: accepted", 5000));
+	s = "PROXY UNKNOWN ffff:f::1 ffff:f::2 1 2\r\nping\n";
+	ck_assert(proxied(pa, s, strlen(s)));
+	ck_assert(h_log_wait(d, "peer 127.0.0.1:", 5000));
+
+	/* v2: TCP4, TCP6 with TLVs, LOCAL (the balancer stays the peer) */
+	ck_assert(proxied(p2, buf, v2_header(buf, 1, 0x11, a4, 12,
+	    "ping\n")));
+	ck_assert(h_log_wait(d, "listener v2 conn ", 5000));
+	ck_assert(h_log_wait(d, "peer 192.0.2.1:56324: closed", 5000));
+	memset(a6, 0, sizeof(a6));
+	a6[0] = 0x20; a6[1] = 0x01; a6[2] = 0x0d; a6[3] = 0xb8; a6[15] = 7;
+	a6[31] = 1; a6[32] = 0x30; a6[33] = 0x39; a6[35] = 80;
+	ck_assert(proxied(pa, buf, v2_header(buf, 1, 0x21, a6, 36,
+	    "ping\n")));
+	ck_assert(h_log_wait(d, "peer [2001:db8::7]:12345: accepted", 5000));
+	ck_assert(proxied(pa, buf, v2_header(buf, 0, 0x00, "", 0,
+	    "ping\n")));
+	/* v2 over the v1-only listener: not a header it takes */
+	fd = connect_from("127.0.0.1", "127.0.0.1", p1);
+	ck_assert_int_eq(h_write_all(fd, buf, 16), 16);
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	ck_assert(h_log_wait(d, "listener v1: closed a connection from "
+	    "127.0.0.1:", 5000));
+	ck_assert(h_log_wait(d, "PROXY header: not a PROXY header", 5000));
+
+	/* a header cut into pieces */
+	s = "PROXY TCP4 192.0.2.9 127.0.0.1 4000 80\r\nping\n";
+	fd = connect_from("127.0.0.1", "127.0.0.1", pa);
+	for (i = 0; s[i] != '\0'; i++) {
+		ck_assert_int_eq(write(fd, s + i, 1), 1);
+		usleep(2000);
+	}
+	ck_assert_int_eq(h_read_n(fd, buf, 5, 5000), 5);
+	close(fd);
+	ck_assert(h_log_wait(d, "peer 192.0.2.9:4000: accepted", 5000));
+
+	/* deny and max_per_source apply to the address in the header */
+	s = "PROXY TCP4 192.0.2.66 127.0.0.1 4000 80\r\nping\n";
+	ck_assert(!proxied(pa, s, strlen(s)));
+	ck_assert(h_log_wait(d, "listener any: refused a connection from "
+	    "192.0.2.66 (deny)", 5000));
+	fd = connect_from("127.0.0.1", "127.0.0.1", p2);
+	i = (int)v2_header(buf, 1, 0x11, a4, 12, "ping\n");
+	ck_assert_int_eq(h_write_all(fd, buf, i), i);
+	ck_assert_int_eq(h_read_n(fd, buf + 100, 5, 5000), 5);
+	ck_assert(!proxied(p2, buf, i));
+	ck_assert(h_log_wait(d, "listener v2: refused a connection from "
+	    "192.0.2.1 (max_per_source)", 5000));
+	close(fd);
+
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
+/* Bad, late, cut short, untrusted: closed with one line each. */
+START_TEST(test_proxy_bad)
+{
+	unsigned char	 buf[64];
+	struct daemon	*d;
+	const char	*s;
+	int		 pa, p1, fd;
+
+	d = h_daemon_start(proxy_conf, NULL);
+	ck_assert_ptr_nonnull(d);
+	pa = h_port(d, "any");
+	p1 = h_port(d, "v1");
+	s = "PROXY TCP4 192.0.2.1 nowhere 1 2\r\nping\n";
+	ck_assert(!proxied(pa, s, strlen(s)));
+	ck_assert(h_log_wait(d, "PROXY header: v1 header with bad addresses",
+	    5000));
+	memcpy(buf, v2sig, 12);
+	buf[12] = 0x21;
+	buf[13] = 0x11;
+	buf[14] = buf[15] = 0xff;
+	ck_assert(!proxied(pa, buf, 16));
+	ck_assert(h_log_wait(d, "PROXY header: v2 header larger than 2048 "
+	    "bytes", 5000));
+	fd = connect_from("127.0.0.1", "127.0.0.1", pa);
+	ck_assert_int_eq(h_write_all(fd, "PROXY TCP4 1.2", 14), 14);
+	shutdown(fd, SHUT_WR);
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	ck_assert(h_log_wait(d, "PROXY header: truncated", 5000));
+	fd = connect_from("127.0.0.1", "127.0.0.1", p1);
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	ck_assert(h_log_wait(d, "PROXY header: none within proxy_timeout "
+	    "(0.3 s)", 5000));
+	s = "PROXY TCP4 192.0.2.1 127.0.0.1 1 2 3\r\n";
+	ck_assert(!proxied(pa, s, strlen(s)));
+	ck_assert_int_eq(h_log_count(d, "PROXY header: v1 header with bad "
+	    "addresses"), 2);
+	/* a peer not in proxy_trusted may not send one */
+	fd = connect_from("127.0.0.2", "127.0.0.1", pa);
+	s = "PROXY TCP4 192.0.2.1 127.0.0.1 56324 80\r\nping\n";
+	h_write_all(fd, s, strlen(s));
+	ck_assert(h_wait_eof(fd, 5000));
+	close(fd);
+	ck_assert(h_log_wait(d, "listener any: refused a connection from "
+	    "127.0.0.2 (proxy)", 5000));
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	ck_assert(h_log_wait(d, "access policy: 6 proxy", 1000));
+	h_daemon_free(d);
+}
+END_TEST
+
+/* A loopback port nobody listens on now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in	 a;
+	socklen_t		 len = sizeof(a);
+	int			 fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * A real HAProxy in front of asockd: send-proxy (v1) and send-proxy-v2.
+ * The client connects from 127.0.0.2 and 127.0.0.3; asockd must see
+ * those addresses, not HAProxy's, and apply deny to them.
+ */
+START_TEST(test_haproxy)
+{
+	struct daemon	*d;
+	char		 conf[2048], *path, *log;
+	pid_t		 pid;
+	int		 f1 = free_port(), f2 = free_port(), i, st, ok;
+
+	if (access("/usr/sbin/haproxy", X_OK) != 0) {
+		fprintf(stderr, "haproxy not installed: skipped\n");
+		return;
+	}
+	d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 2; };\n" PLUGINS
+	    "listeners: (\n"
+	    "  { name = \"hp\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\";\n"
+	    "    proxy_protocol = \"any\"; proxy_trusted = \"127.0.0.1\";\n"
+	    "    deny = [ \"127.0.0.3\" ]; }\n"
+	    ");\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	snprintf(conf, sizeof(conf),
+	    "global\n  maxconn 64\n"
+	    "defaults\n  mode tcp\n  timeout connect 5s\n"
+	    "  timeout client 10s\n  timeout server 10s\n"
+	    "frontend f1\n  bind 127.0.0.1:%d\n  default_backend b1\n"
+	    "backend b1\n  server s1 127.0.0.1:%d send-proxy "
+	    "source 127.0.0.1\n"
+	    "frontend f2\n  bind 127.0.0.1:%d\n  default_backend b2\n"
+	    "backend b2\n  server s2 127.0.0.1:%d send-proxy-v2 "
+	    "source 127.0.0.1\n", f1, h_port(d, "hp"), f2, h_port(d, "hp"));
+	path = h_write_file("haproxy.cfg", conf);
+	if ((pid = fork()) == 0) {
+		execl("/usr/sbin/haproxy", "haproxy", "-db", "-q", "-f", path,
+		    (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	for (i = ok = 0; i < 100 && !ok; i++) {
+		usleep(50000);
+		if ((st = connect_from("127.0.0.9", "127.0.0.1", f2)) >= 0) {
+			close(st);
+			ok = 1;
+		}
+	}
+	ck_assert_msg(ok, "haproxy did not start");
+	ok = served("127.0.0.2", "127.0.0.1", f1) &&
+	    served("127.0.0.2", "127.0.0.1", f2) &&
+	    !served("127.0.0.3", "127.0.0.1", f1) &&
+	    !served("127.0.0.3", "127.0.0.1", f2);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	free(path);
+	ck_assert(ok);
+	ck_assert(h_log_wait(d, "listener hp: refused a connection from "
+	    "127.0.0.3 (deny)", 5000));
+	log = h_log_text(d);
+	/* two echoes from 127.0.0.2 (accepted, closed); never HAProxy */
+	ck_assert_int_ge(h_log_count(d, "peer 127.0.0.2:"), 4);
+	ck_assert_ptr_null(strstr(log, "peer 127.0.0.1:"));
+	free(log);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 /* The lookup itself: merged ranges, canonical IPv4, edges. */
 START_TEST(test_acl_unit)
 {
@@ -621,6 +891,13 @@ access_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_limits_two_workers);
 	tcase_add_test(tc, test_unix_uid_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("proxy");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_proxy_headers);
+	tcase_add_test(tc, test_proxy_bad);
+	tcase_add_test(tc, test_haproxy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flood");
