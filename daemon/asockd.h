@@ -570,6 +570,9 @@ struct asockd_conn *conn_outbound(struct asockd_instance *, int fd,
 /* The outbound connect finished: err 0 or -errno. */
 void	 conn_connected(struct asockd_conn *, int err);
 int	 conn_send(struct asockd_conn *, const void *, size_t);
+/* Bytes an outbound connection sends first, once connected (a PROXY
+ * header); 0, or -EISCONN when it is no longer connecting. */
+int	 conn_preface(struct asockd_conn *, const void *, size_t);
 /* Send a message in the listener's framing (length prefix, or line). */
 int	 conn_send_frame(struct asockd_conn *, const void *, size_t);
 /* Graceful close (flush first) or abort, with a reason to log. */

@@ -474,6 +474,8 @@ conn_connected(struct asockd_conn *c, int err)
 	if (err == 0) {
 		conn_set_state(c, CONN_OPEN);
 		conn_log(c, LOG_DEBUG, "connected");
+		if (c->sendq.len > 0)	/* the preface goes out first */
+			ev_io_start(proc.loop, &c->wio);
 	} else
 		conn_log(c, LOG_INFO, "connect failed: %s", strerror(-err));
 	conn_ref(c);
@@ -488,6 +490,15 @@ conn_connected(struct asockd_conn *c, int err)
 	else
 		c->notified = 1;
 	conn_unref(c);
+}
+
+int
+conn_preface(struct asockd_conn *c, const void *p, size_t len)
+{
+	if (c->state != CONN_CONNECTING)
+		return -EISCONN;
+	sendq_push(&c->sendq, p, len);
+	return 0;
 }
 
 /* The socket error errno as a close reason. */

@@ -294,6 +294,84 @@ host_connect(struct asockd_instance *inst, const char *target, void *udata,
 }
 
 static int
+host_proxy_addr(struct asockd_conn *c, struct sockaddr *sa, socklen_t *len)
+{
+	const struct policy_peer *pp = conn_policy(c);
+
+	if (sa == NULL || len == NULL)
+		return -EINVAL;
+	if (pp == NULL || !pp->proxied)
+		return -ENOENT;
+	if (pp->lblen > *len)
+		return -ENOSPC;
+	memcpy(sa, &pp->lb, pp->lblen);
+	*len = pp->lblen;
+	return 0;
+}
+
+static int
+host_proxy_tlv(struct asockd_conn *c, int type, const void **val,
+    size_t *len)
+{
+	const struct policy_peer *pp = conn_policy(c);
+	const unsigned char	*v;
+	size_t			 n;
+
+	if (val == NULL || len == NULL)
+		return -EINVAL;
+	if (pp == NULL || pp->tlv == NULL)
+		return -ENOENT;
+	if (type == ASOCKD_PP2_SSL_VERSION) {
+		/* a sub-TLV after the SSL block's client byte and verify */
+		if (proxy_tlv(pp->tlv, pp->tlvlen, ASOCKD_PP2_SSL, &v,
+		    &n) == -1 || n < 5 || proxy_tlv(v + 5, n - 5, type, &v,
+		    &n) == -1)
+			return -ENOENT;
+	} else if (proxy_tlv(pp->tlv, pp->tlvlen, type, &v, &n) == -1)
+		return -ENOENT;
+	*val = v;
+	*len = n;
+	return 0;
+}
+
+static int
+host_connect_proxy(struct asockd_instance *inst, const char *target,
+    void *udata, struct asockd_conn **out, struct asockd_conn *client,
+    int version)
+{
+	const struct policy_peer *pp;
+	struct sockaddr_storage	 src, dst;
+	socklen_t		 srclen = sizeof(src), dstlen = sizeof(dst);
+	unsigned char		 hdr[128];
+	struct asockd_conn	*c;
+	size_t			 n;
+	int			 r;
+
+	if (target == NULL || client == NULL || conn_listener(client) ==
+	    NULL || (version != 1 && version != 2))
+		return -EINVAL;
+	if ((r = sock_addr(client, (struct sockaddr *)&src, &srclen, 1)) < 0)
+		return r;
+	pp = conn_policy(client);
+	if (pp != NULL && pp->proxied && pp->dstlen > 0) {
+		memcpy(&dst, &pp->dst, pp->dstlen);
+		dstlen = pp->dstlen;
+	} else if ((r = sock_addr(client, (struct sockaddr *)&dst, &dstlen,
+	    0)) < 0)
+		return r;
+	n = proxy_write(hdr, sizeof(hdr), version, (struct sockaddr *)&src,
+	    srclen, (struct sockaddr *)&dst, dstlen);
+	if (n == 0)
+		return -EINVAL;
+	if ((r = connect_start(inst, target, udata, &c)) < 0)
+		return r;
+	(void)conn_preface(c, hdr, n);
+	if (out != NULL)
+		*out = c;
+	return 0;
+}
+
+static int
 host_send_frame(struct asockd_conn *c, const void *buf, size_t len)
 {
 	if (buf == NULL && len > 0)
@@ -391,4 +469,7 @@ const struct asockd_host host_api = {
 	.rd_copy = archive_rd_copy,
 	.wr_ext = archive_wr_ext,
 	.wr_raw = archive_wr_raw,
+	.proxy_addr = host_proxy_addr,
+	.proxy_tlv = host_proxy_tlv,
+	.connect_proxy = host_connect_proxy,
 };

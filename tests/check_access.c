@@ -716,6 +716,149 @@ START_TEST(test_proxy_bad)
 }
 END_TEST
 
+static void
+say(int fd, const char *s)
+{
+	ck_assert_int_eq(h_write_all(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* Read one line (up to "\n") from fd into buf. */
+static void
+read_line(int fd, char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i + 1 < len; i++) {
+		ck_assert_int_eq(h_read_n(fd, buf + i, 1, 5000), 1);
+		if (buf[i] == '\n')
+			break;
+	}
+	buf[i + 1 < len ? i + 1 : i] = '\0';
+}
+
+/* A listening socket on 127.0.0.1; its port in *port. */
+static int
+listen_here(int *port)
+{
+	struct sockaddr_in	 a;
+	socklen_t		 len = sizeof(a);
+	int			 fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * ABI 1.3 through tests/plugins/proxyinfo.c: proxy_addr, the v2 TLVs,
+ * and connect_proxy sending a v1 and a v2 header for a client.
+ */
+START_TEST(test_proxy_abi)
+{
+	static const unsigned char a4[12] = {
+		192, 0, 2, 1, 127, 0, 0, 1, 0xdc, 0x04, 0x00, 0x50
+	};
+	unsigned char	 buf[512], hdr[128], *t;
+	struct daemon	*d;
+	char		 line[256], want[256];
+	struct sockaddr_in sin;
+	socklen_t	 slen = sizeof(sin);
+	int		 pi, pl, fd, lfd, lport, o, n;
+
+	d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 1; };\n"
+	    "plugins: { pi = { path = \"@TEST_PLUGIN_DIR@/proxyinfo.so\"; };"
+	    " };\n"
+	    "listeners: (\n"
+	    "  { name = \"pi\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"pi\";\n"
+	    "    proxy_protocol = \"any\"; proxy_trusted = \"127.0.0.1\"; },\n"
+	    "  { name = \"plain\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"pi\"; }\n"
+	    ");\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	pi = h_port(d, "pi");
+	pl = h_port(d, "plain");
+
+	/* v2 with ALPN, authority and an SSL block holding the version */
+	memcpy(buf, a4, 12);
+	t = buf + 12;
+	memcpy(t, "\x01\x00\x02h2", 5);
+	t += 5;
+	memcpy(t, "\x02\x00\x0b" "example.com", 14);
+	t += 14;
+	memcpy(t, "\x20\x00\x0f\x01\x00\x00\x00\x00"
+	    "\x21\x00\x07TLSv1.3", 18);
+	t += 18;
+	n = (int)v2_header(hdr, 1, 0x11, buf, (size_t)(t - buf), "");
+	fd = connect_from("127.0.0.1", "127.0.0.1", pi);
+	ck_assert_int_eq(h_write_all(fd, hdr, n), n);
+	ck_assert_int_eq(h_write_all(fd, "info\n", 5), 5);
+	read_line(fd, line, sizeof(line));
+	ck_assert_str_eq(line, "peer=192.0.2.1:56324 lb=127.0.0.1 alpn=h2 "
+	    "authority=example.com tls=TLSv1.3\n");
+
+	/* connect_proxy for this (proxied) client: v2 with its addresses */
+	lfd = listen_here(&lport);
+	snprintf(line, sizeof(line), "fwd %d 2\n", lport);
+	say(fd, line);
+	o = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(o, 0);
+	ck_assert_int_eq(h_read_n(o, buf, 28 + 6, 5000), 28 + 6);
+	ck_assert_int_eq(v2_header(hdr, 1, 0x11, a4, 12, "hello\n"), 34);
+	ck_assert(memcmp(buf, hdr, 34) == 0);
+	close(o);
+	read_line(fd, line, sizeof(line));
+	ck_assert_str_eq(line, "sent\n");
+	close(fd);
+
+	/* v1: no TLVs */
+	fd = connect_from("127.0.0.1", "127.0.0.1", pi);
+	snprintf(line, sizeof(line), "PROXY TCP6 2001:db8::5 ::1 7 8\r\n"
+	    "info\n");
+	say(fd, line);
+	read_line(fd, line, sizeof(line));
+	ck_assert_str_eq(line, "peer=[2001:db8::5]:7 lb=127.0.0.1 alpn=- "
+	    "authority=- tls=-\n");
+	close(fd);
+
+	/* no header: no balancer; connect_proxy v1 names the real peer */
+	fd = connect_from("127.0.0.2", "127.0.0.1", pl);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+	ck_assert_int_eq(h_write_all(fd, "info\n", 5), 5);
+	read_line(fd, line, sizeof(line));
+	snprintf(want, sizeof(want), "peer=127.0.0.2:%d lb=none alpn=- "
+	    "authority=- tls=-\n", ntohs(sin.sin_port));
+	ck_assert_str_eq(line, want);
+	snprintf(line, sizeof(line), "fwd %d 1\n", lport);
+	say(fd, line);
+	o = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(o, 0);
+	read_line(o, line, sizeof(line));
+	snprintf(want, sizeof(want), "PROXY TCP4 127.0.0.2 127.0.0.1 %d %d"
+	    "\r\n", ntohs(sin.sin_port), pl);
+	ck_assert_str_eq(line, want);
+	read_line(o, line, sizeof(line));
+	ck_assert_str_eq(line, "hello\n");
+	close(o);
+	snprintf(line, sizeof(line), "fwd %d 3\n", lport);
+	say(fd, line);
+	read_line(fd, line, sizeof(line));
+	ck_assert_str_eq(line, "sent\n");
+	read_line(fd, line, sizeof(line));
+	ck_assert_str_eq(line, "error 22\n");
+	close(fd);
+	close(lfd);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 /* A loopback port nobody listens on now. */
 static int
 free_port(void)
@@ -898,6 +1041,7 @@ access_suite(void)
 	tcase_add_test(tc, test_proxy_headers);
 	tcase_add_test(tc, test_proxy_bad);
 	tcase_add_test(tc, test_haproxy);
+	tcase_add_test(tc, test_proxy_abi);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flood");

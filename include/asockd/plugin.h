@@ -63,7 +63,7 @@ extern "C" {
  * host->size) before it calls a host function added in a later minor.
  */
 #define ASOCKD_ABI_MAJOR	1
-#define ASOCKD_ABI_MINOR	2
+#define ASOCKD_ABI_MINOR	3
 
 /* Name of the exported descriptor symbol. */
 #define ASOCKD_PLUGIN_SYMBOL	asockd_plugin
@@ -380,7 +380,46 @@ struct asockd_host {
 	 * enclosing wr_array or wr_map.
 	 */
 	int	(*wr_raw)(struct asockd_writer *w, const void *p, size_t len);
+
+	/* --- PROXY protocol (ABI 1.3) --- */
+
+	/*
+	 * The load balancer's own address, for a connection that began
+	 * with a PROXY header (peer_addr and peer_name are then the client
+	 * the header named; after a v2 LOCAL or a v1 UNKNOWN header both
+	 * are the balancer).  *len is in/out as for getpeername(2).
+	 * -ENOENT for a connection without a header (and outbound ones),
+	 * -ENOSPC when *len is too small.
+	 */
+	int	(*proxy_addr)(struct asockd_conn *c, struct sockaddr *sa,
+		    socklen_t *len);
+	/*
+	 * The value of a TLV of the connection's v2 header: type is one of
+	 * ASOCKD_PP2_* or any other type number.  *val is borrowed until
+	 * on_close (not NUL-terminated).  -ENOENT when the header had no
+	 * such TLV (a v1 header has none).
+	 */
+	int	(*proxy_tlv)(struct asockd_conn *c, int type, const void **val,
+		    size_t *len);
+	/*
+	 * As connect, and the new connection's first bytes are a PROXY
+	 * header of version (1 or 2) that names client (an accepted
+	 * connection): its peer (peer_addr) as the source, the address it
+	 * reached as the destination.  Whatever the plugin sends follows
+	 * the header.  -EINVAL for another version or a client that is not
+	 * an accepted connection, and the errors of connect.
+	 */
+	int	(*connect_proxy)(struct asockd_instance *inst,
+		    const char *target, void *udata, struct asockd_conn **out,
+		    struct asockd_conn *client, int version);
 };
+
+/* TLV types for host->proxy_tlv (HAProxy's proxy-protocol.txt). */
+#define ASOCKD_PP2_ALPN		0x01	/* the negotiated ALPN, "h2" */
+#define ASOCKD_PP2_AUTHORITY	0x02	/* the TLS SNI or Host name */
+#define ASOCKD_PP2_SSL		0x20	/* the SSL block as it came */
+/* The TLS version ("TLSv1.3"), from inside the SSL block. */
+#define ASOCKD_PP2_SSL_VERSION	0x21
 
 /*
  * A setting of the plugin's INI file, declared in the descriptor's
