@@ -198,7 +198,9 @@ struct asockd_host {
 	int	(*shutdown_write)(struct asockd_conn *c);
 	/*
 	 * Peer and local addresses.  *len is in/out as for getpeername(2).
-	 * Returns 0 or -errno (-ENOSPC when the buffer is too small).
+	 * Returns 0 or -errno (-ENOSPC when the buffer is too small).  On a
+	 * listener with proxy_protocol the peer (here and in peer_name) is
+	 * the client the PROXY header named (see proxy_addr).
 	 */
 	int	(*peer_addr)(struct asockd_conn *c, struct sockaddr *sa,
 		    socklen_t *len);
