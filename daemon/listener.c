@@ -471,8 +471,7 @@ listener_swap(struct config *nc, struct listeners *oldl)
 		TAILQ_FOREACH(o, oldl, entry)
 			if (o->fd != -1 && o->kind == lc->addr.kind &&
 			    strcmp(o->conf->name, lc->name) == 0 &&
-			    strcmp(o->conf->listen, lc->listen) == 0 &&
-			    o->conf->ipv6only == lc->ipv6only)
+			    strcmp(o->conf->listen, lc->listen) == 0)
 				break;
 		if (o == NULL) {
 			/* activation's fds were taken at start-up */
@@ -483,6 +482,12 @@ listener_swap(struct config *nc, struct listeners *oldl)
 			}
 			continue;
 		}
+		/* the old socket is kept, and with it its IPV6_V6ONLY */
+		if (o->conf->ipv6only != lc->ipv6only &&
+		    lc->addr.ss.ss_family == AF_INET6)
+			log_warnx("%s:%d: listener %s: ipv6only changes only "
+			    "when the daemon restarts (the socket is kept "
+			    "across a reload)", lc->file, lc->line, lc->name);
 		l = xcalloc(1, sizeof(*l));
 		l->conf = lc;
 		l->kind = o->kind;

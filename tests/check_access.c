@@ -362,7 +362,14 @@ START_TEST(test_config_errors)
 	    "    allow = [ \"10.0.0.0/33\", \"nowhere\" ];\n"
 	    "    ipv6only = false; },\n"
 	    "  { name = \"b\"; listen = \"udp://127.0.0.1:0\";\n"
-	    "    plugin = \"echo\"; max_per_source = 3; }\n"
+	    "    plugin = \"echo\"; max_per_source = 3; },\n"
+	    "  { name = \"c\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"echo\"; proxy_protocol = \"v1\"; },\n"
+	    "  { name = \"d\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"echo\"; proxy_protocol = \"v3\"; },\n"
+	    "  { name = \"e\"; listen = \"udp://127.0.0.1:0\";\n"
+	    "    plugin = \"echo\"; proxy_protocol = \"v2\";"
+	    " proxy_trusted = \"unix\"; }\n"
 	    ");\n");
 	argv[3] = conf;
 	rc = h_run(argv, out, sizeof(out));
@@ -378,6 +385,12 @@ START_TEST(test_config_errors)
 	ck_assert_msg(strstr(out, "bad.conf:7: listener 'a': ipv6only "
 	    "applies only to IPv6 listeners") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "bad.conf:9: listener 'b': max_per_source"
+	    " applies only to stream listeners") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "bad.conf:11: listener 'c': proxy_protocol"
+	    " needs proxy_trusted") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "bad.conf:13: listener 'd': proxy_protocol"
+	    ": 'v3' is not v1, v2 or any") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "bad.conf:15: listener 'e': proxy_protocol"
 	    " applies only to stream listeners") != NULL, "%s", out);
 	free(conf);
 }
