@@ -813,8 +813,8 @@ START_TEST(test_proxy_abi)
 	ck_assert_int_eq(h_write_all(fd, hdr, n), n);
 	ck_assert_int_eq(h_write_all(fd, "info\n", 5), 5);
 	read_line(fd, line, sizeof(line));
-	ck_assert_str_eq(line, "peer=192.0.2.1:56324 lb=127.0.0.1 alpn=h2 "
-	    "authority=example.com tls=TLSv1.3\n");
+	ck_assert_str_eq(line, "peer=192.0.2.1:56324 addr=192.0.2.1 "
+	    "lb=127.0.0.1 alpn=h2 authority=example.com tls=TLSv1.3\n");
 
 	/* connect_proxy for this (proxied) client: v2 with its addresses */
 	lfd = listen_here(&lport);
@@ -836,8 +836,8 @@ START_TEST(test_proxy_abi)
 	    "info\n");
 	say(fd, line);
 	read_line(fd, line, sizeof(line));
-	ck_assert_str_eq(line, "peer=[2001:db8::5]:7 lb=127.0.0.1 alpn=- "
-	    "authority=- tls=-\n");
+	ck_assert_str_eq(line, "peer=[2001:db8::5]:7 addr=2001:db8::5 "
+	    "lb=127.0.0.1 alpn=- authority=- tls=-\n");
 	close(fd);
 
 	/* no header: no balancer; connect_proxy v1 names the real peer */
@@ -845,8 +845,8 @@ START_TEST(test_proxy_abi)
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
 	ck_assert_int_eq(h_write_all(fd, "info\n", 5), 5);
 	read_line(fd, line, sizeof(line));
-	snprintf(want, sizeof(want), "peer=127.0.0.2:%d lb=none alpn=- "
-	    "authority=- tls=-\n", ntohs(sin.sin_port));
+	snprintf(want, sizeof(want), "peer=127.0.0.2:%d addr=127.0.0.2 "
+	    "lb=none alpn=- authority=- tls=-\n", ntohs(sin.sin_port));
 	ck_assert_str_eq(line, want);
 	snprintf(line, sizeof(line), "fwd %d 1\n", lport);
 	say(fd, line);

@@ -1,8 +1,9 @@
 /*
  * proxyinfo.c - test-only plugin for the PROXY protocol host calls (ABI
  * 1.3).  Line commands on an accepted connection:
- *   "info\n"       -> "peer=P lb=L alpn=A authority=H tls=T\n", where L
- *                     is host->proxy_addr ("none" for -ENOENT) and A, H,
+ *   "info\n"       -> "peer=P addr=X lb=L alpn=A authority=H tls=T\n":
+ *                     P is host->peer_name, X host->peer_addr's address,
+ *                     L host->proxy_addr's ("none" for -ENOENT) and A, H,
  *                     T the v2 TLVs ("-" when absent);
  *   "fwd PORT V\n" -> host->connect_proxy to tcp://127.0.0.1:PORT with
  *                     a version V header for this connection; once
@@ -51,32 +52,43 @@ tlv(struct asockd_conn *c, int type, char *buf, size_t len)
 		snprintf(buf, len, "%.*s", (int)n, (const char *)v);
 }
 
+/* The address of sa (r from the host call that filled it) as text. */
+static void
+addr_text(int r, const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	if (r == -ENOENT)
+		snprintf(buf, len, "none");
+	else if (r < 0)
+		snprintf(buf, len, "error");
+	else if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
+		    buf, len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, buf, len);
+	else
+		snprintf(buf, len, "unix");
+}
+
 static void
 info(struct asockd_conn *c)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
-	char			 lb[80], a[64], h[128], t[64], out[512];
+	char			 pa[80], lb[80], a[64], h[128], t[64];
+	char			 out[512];
 	int			 r;
 
+	r = host->peer_addr(c, (struct sockaddr *)&ss, &len);
+	addr_text(r, &ss, pa, sizeof(pa));
+	len = sizeof(ss);
 	r = host->proxy_addr(c, (struct sockaddr *)&ss, &len);
-	if (r == -ENOENT)
-		snprintf(lb, sizeof(lb), "none");
-	else if (r < 0)
-		snprintf(lb, sizeof(lb), "error");
-	else if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, lb,
-		    sizeof(lb));
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-		    lb, sizeof(lb));
-	else
-		snprintf(lb, sizeof(lb), "unix");
+	addr_text(r, &ss, lb, sizeof(lb));
 	tlv(c, ASOCKD_PP2_ALPN, a, sizeof(a));
 	tlv(c, ASOCKD_PP2_AUTHORITY, h, sizeof(h));
 	tlv(c, ASOCKD_PP2_SSL_VERSION, t, sizeof(t));
-	snprintf(out, sizeof(out), "peer=%s lb=%s alpn=%s authority=%s "
-	    "tls=%s\n", host->peer_name(c), lb, a, h, t);
+	snprintf(out, sizeof(out), "peer=%s addr=%s lb=%s alpn=%s "
+	    "authority=%s tls=%s\n", host->peer_name(c), pa, lb, a, h, t);
 	(void)host->send(c, out, strlen(out));
 }
 
