@@ -855,40 +855,48 @@ unix_owner_check(struct cparse *cp, const config_setting_t *g,
 	}
 }
 
-/* The access keys that do not fit a listener's kind. */
+/*
+ * The access keys that do not fit a listener's kind: an error when the
+ * listener sets them, ignored (reset) when they come from
+ * listener_defaults, which speak for every kind of listener at once.
+ */
 static void
 policy_check(struct cparse *cp, const config_setting_t *g, const char *ctx,
     struct listener_conf *l)
 {
 	const config_setting_t	*s;
-	int			 kind = l->addr.kind;
+	int			 kind = l->addr.kind, dgram;
 
+	dgram = kind == ASOCKD_UDP || kind == ASOCKD_UNIX_DGRAM;
 	if ((s = config_setting_get_member(g, "ipv6only")) != NULL &&
 	    kind != 0 && l->addr.ss.ss_family != AF_INET6)
 		cerr(cp, s, "%s: ipv6only applies only to IPv6 listeners "
 		    "(tcp://[ADDR]:PORT, udp://[ADDR]:PORT)", ctx);
-	if (l->max_per_source > 0 && (kind == ASOCKD_UDP ||
-	    kind == ASOCKD_UNIX_DGRAM)) {
-		s = config_setting_get_member(g, "max_per_source");
-		cerr(cp, s != NULL ? s : g, "%s: max_per_source applies only "
-		    "to stream listeners (datagrams have no connections; use "
-		    "rate)", ctx);
+	if (l->max_per_source > 0 && dgram) {
+		if ((s = config_setting_get_member(g,
+		    "max_per_source")) != NULL)
+			cerr(cp, s, "%s: max_per_source applies only to stream "
+			    "listeners (datagrams have no connections; use "
+			    "rate)", ctx);
+		l->max_per_source = 0;
 	}
-	if (l->proxy_protocol != 0 && (kind == ASOCKD_UDP ||
-	    kind == ASOCKD_UNIX_DGRAM))
-		cerr(cp, config_setting_get_member(g, "proxy_protocol") ?
-		    config_setting_get_member(g, "proxy_protocol") : g,
-		    "%s: proxy_protocol applies only to stream listeners", ctx);
-	else if (l->proxy_protocol != 0 && l->proxy_trusted == NULL)
+	if (l->proxy_protocol != 0 && dgram) {
+		if ((s = config_setting_get_member(g,
+		    "proxy_protocol")) != NULL)
+			cerr(cp, s, "%s: proxy_protocol applies only to stream "
+			    "listeners", ctx);
+		l->proxy_protocol = 0;
+	}
+	if (l->proxy_protocol != 0 && l->proxy_trusted == NULL)
 		cerr(cp, config_setting_get_member(g, "proxy_protocol") ?
 		    config_setting_get_member(g, "proxy_protocol") : g,
 		    "%s: proxy_protocol needs proxy_trusted (the balancers' "
 		    "addresses)", ctx);
 	if (l->rate > 0 && kind == ASOCKD_UNIX_DGRAM) {
-		s = config_setting_get_member(g, "rate");
-		cerr(cp, s != NULL ? s : g, "%s: rate is not supported on "
-		    "unix-dgram listeners (their senders have no source)",
-		    ctx);
+		if ((s = config_setting_get_member(g, "rate")) != NULL)
+			cerr(cp, s, "%s: rate is not supported on unix-dgram "
+			    "listeners (their senders have no source)", ctx);
+		l->rate = 0;
 	}
 }
 

@@ -304,7 +304,8 @@ flush_cb(struct ev_loop *lp, ev_timer *w, int revents)
 
 	for (i = 0; i < POLICY_SLOTS; i++) {
 		e = &shm->src[i];
-		if (e->refused == 0)
+		/* a hint read without the lock; checked again under it */
+		if (__atomic_load_n(&e->refused, __ATOMIC_RELAXED) == 0)
 			continue;
 		pl.n = 0;
 		shm_lock();

@@ -199,51 +199,6 @@ START_TEST(test_ipv6_and_mapped)
 }
 END_TEST
 
-START_TEST(test_defaults_and_unix)
-{
-	struct daemon	*d;
-	char		 path[600], c;
-	int		 p1, p2, fd;
-
-	d = h_daemon_start(
-	    "daemon: { log_level = \"debug\"; workers = 1;\n"
-	    "  listener_defaults = { deny = [ \"127.0.0.3\", \"unix\" ]; };"
-	    " };\n" PLUGINS
-	    "listeners: (\n"
-	    "  { name = \"a\"; listen = \"tcp://127.0.0.1:0\";"
-	    " plugin = \"echo\"; },\n"
-	    "  { name = \"b\"; listen = \"tcp://127.0.0.1:0\";"
-	    " plugin = \"echo\"; deny = [ ]; },\n"
-	    "  { name = \"u\"; listen = \"unix:@TMP@/u.sock\";"
-	    " plugin = \"echo\"; },\n"
-	    "  { name = \"uok\"; listen = \"unix:@TMP@/uok.sock\";"
-	    " plugin = \"echo\"; deny = [ \"10.0.0.0/8\" ];"
-	    " allow = [ \"unix\" ]; }\n"
-	    ");\n", NULL);
-	ck_assert_ptr_nonnull(d);
-	p1 = h_port(d, "a");
-	p2 = h_port(d, "b");
-	refused("127.0.0.3", "127.0.0.1", p1);
-	ck_assert(served("127.0.0.2", "127.0.0.1", p1));
-	ck_assert(served("127.0.0.3", "127.0.0.1", p2));
-	snprintf(path, sizeof(path), "%s/u.sock", h_tmpdir());
-	fd = h_unix_connect(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_le(read(fd, &c, 1), 0);
-	close(fd);
-	ck_assert(h_log_wait(d, "listener u: refused a connection from uid ",
-	    5000));
-	snprintf(path, sizeof(path), "%s/uok.sock", h_tmpdir());
-	fd = h_unix_connect(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(h_write_all(fd, "hi\n", 3), 3);
-	ck_assert_int_eq(h_read_n(fd, &path, 3, 5000), 3);
-	close(fd);
-	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
-	h_daemon_free(d);
-}
-END_TEST
-
 /* A UDP client bound to src that sends "x" to port and waits for it. */
 static int
 dgram_echoed(const char *src, int port)
@@ -269,6 +224,55 @@ dgram_echoed(const char *src, int port)
 	close(fd);
 	return ok;
 }
+
+START_TEST(test_defaults_and_unix)
+{
+	struct daemon	*d;
+	char		 path[600], c;
+	int		 p1, p2, fd;
+
+	d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 1;\n"
+	    "  listener_defaults = { deny = [ \"127.0.0.3\", \"unix\" ];\n"
+	    "    max_per_source = 5; }; };\n" PLUGINS
+	    "listeners: (\n"
+	    "  { name = \"a\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"b\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; deny = [ ]; },\n"
+	    "  { name = \"dg\"; listen = \"udp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"u\"; listen = \"unix:@TMP@/u.sock\";"
+	    " plugin = \"echo\"; },\n"
+	    "  { name = \"uok\"; listen = \"unix:@TMP@/uok.sock\";"
+	    " plugin = \"echo\"; deny = [ \"10.0.0.0/8\" ];"
+	    " allow = [ \"unix\" ]; }\n"
+	    ");\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	p1 = h_port(d, "a");
+	p2 = h_port(d, "b");
+	refused("127.0.0.3", "127.0.0.1", p1);
+	ck_assert(served("127.0.0.2", "127.0.0.1", p1));
+	ck_assert(served("127.0.0.3", "127.0.0.1", p2));
+	/* max_per_source from the defaults does not apply to udp */
+	ck_assert(dgram_echoed("127.0.0.2", h_port(d, "dg")));
+	snprintf(path, sizeof(path), "%s/u.sock", h_tmpdir());
+	fd = h_unix_connect(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_le(read(fd, &c, 1), 0);
+	close(fd);
+	ck_assert(h_log_wait(d, "listener u: refused a connection from uid ",
+	    5000));
+	snprintf(path, sizeof(path), "%s/uok.sock", h_tmpdir());
+	fd = h_unix_connect(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(h_write_all(fd, "hi\n", 3), 3);
+	ck_assert_int_eq(h_read_n(fd, &path, 3, 5000), 3);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
 
 START_TEST(test_udp)
 {
