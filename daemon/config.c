@@ -98,6 +98,9 @@ static const struct ckey keys[] = {
 	{ SC_DAEMON, "pidfile", KT_PATH, 0, 0, 0, NULL, D(pidfile),
 	    "write the daemon's pid to this file (relative to the config "
 	    "file); unset: none" },
+	{ SC_DAEMON, "metrics", KT_STRING, 0, 0, 0, NULL, D(metrics),
+	    "tcp://HOST:PORT where the master serves GET /metrics "
+	    "(Prometheus text format); unset: none" },
 	{ SC_DAEMON, "user", KT_STRING, 0, 0, 0, NULL, D(user),
 	    "drop privileges to this user after binding; unset: stay" },
 	{ SC_DAEMON, "group", KT_STRING, 0, 0, 0, NULL, D(group),
@@ -666,6 +669,30 @@ unix_owner_check(struct cparse *cp, const config_setting_t *g,
 	}
 }
 
+/* Checks of daemon settings that need more than the key table. */
+static void
+daemon_check(struct cparse *cp, const config_setting_t *g)
+{
+	struct config	*c = cp->conf;
+	char		 err[512];
+
+	if (c->metrics == NULL)
+		return;
+#ifdef ASOCKD_NO_COUNTERS
+	cerr(cp, config_setting_get_member(g, "metrics"), "daemon: metrics:"
+	    " not supported: asockd was built with --disable-counters");
+#else
+	if (addr_parse(c->metrics, 1, &c->metrics_addr, err,
+	    sizeof(err)) == -1)
+		cerr(cp, config_setting_get_member(g, "metrics"),
+		    "daemon: metrics: %s", err);
+	else if (c->metrics_addr.kind != ASOCKD_TCP)
+		cerr(cp, config_setting_get_member(g, "metrics"),
+		    "daemon: metrics: %s: expected tcp://HOST:PORT",
+		    c->metrics);
+#endif
+}
+
 /* Checks of one listener that need no other part of the config. */
 static void
 listener_check(struct cparse *cp, const config_setting_t *g,
@@ -832,9 +859,11 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 				cerr(cp, s, "daemon: expected a group { ... }, "
 				    "got %s",
 				    type_name(config_setting_type(s)));
-			else
+			else {
 				group_parse(cp, s, SC_DAEMON, "daemon",
 				    cp->conf);
+				daemon_check(cp, s);
+			}
 		} else if (strcmp(name, "plugins") == 0)
 			plugins_parse(cp, s);
 		else if (strcmp(name, "listeners") == 0)
@@ -1021,6 +1050,7 @@ config_free(struct config *c)
 	free(c->plugin_dir);
 	free(c->pidfile);
 	free(c->log_file);
+	free(c->metrics);
 	free(c->user);
 	free(c->group);
 	free(c);

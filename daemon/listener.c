@@ -371,6 +371,7 @@ listener_open(struct listener_conf *lc, int *fds, char **names, int nfds)
 
 	l = xcalloc(1, sizeof(*l));
 	l->conf = lc;
+	l->ctr = &ctr_sink;
 	l->kind = lc->addr.kind;
 	l->fd = -1;
 	TAILQ_INIT(&l->conns);
@@ -466,6 +467,7 @@ listener_swap(struct config *nc, struct listeners *oldl)
 		}
 		l = xcalloc(1, sizeof(*l));
 		l->conf = lc;
+		l->ctr = &ctr_sink;
 		l->kind = o->kind;
 		l->fd = o->fd;
 		l->inherited = o->inherited;
@@ -573,6 +575,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 			    listener_max(l));
 			ev_io_stop(lp, &l->io);
 			l->paused = 1;
+			CTR_ADD(l->ctr->refused[CTR_REFUSE_MAXCONN], 1);
 			return;
 		}
 		len = sizeof(ss);
