@@ -323,6 +323,7 @@ struct config {
 	char			*log_file;	/* NULL: stderr or syslog */
 	char			*metrics;	/* tcp:// URI, or NULL */
 	struct addr		 metrics_addr;
+	char			*control;	/* unix socket path, or NULL */
 	char			*user;
 	char			*group;
 	struct plugin_confs	 plugins;
@@ -426,6 +427,7 @@ struct asockd_listener {
 	char			 uri[160];	/* bound address, as a URI */
 	ev_io			 io;
 	int			 paused;	/* max_connections reached */
+	int			 disabled;	/* asockctl disable listener */
 	int			 inherited;	/* fd from socket activation */
 	unsigned int		 nconns;
 	struct ctr_listener	*ctr;		/* counters.c; never NULL */
@@ -466,6 +468,8 @@ void	 listener_stop_all(void);
 void	 listener_shut(struct asockd_listener *);
 /* Close every listening socket (and unlink unix socket files). */
 void	 listener_close_all(void);
+/* asockctl disable (1) / enable (0) listener: stop or resume accepting. */
+void	 listener_disable(struct asockd_listener *, int);
 /* A connection of l closed: resume accepting if it was paused. */
 void	 listener_conn_gone(struct asockd_listener *);
 unsigned int listener_count(void);
@@ -610,6 +614,21 @@ struct asockd_listener *conn_listener(const struct asockd_conn *);
 int	 conn_broadcast_frame(struct asockd_listener *, const void *, size_t);
 /* Set up the EPOLLPRI watcher for out-of-band data. */
 void	 conn_oob_init(void);
+/* For the control socket (control.c): what asockctl shows of one. */
+struct conn_info {
+	uint64_t		 id;
+	const char		*peer;
+	double			 age;		/* seconds open */
+	uint64_t		 bytes_in, bytes_out;
+	size_t			 queued;	/* output bytes waiting */
+	const char		*state;	/* open, blocked, paused, closing */
+};
+void	 conn_info(const struct asockd_conn *, struct conn_info *);
+/* The connection after prev (NULL: the first) of listener l, or NULL. */
+struct asockd_conn *conn_next(struct asockd_listener *,
+	    struct asockd_conn *prev);
+/* This process's connection id, or NULL. */
+struct asockd_conn *conn_find(uint64_t id);
 
 /* ---------------------------------------------------------------- sendq.c */
 
@@ -842,6 +861,23 @@ int	 metrics_open(const struct config *);
 void	 metrics_close(void);
 /* The exposition text (malloc'd, NUL-terminated), its length in *len. */
 char	*metrics_text(size_t *len);
+
+/* -------------------------------------------------------------- control.c */
+
+/* Master: take asockctl commands on cf->control.  -1 after logging. */
+int	 control_open(const struct config *);
+/* Master at exit: close and unlink the socket, drop the channels. */
+void	 control_close(void);
+/* In a new worker: close what is the master's (no unlink). */
+void	 control_forget(void);
+/* Master: the channel to the worker in slot (its end of a socketpair). */
+void	 control_worker_new(int slot, int fd, int index, pid_t pid);
+/* Master: the worker in slot is up (it gets the disabled listeners). */
+void	 control_worker_ready(int slot);
+/* Master: the worker in slot is gone. */
+void	 control_worker_gone(int slot);
+/* Worker: answer the master's requests on fd. */
+void	 control_child(int fd);
 
 /* ---------------------------------------------------------- quarantine.c */
 

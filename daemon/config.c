@@ -101,6 +101,10 @@ static const struct ckey keys[] = {
 	{ SC_DAEMON, "metrics", KT_STRING, 0, 0, 0, NULL, D(metrics),
 	    "tcp://HOST:PORT where the master serves GET /metrics "
 	    "(Prometheus text format); unset: none" },
+	{ SC_DAEMON, "control", KT_PATH, 0, 0, 0, NULL, D(control),
+	    "unix socket where the master takes asockctl commands (mode "
+	    "0600, owned by daemon.user; relative to the config file); "
+	    "unset: none" },
 	{ SC_DAEMON, "user", KT_STRING, 0, 0, 0, NULL, D(user),
 	    "drop privileges to this user after binding; unset: stay" },
 	{ SC_DAEMON, "group", KT_STRING, 0, 0, 0, NULL, D(group),
@@ -676,6 +680,11 @@ daemon_check(struct cparse *cp, const config_setting_t *g)
 	struct config	*c = cp->conf;
 	char		 err[512];
 
+	if (c->control != NULL &&
+	    strlen(c->control) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		cerr(cp, config_setting_get_member(g, "control"),
+		    "daemon: control: %s: path too long for a unix socket",
+		    c->control);
 	if (c->metrics == NULL)
 		return;
 #ifdef ASOCKD_NO_COUNTERS
@@ -1051,6 +1060,7 @@ config_free(struct config *c)
 	free(c->pidfile);
 	free(c->log_file);
 	free(c->metrics);
+	free(c->control);
 	free(c->user);
 	free(c->group);
 	free(c);

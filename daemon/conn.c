@@ -214,6 +214,43 @@ conn_broadcast_frame(struct asockd_listener *l, const void *p, size_t len)
 	return first;
 }
 
+void
+conn_info(const struct asockd_conn *c, struct conn_info *ci)
+{
+	ci->id = c->id;
+	ci->peer = c->peer != NULL ? c->peer : "?";
+	ci->age = ev_now(proc.loop) - c->started;
+	ci->bytes_in = c->bytes_in;
+	ci->bytes_out = c->bytes_out;
+	ci->queued = c->sendq.len;
+	ci->state = c->state != CONN_OPEN ? state_names[c->state] :
+	    c->close_reason != 0 ? "closing" : c->blocked ? "blocked" :
+	    c->rpaused ? "paused" : "open";
+}
+
+struct asockd_conn *
+conn_next(struct asockd_listener *l, struct asockd_conn *prev)
+{
+	return prev == NULL ? TAILQ_FIRST(&l->conns) :
+	    TAILQ_NEXT(prev, entry);
+}
+
+struct asockd_conn *
+conn_find(uint64_t id)
+{
+	struct asockd_listener	*l;
+	struct asockd_conn	*c;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		TAILQ_FOREACH(c, &l->conns, entry)
+			if (c->id == id)
+				return c;
+	TAILQ_FOREACH(c, &outbound, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
 /*
  * The process room's hook, called after every connection was freed: the
  * worker uses it to stop once the last one is gone.

@@ -490,7 +490,8 @@ listener_start_all(void)
 			dgram_start(l);
 			continue;
 		}
-		if (accept_paused || l->nconns >= listener_max(l))
+		if (accept_paused || l->disabled ||
+		    l->nconns >= listener_max(l))
 			continue;
 		if (!ev_is_active(&l->io)) {
 			ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
@@ -553,7 +554,7 @@ void
 listener_conn_gone(struct asockd_listener *l)
 {
 	if (l->paused && !accept_paused && !proc.shutting_down && l->fd != -1 &&
-	    l->nconns < listener_max(l)) {
+	    !l->disabled && l->nconns < listener_max(l)) {
 		l->paused = 0;
 		ev_io_start(proc.loop, &l->io);
 	}
@@ -622,6 +623,20 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 		pressure_end();
 		conn_accept(l, fd, (struct sockaddr *)&ss, len);
 	}
+}
+
+/*
+ * Disabled, a listener keeps its socket (clients queue in the backlog and
+ * are served once it is enabled again) and this worker stops accepting.
+ */
+void
+listener_disable(struct asockd_listener *l, int on)
+{
+	l->disabled = on != 0;
+	if (on)
+		ev_io_stop(proc.loop, &l->io);
+	else if (!proc.shutting_down)
+		listener_start_all();
 }
 
 const char *

@@ -209,6 +209,7 @@ master_forget(void)
 	ev_timer_stop(proc.loop, &watchdog_timer);
 	ev_timer_stop(proc.loop, &kill_timer);
 	metrics_close();
+	control_forget();
 	free(pidfile);
 	pidfile = NULL;
 	/* the worker keeps starter_fd until it is up: see worker_main */
@@ -222,7 +223,7 @@ worker_spawn(struct gen *g, int index)
 {
 	struct worker	*w;
 	struct worker_slot *s;
-	int		 fds[2], i;
+	int		 fds[2], cfd[2], i;
 	pid_t		 pid;
 
 	for (i = 0; i < WORKER_SLOTS && slot_used[i]; i++)
@@ -241,21 +242,35 @@ worker_spawn(struct gen *g, int index)
 		log_warn("pipe2");
 		return -1;
 	}
-	if ((pid = fork()) == -1) {
-		log_warn("fork");
+	/* the control channel: asockctl's questions for this worker */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, cfd) == -1) {
+		log_warn("socketpair");
 		close(fds[0]);
 		close(fds[1]);
 		return -1;
 	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(fds[0]);
+		close(fds[1]);
+		close(cfd[0]);
+		close(cfd[1]);
+		return -1;
+	}
 	if (pid == 0) {
 		close(fds[0]);
+		close(cfd[0]);
 		master_forget();
 		ev_loop_fork(proc.loop);
+		control_child(cfd[1]);
 		proc.conf = g->conf;
 		listener_share = g->nworkers;
 		worker_main(index, fds[1], s);
 	}
 	close(fds[1]);
+	close(cfd[1]);
+	control_worker_new(i, cfd[0], index, pid);
 	w = xcalloc(1, sizeof(*w));
 	w->gen = g;
 	w->index = index;
@@ -397,6 +412,7 @@ ready_cb(struct ev_loop *l, ev_io *io, int revents)
 	if (n != 1)
 		return;		/* it died: child_cb tells */
 	w->ready = 1;
+	control_worker_ready(w->slot);
 	w->beat = master_shm->slots[w->slot].beat;
 	w->beat_at = ev_now(l);
 	if (g->state != GEN_STARTING)
@@ -502,6 +518,7 @@ child_cb(struct ev_loop *l, ev_child *c, int revents)
 		g->workers[w->index] = NULL;
 	g->alive--;
 	ctr_slot_fold(w->slot);
+	control_worker_gone(w->slot);
 	slot_used[w->slot] = 0;
 	master_shm->slots[w->slot].pid = 0;
 	master_shm->slots[w->slot].nconns = 0;
@@ -582,6 +599,10 @@ master_reload(void)
 	    (nc->metrics != NULL && strcmp(nc->metrics,
 	    proc.conf->metrics) != 0))
 		log_warnx("reload: daemon.metrics changes at the next start");
+	if ((nc->control == NULL) != (proc.conf->control == NULL) ||
+	    (nc->control != NULL && strcmp(nc->control,
+	    proc.conf->control) != 0))
+		log_warnx("reload: daemon.control changes at the next start");
 	if (nc->pidfile != NULL && (pidfile == NULL ||
 	    strcmp(nc->pidfile, pidfile) != 0))
 		log_warnx("reload: daemon.pidfile changes at the next start");
@@ -926,7 +947,9 @@ master_run(const char *pd, int foreground)
 		listener_free_all();
 		return 1;
 	}
-	if (proc.conf->metrics != NULL && metrics_open(proc.conf) == -1) {
+	if ((proc.conf->metrics != NULL && metrics_open(proc.conf) == -1) ||
+	    (proc.conf->control != NULL && control_open(proc.conf) == -1)) {
+		metrics_close();
 		listener_free_all();
 		return 1;
 	}
@@ -939,6 +962,7 @@ master_run(const char *pd, int foreground)
 		log_warn("unlink %s", pidfile);
 	free(pidfile);
 	metrics_close();
+	control_close();
 	listener_free_all();
 	quarantine_clear();
 	while ((g = TAILQ_FIRST(&gens)) != NULL) {

@@ -143,7 +143,8 @@ listeners_out(FILE *fp, const struct ctr_sum *s, const struct live *lv)
 	    "Connections closed, by close reason.");
 	LFOR(s, i)
 		for (r = ASOCKD_CLOSE_PEER; r <= ASOCKD_CLOSE_OVERFLOW; r++) {
-			fputs("asockd_connections_closed_total{listener=\"", fp);
+			fputs("asockd_connections_closed_total{listener=\"",
+			    fp);
 			label(fp, s->l[i].name);
 			fprintf(fp, "\",reason=\"%s\"} %llu\n",
 			    conn_reason_name(r),

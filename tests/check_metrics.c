@@ -24,7 +24,8 @@
 
 #define CONF_HEAD							\
 	"daemon: { log_level = \"debug\"; workers = 2;"			\
-	" metrics = \"tcp://127.0.0.1:0\"; shutdown_timeout = 5.0; };\n"	\
+	" metrics = \"tcp://127.0.0.1:0\"; shutdown_timeout = 5.0;"	\
+	" };\n"							\
 	"plugins: {\n"							\
 	"  crash = { path = \"@TEST_PLUGIN_DIR@/crash.so\"; };\n"	\
 	"  echo = { path = \"echo.so\"; };\n"				\
