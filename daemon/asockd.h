@@ -340,6 +340,8 @@ struct config *config_load(const char *path, const char *plugin_dir_override);
 void	 config_free(struct config *);
 /* The resolved path of a plugin's shared object (plugin_dir + path). */
 char	*config_plugin_path(const struct config *, const struct plugin_conf *);
+/* asockd -T: c as libconfig text, every key with its value. */
+void	 config_dump(FILE *, const struct config *);
 /* Writes the key table as documentation (used for docs and --help). */
 void	 config_print_keys(FILE *);
 

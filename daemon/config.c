@@ -1102,6 +1102,114 @@ ktype_name(int type)
 	return "?";
 }
 
+/* One key of scope at base as libconfig text; nothing when unset. */
+static void
+key_dump(FILE *fp, const struct ckey *k, const void *base, const char *ind)
+{
+	static const char *const levels[] = {
+		[LOG_ERR] = "err", [LOG_WARNING] = "warning",
+		[LOG_NOTICE] = "notice", [LOG_INFO] = "info",
+		[LOG_DEBUG] = "debug"
+	};
+	const char	*p = (const char *)base + k->off;
+	const char	*s;
+	char		 num[64];
+	int		 v;
+
+	switch (k->type) {
+	case KT_STRING:
+	case KT_FILE:
+	case KT_PATH:
+		if ((s = *(char *const *)(const void *)p) == NULL)
+			return;
+		fprintf(fp, "%s%s = \"", ind, k->name);
+		for (; *s != '\0'; s++)
+			fprintf(fp, *s == '"' || *s == '\\' ? "\\%c" : "%c",
+			    *s);
+		fputs("\";\n", fp);
+		break;
+	case KT_INT:
+		fprintf(fp, "%s%s = %d;\n", ind, k->name,
+		    *(const int *)(const void *)p);
+		break;
+	case KT_SIZE:
+		fprintf(fp, "%s%s = %zu;\n", ind, k->name,
+		    *(const size_t *)(const void *)p);
+		break;
+	case KT_DOUBLE:
+		/* libconfig reads a number without a point as an integer */
+		snprintf(num, sizeof(num), "%.17g",
+		    *(const double *)(const void *)p);
+		fprintf(fp, "%s%s = %s%s;\n", ind, k->name, num,
+		    strpbrk(num, ".e") == NULL ? ".0" : "");
+		break;
+	case KT_LEVEL:
+		v = *(const int *)(const void *)p;
+		fprintf(fp, "%s%s = \"%s\";\n", ind, k->name,
+		    v >= LOG_ERR && v <= LOG_DEBUG ? levels[v] : "info");
+		break;
+	case KT_FRAMING:
+		fprintf(fp, "%s%s = \"%s\";\n", ind, k->name,
+		    framings[*(const int *)(const void *)p]);
+		break;
+	case KT_MODE:
+		fprintf(fp, "%s%s = \"%04o\";\n", ind, k->name,
+		    *(const int *)(const void *)p);
+		break;
+	}
+}
+
+void
+config_dump(FILE *fp, const struct config *c)
+{
+	const struct plugin_conf	*pc;
+	const struct listener_conf	*lc;
+	size_t				 i;
+	int				 unix_l;
+
+	fprintf(fp, "# %s as asockd understands it: defaults filled in,\n"
+	    "# @include and conf.d/ merged, paths resolved.\n", c->file);
+	fputs("daemon: {\n", fp);
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].scope == SC_DAEMON)
+			key_dump(fp, &keys[i], c, "  ");
+	fputs("};\nplugins: {\n", fp);
+	TAILQ_FOREACH(pc, &c->plugins, entry) {
+		fprintf(fp, "  # %s:%d\n  %s = {\n", pc->file, pc->line,
+		    pc->name);
+		for (i = 0; i < NKEYS; i++)
+			if (keys[i].scope == SC_PLUGIN)
+				key_dump(fp, &keys[i], pc, "    ");
+		fputs("  };\n", fp);
+	}
+	fputs("};\nlisteners: (\n", fp);
+	TAILQ_FOREACH(lc, &c->listeners, entry) {
+		unix_l = lc->addr.kind == ASOCKD_UNIX ||
+		    lc->addr.kind == ASOCKD_UNIX_DGRAM;
+		fprintf(fp, "  # %s:%d\n  {\n", lc->file, lc->line);
+		for (i = 0; i < NKEYS; i++) {
+			if (keys[i].scope != SC_LISTENER)
+				continue;
+			/* mode, owner, group: unix sockets only */
+			if (!unix_l && (strcmp(keys[i].name, "mode") == 0 ||
+			    strcmp(keys[i].name, "owner") == 0 ||
+			    strcmp(keys[i].name, "group") == 0))
+				continue;
+			if (unix_l && strcmp(keys[i].name, "listen") == 0) {
+				/* as resolved against its file's directory */
+				fprintf(fp, "    listen = \"%s:%s\";\n",
+				    lc->addr.kind == ASOCKD_UNIX ? "unix" :
+				    "unix-dgram", ((const struct sockaddr_un *)
+				    (const void *)&lc->addr.ss)->sun_path);
+				continue;
+			}
+			key_dump(fp, &keys[i], lc, "    ");
+		}
+		fprintf(fp, "  }%s\n", TAILQ_NEXT(lc, entry) ? "," : "");
+	}
+	fputs(");\n", fp);
+}
+
 void
 config_print_keys(FILE *fp)
 {

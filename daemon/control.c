@@ -171,6 +171,7 @@ json_str(FILE *fp, const char *s)
 static void
 table_print(FILE *fp, const struct table *t, int json)
 {
+	const char *cell;
 	size_t	 w[COLS_MAX];
 	int	 i, j, nrows = t->ncells / t->ncols;
 
@@ -183,10 +184,11 @@ table_print(FILE *fp, const struct table *t, int json)
 					fputc(',', fp);
 				json_str(fp, t->cols[j]);
 				fputc(':', fp);
+				cell = t->cells[i * t->ncols + j];
 				if (t->num[j])
-					fputs(t->cells[i * t->ncols + j], fp);
+					fputs(cell, fp);
 				else
-					json_str(fp, t->cells[i * t->ncols + j]);
+					json_str(fp, cell);
 			}
 			fputc('}', fp);
 		}

@@ -294,7 +294,8 @@ START_TEST(peercred)
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
 	ck_assert_int_eq(st.st_uid, geteuid());
 	if (geteuid() != 0) {
-		fprintf(stderr, "SKIP peercred: needs root to be another uid\n");
+		fprintf(stderr, "SKIP peercred: only root can be another"
+		    " uid\n");
 		goto done;
 	}
 	/* let nobody reach the socket; only SO_PEERCRED stops it now */
