@@ -397,7 +397,10 @@ extern const struct asockd_host host_api;
  * the time of the outermost one (two vDSO clock reads) in its histogram.
  */
 #ifdef ASOCKD_NO_COUNTERS
-#define CB_CALL_P(inst, call)	CB_CALL(call)
+#define CB_CALL_P(inst, call) do {					\
+	(void)(inst);							\
+	CB_CALL(call);							\
+} while (0)
 #else
 #define CB_CALL_P(inst, call) do {					\
 	uint64_t cb_t0_ = cb_depth == 0 ? ctr_now_ns() : 0;		\

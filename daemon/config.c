@@ -678,7 +678,9 @@ static void
 daemon_check(struct cparse *cp, const config_setting_t *g)
 {
 	struct config	*c = cp->conf;
+#ifndef ASOCKD_NO_COUNTERS
 	char		 err[512];
+#endif
 
 	if (c->control != NULL &&
 	    strlen(c->control) >= sizeof(((struct sockaddr_un *)0)->sun_path))

@@ -38,9 +38,11 @@ struct ctr_block	*ctr_shm;
 
 static struct ctr_block	*self;
 static int		 nslots;
+#ifndef ASOCKD_NO_COUNTERS
 static ev_check		 turn_check;
 static ev_prepare	 turn_prepare;
 static ev_tstamp	 turn_start;
+#endif
 
 /* Master: totals of the workers that are gone, by name. */
 static struct ctr_sum	 gone;
@@ -230,6 +232,7 @@ ctr_plugin_find(const char *name)
 	return &ctr_psink;
 }
 
+#ifndef ASOCKD_NO_COUNTERS
 /* First watcher after poll: the turn starts (ev_now is after the poll). */
 static void
 turn_check_cb(struct ev_loop *l, ev_check *w, int revents)
@@ -263,6 +266,8 @@ turn_prepare_cb(struct ev_loop *l, ev_prepare *w, int revents)
 		    __ATOMIC_RELAXED);
 	turn_start = 0;
 }
+
+#endif
 
 void
 ctr_attach(int slot)
