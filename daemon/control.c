@@ -78,6 +78,7 @@ struct fanout {
 	struct cclient	*client;
 	int		 kind;		/* F_* */
 	char		 arg[128];
+	char		 done[192];	/* what to say when it went well */
 	int		 nwait;
 	struct table	 t;
 	char		 notes[2048];
@@ -342,6 +343,18 @@ wsum_cb(const struct worker_view *v, void *arg)
 		s->workers++;
 }
 
+static const char *
+level_name(int level)
+{
+	static const char *const names[] = {
+		[LOG_ERR] = "err", [LOG_WARNING] = "warning",
+		[LOG_NOTICE] = "notice", [LOG_INFO] = "info",
+		[LOG_DEBUG] = "debug"
+	};
+
+	return level >= LOG_ERR && level <= LOG_DEBUG ? names[level] : "?";
+}
+
 static void
 show_info(struct cclient *c)
 {
@@ -368,7 +381,7 @@ show_info(struct cclient *c)
 	    (unsigned long long)master_stats.reloads_failed);
 	KV("workers_restarted", "%llu",
 	    (unsigned long long)master_stats.restarts);
-	KV("log_level", "%d", log_getlevel());
+	KV("log_level", "%s", level_name(log_getlevel()));
 #undef KV
 	if (c->json) {
 		int	 i;
@@ -575,7 +588,8 @@ fanout_timeout_cb(struct ev_loop *l, ev_timer *t, int revents)
  * to chan_cb, then fanout_done answers the client.
  */
 static void
-fanout_start(struct cclient *c, int kind, const char *arg, int slot)
+fanout_start(struct cclient *c, int kind, const char *arg, int slot,
+    const char *done)
 {
 	static const char *const verbs[] = {
 		"conns", "kill", "disable", "enable", "log-level"
@@ -587,6 +601,7 @@ fanout_start(struct cclient *c, int kind, const char *arg, int slot)
 	f->client = c;
 	f->kind = kind;
 	snprintf(f->arg, sizeof(f->arg), "%s", arg ? arg : "");
+	snprintf(f->done, sizeof(f->done), "%s", done ? done : "");
 	if (kind == F_CONNS)
 		table_init(&f->t, "id listener peer #age #in #out #queued"
 		    " state");
@@ -671,7 +686,7 @@ fanout_done(void)
 				fputs(f->notes, fp);
 			}
 		} else
-			fputs(f->notes, fp);
+			fputs(f->notes[0] != '\0' ? f->notes : f->done, fp);
 		answer_end(c, &a);
 	}
 	if (f->t.ncols > 0)
@@ -753,7 +768,7 @@ client_run(struct cclient *c)
 	struct answer	 a;
 	char		*w[4], *p = c->line, *colon;
 	int		 n, level, slot;
-	char		 arg[128];
+	char		 arg[128], done[64];
 
 	for (n = 0; n < 4 && (w[n] = strsep(&p, " ")) != NULL; )
 		if (*w[n] != '\0')
@@ -790,7 +805,8 @@ client_run(struct cclient *c)
 		if (n == 3 && listener_by_name(w[2]) == NULL)
 			client_error(c, "no listener '%s'", w[2]);
 		else
-			fanout_start(c, F_CONNS, n == 3 ? w[2] : NULL, -1);
+			fanout_start(c, F_CONNS, n == 3 ? w[2] : NULL, -1,
+			    NULL);
 	} else if (n == 3 && strcmp(w[0], "kill") == 0 &&
 	    strcmp(w[1], "conn") == 0) {
 		if ((colon = strchr(w[2], ':')) == NULL ||
@@ -799,8 +815,11 @@ client_run(struct cclient *c)
 		    strlen(colon + 1) || colon[1] == '\0')
 			client_error(c, "no connection '%s' (ids are"
 			    " WORKER:N, as show conns prints them)", w[2]);
-		else
-			fanout_start(c, F_KILL, colon + 1, slot);
+		else {
+			snprintf(arg, sizeof(arg), "connection %s: aborted\n",
+			    w[2]);
+			fanout_start(c, F_KILL, colon + 1, slot, arg);
+		}
 	} else if (n == 3 && (strcmp(w[0], "disable") == 0 ||
 	    strcmp(w[0], "enable") == 0) && strcmp(w[1], "listener") == 0) {
 		if (listener_by_name(w[2]) == NULL) {
@@ -815,8 +834,11 @@ client_run(struct cclient *c)
 			memcpy(disabled[n], disabled[--ndisabled],
 			    CTR_NAMELEN);
 		log_notice("control: %s listener %s", w[0], w[2]);
+		snprintf(arg, sizeof(arg), "listener %s: %s\n", w[2],
+		    w[0][0] == 'd' ? "disabled (new clients wait in the"
+		    " backlog)" : "accepting");
 		fanout_start(c, w[0][0] == 'd' ? F_DISABLE : F_ENABLE, w[2],
-		    -1);
+		    -1, arg);
 	} else if (n == 1 && strcmp(w[0], "reload") == 0) {
 		log_notice("control: reload");
 		kill(getpid(), SIGHUP);
@@ -825,7 +847,8 @@ client_run(struct cclient *c)
 		answer_end(c, &a);
 	} else if (n == 1 && strcmp(w[0], "reopen-logs") == 0) {
 		kill(getpid(), SIGUSR1);
-		answer_start(&a);
+		fputs("reopening the log file (as SIGUSR1)\n",
+		    answer_start(&a));
 		answer_end(c, &a);
 	} else if (n == 2 && strcmp(w[0], "log-level") == 0) {
 		if ((level = log_level_parse(w[1])) == -1) {
@@ -835,8 +858,9 @@ client_run(struct cclient *c)
 		}
 		log_setlevel(level);
 		log_notice("control: log level %s", w[1]);
+		snprintf(done, sizeof(done), "log level %s\n", w[1]);
 		snprintf(arg, sizeof(arg), "%d", level);
-		fanout_start(c, F_LEVEL, arg, -1);
+		fanout_start(c, F_LEVEL, arg, -1, done);
 	} else
 		client_error(c, "unknown command '%s%s%s' (%s)",
 		    n > 0 ? w[0] : "", n > 1 ? " " : "", n > 1 ? w[1] : "",

@@ -154,6 +154,7 @@ START_TEST(conns_kill)
 
 		snprintf(args, sizeof(args), "kill conn %s", id);
 		ck_assert_int_eq(ctl(args), 0);
+		ck_assert_msg(strstr(out, ": aborted\n") != NULL, "%s", out);
 	}
 	ck_assert(h_log_wait(d, "aborted by asockctl", 5000));
 	ck_assert(h_log_wait(d, "closed (local)", 5000));
@@ -180,6 +181,8 @@ START_TEST(disable_enable)
 	int		 fd;
 
 	ck_assert_int_eq(ctl("disable listener echo"), 0);
+	ck_assert_str_eq(out, "listener echo: disabled (new clients wait in"
+	    " the backlog)\n");
 	ck_assert_int_eq(ctl("show listeners"), 0);
 	ck_assert_msg(strstr(out, "disabled") != NULL, "%s", out);
 	/* the client waits in the backlog: no answer */
@@ -214,6 +217,7 @@ START_TEST(reload_logs_level)
 	    5000));
 	/* warning: the workers stop logging closed connections */
 	ck_assert_int_eq(ctl("log-level warning"), 0);
+	ck_assert_str_eq(out, "log level warning\n");
 	before = h_log_count(d, "closed (peer)");
 	fd = echo_conn(d);
 	close(fd);
