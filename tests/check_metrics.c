@@ -383,6 +383,63 @@ START_TEST(prometheus_scrape)
 }
 END_TEST
 
+
+static char *
+slurp(const char *rel)
+{
+	char	 path[1024], *buf;
+	FILE	*fp;
+	size_t	 n;
+
+	snprintf(path, sizeof(path), "%s/%s", getenv("ASOCKD_SRCDIR"), rel);
+	ck_assert_msg((fp = fopen(path, "r")) != NULL, "%s", path);
+	buf = calloc(1, 1 << 20);
+	n = fread(buf, 1, (1 << 20) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * docs/observability.md names every metric the daemon serves, and holds
+ * the alert rules of docs/asockd-alerts.yml, which promtool accepts.
+ */
+START_TEST(documented)
+{
+	struct daemon	*d = h_daemon_start(conf, NULL);
+	char		*t, *doc, *rules, *p, name[128], cmd[1200], out[4096];
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	t = scrape(metrics_port(d));
+	doc = slurp("docs/observability.md");
+	for (p = t; (p = strstr(p, "\n# TYPE ")) != NULL; p++) {
+		snprintf(name, sizeof(name), "`%.*s`",
+		    (int)strcspn(p + 8, " "), p + 8);
+		ck_assert_msg(strstr(doc, name) != NULL, "%s is not in"
+		    " docs/observability.md", name);
+		n++;
+	}
+	ck_assert_int_gt(n, 20);
+	rules = slurp("docs/asockd-alerts.yml");
+	ck_assert_msg(strstr(doc, rules) != NULL, "docs/observability.md"
+	    " does not hold docs/asockd-alerts.yml as it is");
+	if (have("promtool")) {
+		snprintf(cmd, sizeof(cmd), "promtool check rules"
+		    " '%s/docs/asockd-alerts.yml' 2>&1",
+		    getenv("ASOCKD_SRCDIR"));
+		ck_assert_msg(shell(cmd, out, sizeof(out)) == 0, "%s", out);
+		ck_assert(strstr(out, "SUCCESS: 3 rules found") != NULL);
+	} else
+		fprintf(stderr, "SKIP promtool check rules: no promtool\n");
+	free(rules);
+	free(doc);
+	free(t);
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 /* daemon.metrics must be tcp://: FILE:LINE otherwise. */
 START_TEST(bad_address)
 {
@@ -419,6 +476,7 @@ metrics_suite(void)
 	tcase_add_test(tc, promtool_check);
 	tcase_add_test(tc, prometheus_scrape);
 	tcase_add_test(tc, bad_address);
+	tcase_add_test(tc, documented);
 	suite_add_tcase(s, tc);
 	return s;
 }
