@@ -2,8 +2,10 @@
 # bench/counters.sh - what the counters cost: echo messages/s of asockd
 # with its counters (A) against the same sources with them compiled out
 # (B, bench/asockd-nocounters, -DASOCKD_NO_COUNTERS), alternating
-# A B A B ... on loopback, one worker, bench/echo_load with 64
-# connections and 16 messages of 64 bytes in flight.
+# A B A B ... on loopback, one worker (pinned as in run.sh),
+# bench/echo_load with 64 connections and 16 messages of 64 bytes in
+# flight.  Besides messages/s it prints the worker's CPU time per
+# message, which other load on the machine disturbs far less.
 #
 #   bench/counters.sh [--builddir DIR] [--rounds N] [--duration SECS]
 #
@@ -43,10 +45,17 @@ listeners: ( { name = "echo"; listen = "tcp://127.0.0.1:0";
   plugin = "echo"; } );
 CONF
 
-# run BINARY: one measurement, prints msgs/s
+# as run.sh: server on CPU 1, load on CPU 0, when there are two
+srv_pin= load_pin=
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	srv_pin="taskset -c 1"
+	load_pin="taskset -c 0"
+fi
+
+# run BINARY: one measurement, prints msgs/s and CPU ns per message
 run() {
 	local port i
-	"$1" -f -c "$work/asockd.conf" -P "$builddir/plugins/.libs" \
+	$srv_pin "$1" -f -c "$work/asockd.conf" -P "$builddir/plugins/.libs" \
 	    2>"$work/log" &
 	pid=$!
 	for i in $(seq 100); do
@@ -56,7 +65,7 @@ run() {
 		sleep 0.05
 	done
 	w=$(cat /proc/"$pid"/task/*/children | tr -d " ")
-	"$builddir/bench/echo_load" -p "$port" -c 64 -P 16 -s 64 \
+	$load_pin "$builddir/bench/echo_load" -p "$port" -c 64 -P 16 -s 64 \
 	    -d "$dur" -w 0 >"$work/out"
 	# the worker's CPU time (user + system, clock ticks) per message:
 	# steadier than messages/s on a machine others share
