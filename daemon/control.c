@@ -699,6 +699,16 @@ fanout_done(void)
 	}
 }
 
+/* The channel's watcher is unref'd (it must not keep the loop alive). */
+static void
+chan_stop(struct wchan *w)
+{
+	if (!ev_is_active(&w->io))
+		return;
+	ev_ref(proc.loop);
+	ev_io_stop(proc.loop, &w->io);
+}
+
 static void
 chan_cb(struct ev_loop *l, ev_io *io, int revents)
 {
@@ -720,8 +730,9 @@ chan_cb(struct ev_loop *l, ev_io *io, int revents)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		ev_io_stop(l, io);
-		return;		/* it is dying: control_worker_gone follows */
+		/* it is dying: control_worker_gone follows */
+		chan_stop(w);
+		return;
 	}
 	w->len += n;
 	w->buf[w->len] = '\0';
@@ -1005,7 +1016,7 @@ control_forget(void)
 	}
 	for (i = 0; i < WORKER_SLOTS; i++)
 		if (chans[i] != NULL) {
-			ev_io_stop(proc.loop, &chans[i]->io);
+			chan_stop(chans[i]);
 			close(chans[i]->fd);
 			free(chans[i]->buf);
 			free(chans[i]);
@@ -1074,10 +1085,7 @@ control_worker_gone(int slot)
 		    w->index, (long)w->pid);
 		busy->nwait--;
 	}
-	if (ev_is_active(&w->io)) {
-		ev_ref(proc.loop);
-		ev_io_stop(proc.loop, &w->io);
-	}
+	chan_stop(w);
 	close(w->fd);
 	free(w->buf);
 	free(w);

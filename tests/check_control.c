@@ -361,6 +361,35 @@ START_TEST(socket_from_config)
 }
 END_TEST
 
+/*
+ * Workers that die are replaced and the master goes on serving: the
+ * channel to a dead worker must not take the loop's last reference
+ * (the master and new workers once left their loops here).
+ */
+START_TEST(survives_crashes)
+{
+	struct daemon	*d = start();
+	int		 i, fd;
+
+	for (i = 1; i <= 3; i++) {
+		fd = h_tcp_connect("127.0.0.1", h_port(d, "crash"));
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(h_write_all(fd, "segv\n", 5), 5);
+		ck_assert(h_wait_eof(fd, 5000));
+		close(fd);
+		ck_assert(h_log_wait(d, "(SIGSEGV)", 5000));
+		usleep(600 * 1000);	/* the replacement starts */
+	}
+	ck_assert_int_eq(ctl("show info"), 0);
+	ck_assert_msg(strstr(out, "workers_restarted  3\n") != NULL &&
+	    strstr(out, "workers            2\n") != NULL, "%s", out);
+	ck_assert_int_eq(h_log_count(d, "exited with status 0"), 0);
+	close(echo_conn(d));
+	ck_assert_int_eq(h_daemon_stop(d, 10000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 static Suite *
 control_suite(void)
 {
@@ -377,6 +406,7 @@ control_suite(void)
 	tcase_add_test(tc, stuck_worker);
 	tcase_add_test(tc, peercred);
 	tcase_add_test(tc, socket_from_config);
+	tcase_add_test(tc, survives_crashes);
 	suite_add_tcase(s, tc);
 	return s;
 }
