@@ -214,7 +214,8 @@ config_test(FILE *okfp)
 	if (listener_check_all(proc.conf) == -1)
 		errors++;
 	if (dir_check(proc.conf->log_file, "daemon.log_file") == -1 ||
-	    dir_check(proc.conf->pidfile, "daemon.pidfile") == -1)
+	    dir_check(proc.conf->pidfile, "daemon.pidfile") == -1 ||
+	    dir_check(proc.conf->control, "daemon.control") == -1)
 		errors++;
 	if (errors) {
 		fprintf(stderr, "%s: configuration has errors\n",

@@ -390,6 +390,27 @@ START_TEST(survives_crashes)
 }
 END_TEST
 
+/* -t checks that the control socket's directory exists. */
+START_TEST(test_checks_dir)
+{
+	char	*path, out2[4096];
+	char	*argv[] = { "asockd", "-t", "-P", NULL, "-c", NULL, NULL };
+
+	path = h_write_file("nodir.conf",
+	    "daemon: { control = \"no/such/dir/ctl.sock\"; };\n"
+	    "plugins: { echo = { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; } );\n");
+	argv[3] = getenv("ASOCKD_PLUGIN_DIR");
+	argv[5] = path;
+	ck_assert_int_eq(h_run(argv, out2, sizeof(out2)), 1);
+	ck_assert_msg(strstr(out2, "daemon.control: ") != NULL &&
+	    strstr(out2, "no/such/dir: No such file or directory") != NULL,
+	    "%s", out2);
+	free(path);
+}
+END_TEST
+
 static Suite *
 control_suite(void)
 {
@@ -407,6 +428,7 @@ control_suite(void)
 	tcase_add_test(tc, peercred);
 	tcase_add_test(tc, socket_from_config);
 	tcase_add_test(tc, survives_crashes);
+	tcase_add_test(tc, test_checks_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }
