@@ -123,16 +123,57 @@ echo_once(int port)
 
 #define N	60
 
+/* The pid of the worker that serves the crash listener connection fd. */
+static long
+pid_of(int fd)
+{
+	char	 buf[32];
+	ssize_t	 i;
+
+	ck_assert_int_eq(h_write_all(fd, "pid\n", 4), 4);
+	memset(buf, 0, sizeof(buf));
+	for (i = 0; i < (ssize_t)sizeof(buf) - 1; i++) {
+		ck_assert_int_eq(h_read_n(fd, buf + i, 1, 5000), 1);
+		if (buf[i] == '\n')
+			break;
+	}
+	return atol(buf);
+}
+
 /* N connections over two workers: accepted = closed = N, exactly. */
 START_TEST(exact_counts)
 {
 	struct daemon	*d = h_daemon_start(conf, NULL);
-	char		*t;
-	int		 i, mp, ep;
+	char		*t, series[128];
+	long		 first, pid;
+	int		 i, mp, ep, k, fds[50];
 
 	ck_assert_ptr_nonnull(d);
 	mp = metrics_port(d);
 	ep = h_port(d, "echo");
+	/* connections held by both workers: the sum covers both blocks */
+	ck_assert(h_log_wait(d, "worker 1 started", 5000));
+	first = -1;
+	for (k = 0; k < 50; k++) {
+		fds[k] = h_tcp_connect("127.0.0.1", h_port(d, "crash"));
+		ck_assert_int_ge(fds[k], 0);
+		pid = pid_of(fds[k]);
+		if (first == -1)
+			first = pid;
+		else if (pid != first) {
+			k++;
+			break;
+		}
+	}
+	ck_assert_msg(k < 50 || pid != first, "one worker took 50 in a row");
+	snprintf(series, sizeof(series), "asockd_connections_active"
+	    "{listener=\"crash\"}");
+	ck_assert_int_eq(wait_value(mp, series, k), k);
+	ck_assert_int_eq(wait_value(mp, "asockd_connections_accepted_total"
+	    "{listener=\"crash\"}", k), k);
+	for (i = 0; i < k; i++)
+		close(fds[i]);
+	ck_assert_int_eq(wait_value(mp, series, 0), 0);
 	for (i = 0; i < N; i++)
 		echo_once(ep);
 	ck_assert_int_eq(wait_value(mp, "asockd_connections_closed_total"
@@ -152,8 +193,6 @@ START_TEST(exact_counts)
 	    "{listener=\"echo\"}"), N);
 	ck_assert_int_eq(value(t, "asockd_sent_messages_total"
 	    "{listener=\"echo\"}"), N);
-	ck_assert_int_eq(value(t, "asockd_connections_accepted_total"
-	    "{listener=\"crash\"}"), 0);
 	/* on_message for each, init once per worker */
 	ck_assert_int_eq(value(t, "asockd_plugin_callbacks_total"
 	    "{plugin=\"echo\"}"), N + 2);
