@@ -98,6 +98,104 @@ void	 fatal(const char *fmt, ...)
 void	 fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 
+/* ------------------------------------------------------------- counters.c */
+
+/*
+ * Counters kept by each worker in a shared page, one block per worker
+ * slot: the worker is the only writer of its block (plain stores, no lock,
+ * no syscall), the master sums the blocks and, when a worker exits, folds
+ * its block into totals of its own, so a count never goes backwards.
+ * Listeners and plugins are matched by name, across generations.
+ */
+#define CTR_LISTENERS		64	/* per worker; more share a sink */
+#define CTR_PLUGINS		32
+#define CTR_NAMELEN		64
+#define CTR_REASONS		16	/* ASOCKD_CLOSE_*, 0..OVERFLOW used */
+#define CTR_BUCKETS		8	/* callback time: 7 bounds and +Inf */
+
+/* Why a connection was refused (a slot each; later reasons append). */
+enum ctr_refuse {
+	CTR_REFUSE_MAXCONN = 0,	/* a worker stopped accepting at its share */
+	CTR_REFUSE_PLUGIN,	/* on_accept returned an error */
+	/* access lists, limits: the next slots */
+	CTR_REFUSE_MAX = 8
+};
+
+struct ctr_listener {
+	char		 name[CTR_NAMELEN];
+	uint64_t	 accepted;
+	uint64_t	 refused[CTR_REFUSE_MAX];
+	uint64_t	 closed[CTR_REASONS];
+	uint64_t	 bytes_in, bytes_out;
+	uint64_t	 msgs_in, msgs_out;
+	uint64_t	 framing_errors;
+	uint64_t	 backpressure;	/* reading paused at sndq_high */
+};
+
+struct ctr_plugin {
+	char		 name[CTR_NAMELEN];
+	uint64_t	 calls;
+	uint64_t	 hist[CTR_BUCKETS];	/* per bucket, not cumulative */
+	uint64_t	 time_ns;
+	uint64_t	 crashes;	/* master only: workers it killed */
+};
+
+struct ctr_block {
+	uint64_t	 iterations;	/* loop turns */
+	uint64_t	 stall_ns[2];	/* worst turn, this and last 30 s */
+	uint64_t	 stall_win;	/* which 30 s window stall_ns[] hold */
+	int		 nlisteners, nplugins;
+	struct ctr_listener	 listeners[CTR_LISTENERS];
+	struct ctr_plugin	 plugins[CTR_PLUGINS];
+};
+
+/* The single writer's increment: a plain load and store, never torn. */
+#ifdef ASOCKD_NO_COUNTERS
+#define CTR_ADD(f, n)	((void)0)
+#else
+#define CTR_ADD(f, n)	__atomic_store_n(&(f), (f) + (uint64_t)(n),	\
+			    __ATOMIC_RELAXED)
+#endif
+#define CTR_GET(f)	__atomic_load_n(&(f), __ATOMIC_RELAXED)
+
+/* The callback time histogram's upper bounds in seconds. */
+extern const double	 ctr_bounds[CTR_BUCKETS - 1];
+/* Where counts with no listener go (outbound connections, overflow). */
+extern struct ctr_listener ctr_sink;
+extern struct ctr_plugin ctr_psink;
+extern struct ctr_block	*ctr_shm;	/* one block per worker slot */
+
+/* Master, before any fork: map n blocks. */
+void	 ctr_init(int n);
+struct config;
+/* Master: zero slot's block and name conf's listeners and plugins. */
+void	 ctr_slot_reset(int slot, const struct config *);
+/* Master: a worker exited: add its block to the totals. */
+void	 ctr_slot_fold(int slot);
+/* Master: plugin name's code killed a worker. */
+void	 ctr_plugin_crash(const char *name);
+/* Worker: count into slot's block; start the loop-stall watchers. */
+void	 ctr_attach(int slot);
+struct ctr_listener *ctr_listener_find(const char *name);
+struct ctr_plugin *ctr_plugin_find(const char *name);
+/* Outermost callback: add its duration (ns) to p. */
+void	 ctr_callback(struct ctr_plugin *, uint64_t ns);
+/* Monotonic nanoseconds (vDSO, no syscall). */
+uint64_t ctr_now_ns(void);
+/*
+ * Master: the totals of every listener/plugin name so far (folded blocks)
+ * plus the blocks of live slots (live[slot] != 0).  Arrays are malloc'd;
+ * free with ctr_sum_free.
+ */
+struct ctr_sum {
+	struct ctr_listener	*l;
+	int			 nl;
+	struct ctr_plugin	*p;
+	int			 np;
+};
+void	 ctr_sum(struct ctr_sum *, const char *live);
+void	 ctr_sum_free(struct ctr_sum *);
+
 /* ---------------------------------------------------------------- xmalloc.c */
 
 void	*xmalloc(size_t);
@@ -238,6 +336,9 @@ struct config {
 	double			 worker_timeout; /* hung worker; 0: off */
 	char			*pidfile;
 	char			*log_file;	/* NULL: stderr or syslog */
+	char			*metrics;	/* tcp:// URI, or NULL */
+	struct addr		 metrics_addr;
+	char			*control;	/* unix socket path, or NULL */
 	char			*user;
 	char			*group;
 	/* daemon.listener_defaults, or NULL: what listeners start from */
@@ -256,6 +357,8 @@ struct config *config_load(const char *path, const char *plugin_dir_override);
 void	 config_free(struct config *);
 /* The resolved path of a plugin's shared object (plugin_dir + path). */
 char	*config_plugin_path(const struct config *, const struct plugin_conf *);
+/* asockd -T: c as libconfig text, every key with its value. */
+void	 config_dump(FILE *, const struct config *);
 /* Writes the key table as documentation (used for docs and --help). */
 void	 config_print_keys(FILE *);
 
@@ -299,6 +402,7 @@ struct asockd_instance {
 	void			*pdata;		/* from init */
 	struct ini		*ini;		/* NULL: no INI file */
 	int			 inited;
+	struct ctr_plugin	*ctr;		/* counters.c; never NULL */
 	TAILQ_ENTRY(asockd_instance) entry;
 };
 TAILQ_HEAD(instances, asockd_instance);
@@ -334,6 +438,26 @@ extern const struct asockd_host host_api;
 	call;								\
 	cb_leave();							\
 } while (0)
+/*
+ * The same for a call into inst's code, counted for inst: the calls, and
+ * the time of the outermost one (two vDSO clock reads) in its histogram.
+ */
+#ifdef ASOCKD_NO_COUNTERS
+#define CB_CALL_P(inst, call) do {					\
+	(void)(inst);							\
+	CB_CALL(call);							\
+} while (0)
+#else
+#define CB_CALL_P(inst, call) do {					\
+	uint64_t cb_t0_ = cb_depth == 0 ? ctr_now_ns() : 0;		\
+	cb_enter();							\
+	call;								\
+	CTR_ADD((inst)->ctr->calls, 1);					\
+	if (cb_t0_ != 0)						\
+		ctr_callback((inst)->ctr, ctr_now_ns() - cb_t0_);	\
+	cb_leave();							\
+} while (0)
+#endif
 
 /* Plugin calls on the stack now (read-only outside cb.c). */
 extern int		 cb_depth;
@@ -429,8 +553,10 @@ struct asockd_listener {
 	char			 uri[160];	/* bound address, as a URI */
 	ev_io			 io;
 	int			 paused;	/* max_connections reached */
+	int			 disabled;	/* asockctl disable listener */
 	int			 inherited;	/* fd from socket activation */
 	unsigned int		 nconns;
+	struct ctr_listener	*ctr;		/* counters.c; never NULL */
 	TAILQ_HEAD(, asockd_conn) conns;
 	TAILQ_ENTRY(asockd_listener) entry;
 };
@@ -468,6 +594,8 @@ void	 listener_stop_all(void);
 void	 listener_shut(struct asockd_listener *);
 /* Close every listening socket (and unlink unix socket files). */
 void	 listener_close_all(void);
+/* asockctl disable (1) / enable (0) listener: stop or resume accepting. */
+void	 listener_disable(struct asockd_listener *, int);
 /* A connection of l closed: resume accepting if it was paused. */
 void	 listener_conn_gone(struct asockd_listener *);
 unsigned int listener_count(void);
@@ -542,6 +670,7 @@ struct asockd_conn {
 	uint32_t		 sndq_max;	/* output hard cap: abort */
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
+	struct ctr_listener	*ctr;		/* its listener's or ctr_sink */
 	struct sendq		 sendq;
 	unsigned char		*in;		/* unconsumed input, or NULL */
 	size_t			 inlen;
@@ -618,6 +747,21 @@ struct asockd_listener *conn_listener(const struct asockd_conn *);
 int	 conn_broadcast_frame(struct asockd_listener *, const void *, size_t);
 /* Set up the EPOLLPRI watcher for out-of-band data. */
 void	 conn_oob_init(void);
+/* For the control socket (control.c): what asockctl shows of one. */
+struct conn_info {
+	uint64_t		 id;
+	const char		*peer;
+	double			 age;		/* seconds open */
+	uint64_t		 bytes_in, bytes_out;
+	size_t			 queued;	/* output bytes waiting */
+	const char		*state;	/* open, blocked, paused, closing */
+};
+void	 conn_info(const struct asockd_conn *, struct conn_info *);
+/* The connection after prev (NULL: the first) of listener l, or NULL. */
+struct asockd_conn *conn_next(struct asockd_listener *,
+	    struct asockd_conn *prev);
+/* This process's connection id, or NULL. */
+struct asockd_conn *conn_find(uint64_t id);
 
 /* ---------------------------------------------------------------- sendq.c */
 
@@ -840,6 +984,29 @@ struct master_shm {
 
 extern struct master_shm *master_shm;
 
+/* What the master counts itself (metrics.c shows it). */
+struct master_stats {
+	double			 start_time;	/* ev_time() at start */
+	unsigned int		 generation;	/* the newest one's number */
+	uint64_t		 reloads_ok, reloads_failed;
+	uint64_t		 restarts;	/* workers that died unasked */
+};
+extern struct master_stats master_stats;
+
+/* A worker process as the master sees it. */
+struct worker_view {
+	int			 index;
+	unsigned int		 gen;
+	pid_t			 pid;
+	int			 slot;		/* in master_shm and ctr_shm */
+	int			 ready, retiring;
+	unsigned int		 nconns;
+	double			 beat_age;	/* s since the loop beat */
+};
+/* Call fn for every worker process there is. */
+void	 master_each_worker(void (*)(const struct worker_view *, void *),
+	    void *);
+
 /*
  * Bind every listener, fork and supervise the workers, reload on SIGHUP,
  * stop on SIGTERM.  conf is loaded.  Returns the exit code.
@@ -851,6 +1018,35 @@ int	 master_run(const char *plugin_dir, int foreground);
  * lets go of its copy).
  */
 void	 starter_done(int ok);
+
+/* -------------------------------------------------------------- metrics.c */
+
+/*
+ * Master: serve GET /metrics (Prometheus text format) on cf->metrics.
+ * -1 after logging.
+ */
+int	 metrics_open(const struct config *);
+/* Stop serving and close the sockets (at exit, and in a new worker). */
+void	 metrics_close(void);
+/* The exposition text (malloc'd, NUL-terminated), its length in *len. */
+char	*metrics_text(size_t *len);
+
+/* -------------------------------------------------------------- control.c */
+
+/* Master: take asockctl commands on cf->control.  -1 after logging. */
+int	 control_open(const struct config *);
+/* Master at exit: close and unlink the socket, drop the channels. */
+void	 control_close(void);
+/* In a new worker: close what is the master's (no unlink). */
+void	 control_forget(void);
+/* Master: the channel to the worker in slot (its end of a socketpair). */
+void	 control_worker_new(int slot, int fd, int index, pid_t pid);
+/* Master: the worker in slot is up (it gets the disabled listeners). */
+void	 control_worker_ready(int slot);
+/* Master: the worker in slot is gone. */
+void	 control_worker_gone(int slot);
+/* Worker: answer the master's requests on fd. */
+void	 control_child(int fd);
 
 /* ---------------------------------------------------------- quarantine.c */
 

@@ -102,6 +102,13 @@ static const struct ckey keys[] = {
 	{ SC_DAEMON, "pidfile", KT_PATH, 0, 0, 0, NULL, D(pidfile),
 	    "write the daemon's pid to this file (relative to the config "
 	    "file); unset: none" },
+	{ SC_DAEMON, "metrics", KT_STRING, 0, 0, 0, NULL, D(metrics),
+	    "tcp://HOST:PORT where the master serves GET /metrics "
+	    "(Prometheus text format); unset: none" },
+	{ SC_DAEMON, "control", KT_PATH, 0, 0, 0, NULL, D(control),
+	    "unix socket where the master takes asockctl commands (mode "
+	    "0600, owned by daemon.user; relative to the config file); "
+	    "unset: none" },
 	{ SC_DAEMON, "user", KT_STRING, 0, 0, 0, NULL, D(user),
 	    "drop privileges to this user after binding; unset: stay" },
 	{ SC_DAEMON, "group", KT_STRING, 0, 0, 0, NULL, D(group),
@@ -900,6 +907,37 @@ policy_check(struct cparse *cp, const config_setting_t *g, const char *ctx,
 	}
 }
 
+/* Checks of daemon settings that need more than the key table. */
+static void
+daemon_check(struct cparse *cp, const config_setting_t *g)
+{
+	struct config	*c = cp->conf;
+#ifndef ASOCKD_NO_COUNTERS
+	char		 err[512];
+#endif
+
+	if (c->control != NULL &&
+	    strlen(c->control) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		cerr(cp, config_setting_get_member(g, "control"),
+		    "daemon: control: %s: path too long for a unix socket",
+		    c->control);
+	if (c->metrics == NULL)
+		return;
+#ifdef ASOCKD_NO_COUNTERS
+	cerr(cp, config_setting_get_member(g, "metrics"), "daemon: metrics:"
+	    " not supported: asockd was built with --disable-counters");
+#else
+	if (addr_parse(c->metrics, 1, &c->metrics_addr, err,
+	    sizeof(err)) == -1)
+		cerr(cp, config_setting_get_member(g, "metrics"),
+		    "daemon: metrics: %s", err);
+	else if (c->metrics_addr.kind != ASOCKD_TCP)
+		cerr(cp, config_setting_get_member(g, "metrics"),
+		    "daemon: metrics: %s: expected tcp://HOST:PORT",
+		    c->metrics);
+#endif
+}
+
 /* Checks of one listener that need no other part of the config. */
 static void
 listener_check(struct cparse *cp, const config_setting_t *g,
@@ -1073,9 +1111,11 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 				cerr(cp, s, "daemon: expected a group { ... }, "
 				    "got %s",
 				    type_name(config_setting_type(s)));
-			else
+			else {
 				group_parse(cp, s, SC_DAEMON, "daemon",
 				    cp->conf);
+				daemon_check(cp, s);
+			}
 		} else if (strcmp(name, "plugins") == 0)
 			plugins_parse(cp, s);
 		else if (strcmp(name, "listeners") == 0)
@@ -1258,6 +1298,8 @@ config_free(struct config *c)
 	free(c->plugin_dir);
 	free(c->pidfile);
 	free(c->log_file);
+	free(c->metrics);
+	free(c->control);
 	free(c->user);
 	free(c->group);
 	free(c);
@@ -1305,6 +1347,114 @@ ktype_name(int type)
 		return "string";
 	}
 	return "?";
+}
+
+/* One key of scope at base as libconfig text; nothing when unset. */
+static void
+key_dump(FILE *fp, const struct ckey *k, const void *base, const char *ind)
+{
+	static const char *const levels[] = {
+		[LOG_ERR] = "err", [LOG_WARNING] = "warning",
+		[LOG_NOTICE] = "notice", [LOG_INFO] = "info",
+		[LOG_DEBUG] = "debug"
+	};
+	const char	*p = (const char *)base + k->off;
+	const char	*s;
+	char		 num[64];
+	int		 v;
+
+	switch (k->type) {
+	case KT_STRING:
+	case KT_FILE:
+	case KT_PATH:
+		if ((s = *(char *const *)(const void *)p) == NULL)
+			return;
+		fprintf(fp, "%s%s = \"", ind, k->name);
+		for (; *s != '\0'; s++)
+			fprintf(fp, *s == '"' || *s == '\\' ? "\\%c" : "%c",
+			    *s);
+		fputs("\";\n", fp);
+		break;
+	case KT_INT:
+		fprintf(fp, "%s%s = %d;\n", ind, k->name,
+		    *(const int *)(const void *)p);
+		break;
+	case KT_SIZE:
+		fprintf(fp, "%s%s = %zu;\n", ind, k->name,
+		    *(const size_t *)(const void *)p);
+		break;
+	case KT_DOUBLE:
+		/* libconfig reads a number without a point as an integer */
+		snprintf(num, sizeof(num), "%.17g",
+		    *(const double *)(const void *)p);
+		fprintf(fp, "%s%s = %s%s;\n", ind, k->name, num,
+		    strpbrk(num, ".e") == NULL ? ".0" : "");
+		break;
+	case KT_LEVEL:
+		v = *(const int *)(const void *)p;
+		fprintf(fp, "%s%s = \"%s\";\n", ind, k->name,
+		    v >= LOG_ERR && v <= LOG_DEBUG ? levels[v] : "info");
+		break;
+	case KT_FRAMING:
+		fprintf(fp, "%s%s = \"%s\";\n", ind, k->name,
+		    framings[*(const int *)(const void *)p]);
+		break;
+	case KT_MODE:
+		fprintf(fp, "%s%s = \"%04o\";\n", ind, k->name,
+		    *(const int *)(const void *)p);
+		break;
+	}
+}
+
+void
+config_dump(FILE *fp, const struct config *c)
+{
+	const struct plugin_conf	*pc;
+	const struct listener_conf	*lc;
+	size_t				 i;
+	int				 unix_l;
+
+	fprintf(fp, "# %s as asockd understands it: defaults filled in,\n"
+	    "# @include and conf.d/ merged, paths resolved.\n", c->file);
+	fputs("daemon: {\n", fp);
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].scope == SC_DAEMON)
+			key_dump(fp, &keys[i], c, "  ");
+	fputs("};\nplugins: {\n", fp);
+	TAILQ_FOREACH(pc, &c->plugins, entry) {
+		fprintf(fp, "  # %s:%d\n  %s = {\n", pc->file, pc->line,
+		    pc->name);
+		for (i = 0; i < NKEYS; i++)
+			if (keys[i].scope == SC_PLUGIN)
+				key_dump(fp, &keys[i], pc, "    ");
+		fputs("  };\n", fp);
+	}
+	fputs("};\nlisteners: (\n", fp);
+	TAILQ_FOREACH(lc, &c->listeners, entry) {
+		unix_l = lc->addr.kind == ASOCKD_UNIX ||
+		    lc->addr.kind == ASOCKD_UNIX_DGRAM;
+		fprintf(fp, "  # %s:%d\n  {\n", lc->file, lc->line);
+		for (i = 0; i < NKEYS; i++) {
+			if (keys[i].scope != SC_LISTENER)
+				continue;
+			/* mode, owner, group: unix sockets only */
+			if (!unix_l && (strcmp(keys[i].name, "mode") == 0 ||
+			    strcmp(keys[i].name, "owner") == 0 ||
+			    strcmp(keys[i].name, "group") == 0))
+				continue;
+			if (unix_l && strcmp(keys[i].name, "listen") == 0) {
+				/* as resolved against its file's directory */
+				fprintf(fp, "    listen = \"%s:%s\";\n",
+				    lc->addr.kind == ASOCKD_UNIX ? "unix" :
+				    "unix-dgram", ((const struct sockaddr_un *)
+				    (const void *)&lc->addr.ss)->sun_path);
+				continue;
+			}
+			key_dump(fp, &keys[i], lc, "    ");
+		}
+		fprintf(fp, "  }%s\n", TAILQ_NEXT(lc, entry) ? "," : "");
+	}
+	fputs(");\n", fp);
 }
 
 void

@@ -220,6 +220,43 @@ conn_broadcast_frame(struct asockd_listener *l, const void *p, size_t len)
 	return first;
 }
 
+void
+conn_info(const struct asockd_conn *c, struct conn_info *ci)
+{
+	ci->id = c->id;
+	ci->peer = c->peer != NULL ? c->peer : "?";
+	ci->age = ev_now(proc.loop) - c->started;
+	ci->bytes_in = c->bytes_in;
+	ci->bytes_out = c->bytes_out;
+	ci->queued = c->sendq.len;
+	ci->state = c->state != CONN_OPEN ? state_names[c->state] :
+	    c->close_reason != 0 ? "closing" : c->blocked ? "blocked" :
+	    c->rpaused ? "paused" : "open";
+}
+
+struct asockd_conn *
+conn_next(struct asockd_listener *l, struct asockd_conn *prev)
+{
+	return prev == NULL ? TAILQ_FIRST(&l->conns) :
+	    TAILQ_NEXT(prev, entry);
+}
+
+struct asockd_conn *
+conn_find(uint64_t id)
+{
+	struct asockd_listener	*l;
+	struct asockd_conn	*c;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		TAILQ_FOREACH(c, &l->conns, entry)
+			if (c->id == id)
+				return c;
+	TAILQ_FOREACH(c, &outbound, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
 /*
  * The process room's hook, called after every connection was freed: the
  * worker uses it to stop once the last one is gone.
@@ -359,8 +396,11 @@ conn_new(struct asockd_instance *inst, struct asockd_listener *l, int fd,
 	if (l != NULL) {
 		TAILQ_INSERT_TAIL(&l->conns, c, entry);
 		l->nconns++;
-	} else
+		c->ctr = l->ctr;
+	} else {
 		TAILQ_INSERT_TAIL(&outbound, c, entry);
+		c->ctr = &ctr_sink;
+	}
 	conn_count++;
 	return c;
 }
@@ -424,16 +464,18 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 	addr_format(sa, salen, peer, sizeof(peer));
 	c = conn_new(l->inst, l, fd, peer);
 	c->pp = pp;
+	CTR_ADD(l->ctr->accepted, 1);
 	conn_log(c, LOG_DEBUG, "accepted");
 
 	conn_ref(c);
 	conn_set_state(c, CONN_OPEN);	/* on_accept may send a greeting */
 	if (l->inst->desc->on_accept != NULL) {
-		CB_CALL(rc = l->inst->desc->on_accept(c));
+		CB_CALL_P(l->inst, rc = l->inst->desc->on_accept(c));
 	}
 	if (rc < 0) {
 		conn_log(c, LOG_INFO, "refused by plugin %s: %s",
 		    l->inst->name, strerror(-rc));
+		CTR_ADD(l->ctr->refused[CTR_REFUSE_PLUGIN], 1);
 		c->notified = 0;
 		conn_request_close(c, ASOCKD_CLOSE_LOCAL, 1);
 	} else if (c->close_reason == 0)
@@ -480,7 +522,7 @@ conn_connected(struct asockd_conn *c, int err)
 		conn_log(c, LOG_INFO, "connect failed: %s", strerror(-err));
 	conn_ref(c);
 	if (c->inst->desc->on_connect != NULL) {
-		CB_CALL(c->inst->desc->on_connect(c, err));
+		CB_CALL_P(c->inst, c->inst->desc->on_connect(c, err));
 	}
 	if (err != 0) {
 		c->notified = 0;
@@ -578,7 +620,7 @@ conn_finish(struct asockd_conn *c, int reason)
 
 	if (c->notified && d->on_close != NULL) {
 		conn_ref(c);
-		CB_CALL(d->on_close(c, reason));
+		CB_CALL_P(c->inst, d->on_close(c, reason));
 		c->refs--;
 	}
 	if (c->fd != -1) {
@@ -595,6 +637,8 @@ conn_finish(struct asockd_conn *c, int reason)
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out,
 		    c->sendq.len ? ", output discarded" : "");
+	if (reason >= 0 && reason < CTR_REASONS)
+		CTR_ADD(c->ctr->closed[reason], 1);
 	sendq_free(&c->sendq);
 	free(c->in);
 	c->in = NULL;
@@ -658,9 +702,11 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 
 	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
 	if (framing == FRAMING_RAW) {
+		CTR_ADD(c->ctr->msgs_in, 1);
 		if (d->on_receive == NULL)
 			return len;
-		CB_CALL(consumed = d->on_receive(c, data, len));
+		CB_CALL_P(c->inst,
+		    consumed = d->on_receive(c, data, len));
 		if (consumed > len) {
 			conn_log(c, LOG_WARNING, "plugin %s consumed %zu of %zu"
 			    " bytes", c->inst->name, consumed, len);
@@ -682,14 +728,16 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 		if (n == 0)
 			break;
 		if (n < 0) {
+			CTR_ADD(c->ctr->framing_errors, 1);
 			conn_log(c, LOG_NOTICE, "framing error: %s", why);
 			conn_abort(c, ASOCKD_CLOSE_PROTOCOL);
 			return -1;
 		}
 		off += n;
 		nmsg++;
+		CTR_ADD(c->ctr->msgs_in, 1);
 		if (d->on_message != NULL) {
-			CB_CALL(d->on_message(c, msg, msglen));
+			CB_CALL_P(c->inst, d->on_message(c, msg, msglen));
 		}
 	}
 	return off;
@@ -736,6 +784,7 @@ conn_eof(struct asockd_conn *c)
 	ev_io_stop(proc.loop, &c->rio);
 	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
 	if (c->inlen > 0 && framing != FRAMING_RAW) {
+		CTR_ADD(c->ctr->framing_errors, 1);
 		conn_log(c, LOG_NOTICE, "framing error: truncated %s at end"
 		    " of stream (%zu bytes)", framing == FRAMING_LINE ?
 		    "line" : "frame", c->inlen);
@@ -746,7 +795,7 @@ conn_eof(struct asockd_conn *c)
 		conn_log(c, LOG_DEBUG, "%zu unconsumed bytes at end of stream",
 		    c->inlen);
 	if (d->on_eof != NULL) {
-		CB_CALL(d->on_eof(c));
+		CB_CALL_P(c->inst, d->on_eof(c));
 	} else
 		conn_close(c, ASOCKD_CLOSE_PEER);
 }
@@ -794,6 +843,7 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 		return;
 	}
 	c->bytes_in += n;
+	CTR_ADD(c->ctr->bytes_in, n);
 	c->last_active = ev_now(l);
 	if (buf == rbuf) {
 		consumed = conn_deliver(c, rbuf, n);
@@ -912,7 +962,7 @@ conn_drained(struct asockd_conn *c)
 		conn_input_resume(c);
 		if (d->on_send != NULL) {
 			conn_ref(c);
-			CB_CALL(d->on_send(c));
+			CB_CALL_P(c->inst, d->on_send(c));
 			conn_unref(c);
 		}
 	}
@@ -937,6 +987,7 @@ conn_write_cb(struct ev_loop *l, ev_io *w, int revents)
 	}
 	if (n > 0) {
 		c->bytes_out += n;
+		CTR_ADD(c->ctr->bytes_out, n);
 		c->last_active = ev_now(l);
 	}
 	conn_drained(c);
@@ -958,6 +1009,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 	ssize_t		 n = 0;
 	int		 i, err;
 
+	CTR_ADD(c->ctr->msgs_out, 1);
 	if (c->sendq.len == 0) {
 		if (cnt > 1) {
 			memset(&msg, 0, sizeof(msg));
@@ -981,6 +1033,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		}
 		if (n > 0) {
 			c->bytes_out += n;
+			CTR_ADD(c->ctr->bytes_out, n);
 			/* traffic out */
 			c->last_active = ev_now(proc.loop);
 		}
@@ -1011,6 +1064,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 	if (!c->blocked && c->sendq.len > c->sndq_high) {
 		/* backpressure: stop reading until the queue drains */
 		c->blocked = 1;
+		CTR_ADD(c->ctr->backpressure, 1);
 		ev_io_stop(proc.loop, &c->rio);
 	}
 	return 0;
@@ -1164,7 +1218,7 @@ conn_oob_cb(struct ev_loop *l, ev_io *w, int revents)
 		}
 		c->last_active = ev_now(l);
 		conn_ref(c);
-		CB_CALL(c->inst->desc->on_oob(c, byte));
+		CB_CALL_P(c->inst, c->inst->desc->on_oob(c, byte));
 		conn_unref(c);
 	}
 }

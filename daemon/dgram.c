@@ -43,13 +43,15 @@ dgram_read_cb(struct ev_loop *lp, ev_io *w, int revents)
 			    sizeof(dbuf));
 			continue;
 		}
+		CTR_ADD(l->ctr->msgs_in, 1);
+		CTR_ADD(l->ctr->bytes_in, n);
 		if (l->inst->desc->on_datagram == NULL)
 			continue;
 		if (policy_active(l->conf) && policy_datagram(l->conf,
 		    l->kind, (struct sockaddr *)&ss, len) == -1)
 			continue;	/* dropped: counted */
-		CB_CALL(l->inst->desc->on_datagram(l, dbuf, (size_t)n,
-		    (struct sockaddr *)&ss, len));
+		CB_CALL_P(l->inst, l->inst->desc->on_datagram(l, dbuf,
+		    (size_t)n, (struct sockaddr *)&ss, len));
 	}
 }
 
@@ -80,5 +82,7 @@ dgram_sendto(struct asockd_listener *l, const void *buf, size_t len,
 	while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return -errno;
+	CTR_ADD(l->ctr->msgs_out, 1);
+	CTR_ADD(l->ctr->bytes_out, n);
 	return 0;
 }

@@ -387,6 +387,7 @@ listener_open(struct listener_conf *lc, int *fds, char **names, int nfds)
 
 	l = xcalloc(1, sizeof(*l));
 	l->conf = lc;
+	l->ctr = &ctr_sink;
 	l->kind = lc->addr.kind;
 	l->fd = -1;
 	TAILQ_INIT(&l->conns);
@@ -490,6 +491,7 @@ listener_swap(struct config *nc, struct listeners *oldl)
 			    "across a reload)", lc->file, lc->line, lc->name);
 		l = xcalloc(1, sizeof(*l));
 		l->conf = lc;
+		l->ctr = &ctr_sink;
 		l->kind = o->kind;
 		l->fd = o->fd;
 		l->inherited = o->inherited;
@@ -512,7 +514,8 @@ listener_start_all(void)
 			dgram_start(l);
 			continue;
 		}
-		if (accept_paused || l->nconns >= listener_max(l))
+		if (accept_paused || l->disabled ||
+		    l->nconns >= listener_max(l))
 			continue;
 		if (!ev_is_active(&l->io)) {
 			ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
@@ -577,7 +580,7 @@ void
 listener_conn_gone(struct asockd_listener *l)
 {
 	if (l->paused && !accept_paused && !proc.shutting_down && l->fd != -1 &&
-	    l->nconns < listener_max(l)) {
+	    !l->disabled && l->nconns < listener_max(l)) {
 		l->paused = 0;
 		ev_io_start(proc.loop, &l->io);
 	}
@@ -601,6 +604,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 			    listener_max(l));
 			ev_io_stop(lp, &l->io);
 			l->paused = 1;
+			CTR_ADD(l->ctr->refused[CTR_REFUSE_MAXCONN], 1);
 			return;
 		}
 		len = sizeof(ss);
@@ -671,6 +675,20 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 		}
 		conn_accept(l, fd, (struct sockaddr *)&ss, len, pp);
 	}
+}
+
+/*
+ * Disabled, a listener keeps its socket (clients queue in the backlog and
+ * are served once it is enabled again) and this worker stops accepting.
+ */
+void
+listener_disable(struct asockd_listener *l, int on)
+{
+	l->disabled = on != 0;
+	if (on)
+		ev_io_stop(proc.loop, &l->io);
+	else if (!proc.shutting_down)
+		listener_start_all();
 }
 
 const char *

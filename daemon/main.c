@@ -36,6 +36,7 @@
 static const struct option longopts[] = {
 	{ "config",	required_argument,	NULL, 'c' },
 	{ "test",	no_argument,		NULL, 't' },
+	{ "test-dump",	no_argument,		NULL, 'T' },
 	{ "foreground",	no_argument,		NULL, 'f' },
 	{ "log-level",	required_argument,	NULL, 'l' },
 	{ "plugin-dir",	required_argument,	NULL, 'P' },
@@ -49,7 +50,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: asockd [-ftVh] [-c FILE] [-l LEVEL] [-P DIR]\n"
+"usage: asockd [-fTtVh] [-c FILE] [-l LEVEL] [-P DIR]\n"
 "       asockd [-P DIR] --plugin-help NAME|PATH\n"
 "\n"
 "asockd accepts connections on the endpoints its config file names and\n"
@@ -60,6 +61,9 @@ usage(FILE *fp)
 "                        socket directories, ports, file permissions), load\n"
 "                        every plugin as daemon.user and run its init and\n"
 "                        validate hooks, print \"configuration OK\" and exit\n"
+"  -T, --test-dump       as -t, then print the config as the daemon\n"
+"                        understands it (defaults filled in, @include and\n"
+"                        conf.d/ merged) on stdout\n"
 "  -f, --foreground      stay in the foreground and log to stderr\n"
 "                        (with <N> priority prefixes under systemd);\n"
 "                        without it asockd detaches and exits 0 once it\n"
@@ -199,7 +203,7 @@ dir_check(const char *path, const char *key)
  * workers' part in a child with the workers' identity.
  */
 static int
-config_test(void)
+config_test(FILE *okfp)
 {
 	int	 errors = 0;
 
@@ -210,14 +214,15 @@ config_test(void)
 	if (listener_check_all(proc.conf) == -1)
 		errors++;
 	if (dir_check(proc.conf->log_file, "daemon.log_file") == -1 ||
-	    dir_check(proc.conf->pidfile, "daemon.pidfile") == -1)
+	    dir_check(proc.conf->pidfile, "daemon.pidfile") == -1 ||
+	    dir_check(proc.conf->control, "daemon.control") == -1)
 		errors++;
 	if (errors) {
 		fprintf(stderr, "%s: configuration has errors\n",
 		    proc.conf->file);
 		return 1;
 	}
-	printf("%s: configuration OK\n", proc.conf->file);
+	fprintf(okfp, "%s: configuration OK\n", proc.conf->file);
 	return 0;
 }
 
@@ -245,7 +250,7 @@ main(int argc, char *argv[])
 	log_init(LOG_TO_STDERR, LOG_INFO);
 	/* files the daemon reads or runs may be owned by root or by us */
 	perm_init();
-	while ((ch = getopt_long(argc, argv, "c:tfl:P:Vh", longopts,
+	while ((ch = getopt_long(argc, argv, "c:tTfl:P:Vh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -253,6 +258,9 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			test = 1;
+			break;
+		case 'T':
+			test = 2;
 			break;
 		case 'f':
 			foreground = 1;
@@ -314,7 +322,9 @@ main(int argc, char *argv[])
 	if ((proc.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot initialise libev");
 	if (test) {
-		rc = config_test();
+		rc = config_test(test == 2 ? stderr : stdout);
+		if (rc == 0 && test == 2)
+			config_dump(stdout, proc.conf);
 		config_free(proc.conf);
 	} else {
 		raise_nofile();

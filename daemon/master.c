@@ -63,6 +63,7 @@ struct worker;
 /* The workers started on one configuration. */
 struct gen {
 	struct config		*conf;
+	unsigned int		 id;		/* 1, 2, ...: reloads */
 	enum gen_state		 state;
 	int			 nworkers;
 	struct worker		**workers;	/* by index; NULL: none */
@@ -88,8 +89,8 @@ struct worker {
 	TAILQ_ENTRY(worker)	 entry;
 };
 
-/* Recent worker deaths caused by one plugin. */
 struct master_shm	*master_shm;
+struct master_stats	 master_stats;
 
 static TAILQ_HEAD(, gen) gens = TAILQ_HEAD_INITIALIZER(gens);
 static TAILQ_HEAD(, worker) workers = TAILQ_HEAD_INITIALIZER(workers);
@@ -148,6 +149,7 @@ gen_new(struct config *cf)
 
 	g = xcalloc(1, sizeof(*g));
 	g->conf = cf;
+	g->id = ++master_stats.generation;
 	g->state = GEN_STARTING;
 	g->nworkers = cf->workers;
 	if (g->nworkers == 0) {
@@ -206,6 +208,8 @@ master_forget(void)
 	}
 	ev_timer_stop(proc.loop, &watchdog_timer);
 	ev_timer_stop(proc.loop, &kill_timer);
+	metrics_close();
+	control_forget();
 	free(pidfile);
 	pidfile = NULL;
 	/* the worker keeps starter_fd until it is up: see worker_main */
@@ -219,7 +223,7 @@ worker_spawn(struct gen *g, int index)
 {
 	struct worker	*w;
 	struct worker_slot *s;
-	int		 fds[2], i;
+	int		 fds[2], cfd[2], i;
 	pid_t		 pid;
 
 	for (i = 0; i < WORKER_SLOTS && slot_used[i]; i++)
@@ -233,25 +237,40 @@ worker_spawn(struct gen *g, int index)
 	s->nconns = 0;
 	s->crash_plugin = -1;
 	s->nloaded = 0;
+	ctr_slot_reset(i, g->conf);
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_warn("pipe2");
+		return -1;
+	}
+	/* the control channel: asockctl's questions for this worker */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, cfd) == -1) {
+		log_warn("socketpair");
+		close(fds[0]);
+		close(fds[1]);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		close(fds[0]);
 		close(fds[1]);
+		close(cfd[0]);
+		close(cfd[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		close(fds[0]);
+		close(cfd[0]);
 		master_forget();
 		ev_loop_fork(proc.loop);
+		control_child(cfd[1]);
 		proc.conf = g->conf;
 		listener_share = g->nworkers;
 		worker_main(index, fds[1], s);
 	}
 	close(fds[1]);
+	close(cfd[1]);
+	control_worker_new(i, cfd[0], index, pid);
 	w = xcalloc(1, sizeof(*w));
 	w->gen = g;
 	w->index = index;
@@ -332,6 +351,7 @@ gen_promote(struct gen *g)
 		    " worker(s)\nMAINPID=%ld", listener_count(), g->nworkers,
 		    (long)getpid());
 	} else {
+		master_stats.reloads_ok++;
 		log_notice("reload: %s: serving %u listener(s) with %d new"
 		    " worker(s)", g->conf->file, listener_count(),
 		    g->nworkers);
@@ -356,6 +376,7 @@ gen_abort(struct gen *g, const char *why)
 		return;
 	}
 	log_warnx("reload: %s: keeping the running configuration", why);
+	master_stats.reloads_failed++;
 	gen_signal(g, SIGTERM);
 	listener_drop(&listeners, &g->oldl, 0);
 	TAILQ_CONCAT(&listeners, &g->oldl, entry);
@@ -391,6 +412,7 @@ ready_cb(struct ev_loop *l, ev_io *io, int revents)
 	if (n != 1)
 		return;		/* it died: child_cb tells */
 	w->ready = 1;
+	control_worker_ready(w->slot);
 	w->beat = master_shm->slots[w->slot].beat;
 	w->beat_at = ev_now(l);
 	if (g->state != GEN_STARTING)
@@ -471,6 +493,8 @@ worker_died(struct worker *w, int status, int cp)
 	/* with one plugin loaded there is no one else to blame */
 	if (culprit == NULL && nloaded == 1)
 		culprit = only;
+	if (culprit != NULL)
+		ctr_plugin_crash(culprit);
 	if (culprit != NULL && w->gen == current)
 		quarantine_crash(culprit);
 }
@@ -493,6 +517,8 @@ child_cb(struct ev_loop *l, ev_child *c, int revents)
 	if (g->workers[w->index] == w)
 		g->workers[w->index] = NULL;
 	g->alive--;
+	ctr_slot_fold(w->slot);
+	control_worker_gone(w->slot);
 	slot_used[w->slot] = 0;
 	master_shm->slots[w->slot].pid = 0;
 	master_shm->slots[w->slot].nconns = 0;
@@ -505,6 +531,7 @@ child_cb(struct ev_loop *l, ev_child *c, int revents)
 			    (long)w->pid);
 	} else {
 		worker_died(w, status, cp);
+		master_stats.restarts++;
 		if (g->state == GEN_STARTING)
 			gen_abort(g, "a new worker died before it was up");
 		else if (g == current && pending == NULL) {
@@ -557,15 +584,25 @@ master_reload(void)
 	if ((nc = config_load(proc.conf->file, plugin_dir)) == NULL) {
 		log_warnx("reload: %s has errors: keeping the running"
 		    " configuration", proc.conf->file);
+		master_stats.reloads_failed++;
 		notify_status("READY=1\n");
 		return;
 	}
 	if (worker_privs(nc, 0) == -1 || listener_swap(nc, &oldl) == -1) {
 		log_warnx("reload: keeping the running configuration");
+		master_stats.reloads_failed++;
 		config_free(nc);
 		notify_status("READY=1\n");
 		return;
 	}
+	if ((nc->metrics == NULL) != (proc.conf->metrics == NULL) ||
+	    (nc->metrics != NULL && strcmp(nc->metrics,
+	    proc.conf->metrics) != 0))
+		log_warnx("reload: daemon.metrics changes at the next start");
+	if ((nc->control == NULL) != (proc.conf->control == NULL) ||
+	    (nc->control != NULL && strcmp(nc->control,
+	    proc.conf->control) != 0))
+		log_warnx("reload: daemon.control changes at the next start");
 	if (nc->pidfile != NULL && (pidfile == NULL ||
 	    strcmp(nc->pidfile, pidfile) != 0))
 		log_warnx("reload: daemon.pidfile changes at the next start");
@@ -763,6 +800,26 @@ signals_init(void)
 	}
 }
 
+void
+master_each_worker(void (*fn)(const struct worker_view *, void *), void *arg)
+{
+	struct worker		*w;
+	struct worker_view	 v;
+
+	TAILQ_FOREACH(w, &workers, entry) {
+		v.index = w->index;
+		v.gen = w->gen->id;
+		v.pid = w->pid;
+		v.slot = w->slot;
+		v.ready = w->ready;
+		v.retiring = w->retiring;
+		v.nconns = master_shm->slots[w->slot].nconns;
+		v.beat_age = w->ready && w->beat_at > 0 ?
+		    ev_now(proc.loop) - w->beat_at : 0;
+		fn(&v, arg);
+	}
+}
+
 /* Tell the process waiting for the start-up (no -f) that it is over. */
 void
 starter_done(int ok)
@@ -860,6 +917,8 @@ master_run(const char *pd, int foreground)
 	if (master_shm == MAP_FAILED)
 		fatal("mmap");
 	policy_shm_init();	/* per-source limits, daemon-wide */
+	ctr_init(WORKER_SLOTS);
+	master_stats.start_time = ev_time();
 	if (worker_privs(proc.conf, 0) == -1)
 		return 1;
 	/* from here on every line (the bound addresses too) goes there */
@@ -889,6 +948,12 @@ master_run(const char *pd, int foreground)
 		listener_free_all();
 		return 1;
 	}
+	if ((proc.conf->metrics != NULL && metrics_open(proc.conf) == -1) ||
+	    (proc.conf->control != NULL && control_open(proc.conf) == -1)) {
+		metrics_close();
+		listener_free_all();
+		return 1;
+	}
 	signals_init();
 
 	if (gen_start(gen_new(proc.conf)) == 0)
@@ -897,6 +962,8 @@ master_run(const char *pd, int foreground)
 	if (pidfile != NULL && unlink(pidfile) == -1 && errno != ENOENT)
 		log_warn("unlink %s", pidfile);
 	free(pidfile);
+	metrics_close();
+	control_close();
 	listener_free_all();
 	quarantine_clear();
 	while ((g = TAILQ_FIRST(&gens)) != NULL) {

@@ -97,6 +97,7 @@ plugin_load(const struct config *cf, const struct plugin_conf *pc)
 
 	inst = xcalloc(1, sizeof(*inst));
 	inst->name = xstrdup(pc->name);
+	inst->ctr = &ctr_psink;	/* the worker points it at its block */
 	inst->path = path;
 	inst->dl = dl;
 	inst->desc = copy;
@@ -165,7 +166,8 @@ plugin_init(struct asockd_instance *inst)
 	int	 rc = 0;
 
 	if (inst->desc->init != NULL) {
-		CB_CALL(rc = inst->desc->init(&host_api, inst, &inst->pdata));
+		CB_CALL_P(inst,
+		    rc = inst->desc->init(&host_api, inst, &inst->pdata));
 	}
 	if (rc < 0) {
 		log_errx("plugin %s: init failed: %s", inst->name,
@@ -182,7 +184,7 @@ plugin_validate(struct asockd_instance *inst)
 	int	 rc = 0;
 
 	if (inst->desc->validate != NULL) {
-		CB_CALL(rc = inst->desc->validate(inst));
+		CB_CALL_P(inst, rc = inst->desc->validate(inst));
 	}
 	if (rc < 0) {
 		log_errx("plugin %s: settings rejected: %s", inst->name,
@@ -197,7 +199,7 @@ plugin_unload(struct asockd_instance *inst)
 {
 	timer_stop_instance(inst);
 	if (inst->inited && inst->desc->fini != NULL) {
-		CB_CALL(inst->desc->fini(inst));
+		CB_CALL_P(inst, inst->desc->fini(inst));
 	}
 	inst->inited = 0;
 	/* keep the code mapped under ASan so leak reports have symbols */

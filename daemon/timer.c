@@ -28,11 +28,12 @@ timer_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct asockd_timer	*t = w->data;
 	struct asockd_conn	*c = t->conn;
+	struct asockd_instance	*inst = t->inst;
 
 	if (c != NULL)
 		conn_ref(c);
 	t->running = 1;
-	CB_CALL(t->cb(t, t->arg));
+	CB_CALL_P(inst, t->cb(t, t->arg));
 	t->running = 0;
 	if (t->stopped)
 		free(t);	/* timer_stop inside its own callback */

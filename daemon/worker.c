@@ -335,6 +335,7 @@ plugins_load(void)
 		if ((inst = plugin_load(proc.conf, pc)) == NULL)
 			return -1;
 		slot->nloaded = i;
+		inst->ctr = ctr_plugin_find(inst->name);
 		TAILQ_INSERT_TAIL(&proc.instances, inst, entry);
 		sym = dlsym(inst->dl, ASOCKD_PLUGIN_SYMBOL_NAME);
 		if (sym != NULL) {
@@ -363,6 +364,7 @@ listeners_take(void)
 			continue;
 		}
 		l->inst = plugin_find(&proc.instances, l->conf->plugin);
+		l->ctr = ctr_listener_find(l->conf->name);
 	}
 }
 
@@ -394,6 +396,8 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 		exit(1);
 	}
 	signals_init();
+	/* the counter block has the slot's index */
+	ctr_attach((int)(s - master_shm->slots));
 	conn_oob_init();
 	connect_init();
 	if (plugins_load() == -1) {

@@ -970,6 +970,98 @@ START_TEST(relative_pidfile)
 }
 END_TEST
 
+/* Drop the lines starting with '#' (file names and lines differ). */
+static void
+strip_comments(char *s)
+{
+	char	*r = s, *w = s, *nl;
+
+	while (*r != '\0') {
+		nl = strchr(r, '\n');
+		nl = nl != NULL ? nl + 1 : r + strlen(r);
+		if (strncmp(r, "#", 1) != 0 && strncmp(r, "  #", 3) != 0) {
+			memmove(w, r, nl - r);
+			w += nl - r;
+		}
+		r = nl;
+	}
+	*w = '\0';
+}
+
+static char *
+dump_text(struct config *c)
+{
+	char	*buf = NULL;
+	size_t	 len;
+	FILE	*fp;
+
+	ck_assert_ptr_nonnull(fp = open_memstream(&buf, &len));
+	config_dump(fp, c);
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * asockd -T: the config as the daemon understands it, @include and
+ * conf.d/ merged, defaults filled in; the dump reads back the same.
+ */
+START_TEST(test_dump)
+{
+	struct config	*c, *c2;
+	char		*dir, *dir2, *path, *again, *t1, *t2, out[16384];
+	char		*argv[] = { "asockd", "-T", "-P", NULL, "-c", NULL,
+			    NULL };
+	int		 rc;
+
+	dir = testdir();
+	free(writef(dir, "more.conf",
+	    "listeners: ( { name = \"inc\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; framing = \"line\"; } );\n"));
+	free(writef(dir, "conf.d/b.conf",
+	    "listeners: ( { name = \"drop\"; listen = \"unix:drop.sock\";"
+	    " plugin = \"echo\"; mode = \"0660\"; } );\n"));
+	path = writef(dir, "main.conf",
+	    "daemon: { workers = 2; metrics = \"tcp://127.0.0.1:0\"; };\n"
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "@include \"more.conf\"\n");
+	ck_assert_ptr_nonnull(c = load(path, NULL));
+	t1 = dump_text(c);
+	ck_assert_msg(strstr(t1, "  workers = 2;\n") != NULL &&
+	    strstr(t1, "  shutdown_timeout = 10.0;\n") != NULL &&
+	    strstr(t1, "  log_level = \"info\";\n") != NULL &&
+	    strstr(t1, "    name = \"inc\";\n") != NULL &&
+	    strstr(t1, "    framing = \"line\";\n") != NULL &&
+	    strstr(t1, "    name = \"drop\";\n") != NULL &&
+	    strstr(t1, "    mode = \"0660\";\n") != NULL &&
+	    strstr(t1, "/drop.sock\";\n") != NULL &&
+	    strstr(t1, "listen = \"unix:drop.sock") == NULL &&
+	    strstr(t1, "conf.d/b.conf:1\n") != NULL &&
+	    strstr(t1, "    backlog = 511;\n") != NULL, "%s", t1);
+	/* read back (away from conf.d/): the same configuration */
+	dir2 = testdir();
+	again = writef(dir2, "again.conf", t1);
+	ck_assert_ptr_nonnull(c2 = load(again, NULL));
+	t2 = dump_text(c2);
+	strip_comments(t1);
+	strip_comments(t2);
+	ck_assert_str_eq(t1, t2);
+	/* the binary: -t's checks, then the dump on stdout */
+	argv[3] = getenv("ASOCKD_PLUGIN_DIR");
+	argv[5] = path;
+	rc = h_run(argv, out, sizeof(out));
+	ck_assert_msg(rc == 0 && strstr(out, "configuration OK") != NULL &&
+	    strstr(out, "    name = \"drop\";\n") != NULL, "%s", out);
+	config_free(c);
+	config_free(c2);
+	free(t1);
+	free(t2);
+	free(again);
+	free(path);
+	free(dir);
+	free(dir2);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -994,6 +1086,7 @@ config_suite(void)
 	tc = tcase_create("files");
 	tcase_add_test(tc, include);
 	tcase_add_test(tc, relative_pidfile);
+	tcase_add_test(tc, test_dump);
 	tcase_add_test(tc, dropin_order);
 	tcase_add_test(tc, dropin_errors);
 	suite_add_tcase(s, tc);
