@@ -516,7 +516,8 @@ static int
 turn(struct asockd_conn *c)
 {
 	struct asockd_test	*t = c->t;
-	size_t			 room, n, out0 = c->out.len, q0 = c->q.len;
+	size_t			 cap, room, n, out0 = c->out.len;
+	size_t			 q0 = c->q.len;
 	int			 moved = 0;
 
 	if (c->reading && c->kern.len > 0) {
@@ -533,8 +534,10 @@ turn(struct asockd_conn *c)
 	if (c->state != C_OPEN)
 		return 0;
 	if (c->q.len > 0) {
-		room = c->o.sndbuf > c->kern.len ? c->o.sndbuf -
-		    c->kern.len : 0;
+		/* a reading peer empties even a socket of size 0 */
+		cap = c->o.sndbuf == 0 && c->reading ? KIT_SNDBUF :
+		    c->o.sndbuf;
+		room = cap > c->kern.len ? cap - c->kern.len : 0;
 		n = c->q.len < room ? c->q.len : room;
 		kit_buf_add(&c->kern, c->q.p, n);
 		kit_buf_drop(&c->q, n);
