@@ -446,6 +446,17 @@ asockd_test_reset(struct asockd_conn *c)
 }
 
 int
+asockd_test_shutdown(struct asockd_conn *c)
+{
+	if (c->state == C_CONNECTING)
+		return -ENOTCONN;
+	if (c->state != C_OPEN || c->want != 0 || c->closing != 0)
+		return -EPIPE;
+	kit_host_close(c);
+	return 0;
+}
+
+int
 asockd_test_oob(struct asockd_conn *c, unsigned char byte)
 {
 	struct asockd_test	*t = c->t;

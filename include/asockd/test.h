@@ -145,6 +145,11 @@ int	 asockd_test_feed_chunks(struct asockd_conn *c, const void *buf,
 	    size_t len, size_t chunk);
 /* The peer shuts down its write side: EOF after the bytes fed. */
 int	 asockd_test_eof(struct asockd_conn *c);
+/*
+ * The host closes c as a stopping daemon does: gracefully, the queue
+ * flushed, on_close with ASOCKD_CLOSE_SHUTDOWN.
+ */
+int	 asockd_test_shutdown(struct asockd_conn *c);
 /* The peer resets the connection (bytes not yet delivered are lost). */
 int	 asockd_test_reset(struct asockd_conn *c);
 /* One urgent byte (MSG_OOB); ignored by a plugin without on_oob. */
