@@ -39,7 +39,8 @@ struct record {
 	char		*path;
 };
 
-static int	 warned;	/* a failure was logged and nothing worked since */
+/* A failure was logged and no recording has worked since. */
+static int	 warned;
 
 static void
 record_fail(struct record *r, const char *what)
