@@ -44,6 +44,12 @@ test_setup(const struct asockd_plugin *d, const char *ini, char **err)
 	if (t->desc.name == NULL)
 		t->desc.name = "plugin";
 
+	if (t->desc.abi_minor > ASOCKD_TEST_ABI_MINOR)
+		kit_buf_printf(&t->log, "plugin %s: built for ABI %u.%u; the"
+		    " kit's host table is ABI %u.%u: later calls are absent"
+		    " (host->abi_minor, host->size)", t->desc.name,
+		    t->desc.abi_major, t->desc.abi_minor,
+		    ASOCKD_TEST_ABI_MAJOR, ASOCKD_TEST_ABI_MINOR);
 	kit_cur = t;
 	if (kit_ini_table_check(&t->desc, t->desc.name) == -1)
 		goto fail;
@@ -105,12 +111,12 @@ desc_check(const struct asockd_plugin *d, const char *what, char **err)
 	if (d == NULL)
 		snprintf(msg, sizeof(msg), "%s has no '%s' symbol: not an"
 		    " asockd plugin", what, ASOCKD_PLUGIN_SYMBOL_NAME);
-	else if (d->abi_major != ASOCKD_TEST_ABI_MAJOR ||
-	    d->abi_minor > ASOCKD_TEST_ABI_MINOR)
+	else if (d->abi_major != ASOCKD_ABI_MAJOR ||
+	    d->abi_minor > ASOCKD_ABI_MINOR)
 		snprintf(msg, sizeof(msg), "%s was built for plugin ABI"
-		    " %u.%u, the test kit has ABI %u.%u", what, d->abi_major,
-		    d->abi_minor, ASOCKD_TEST_ABI_MAJOR,
-		    ASOCKD_TEST_ABI_MINOR);
+		    " %u.%u, the test kit was built with ABI %u.%u", what,
+		    d->abi_major, d->abi_minor, ASOCKD_ABI_MAJOR,
+		    ASOCKD_ABI_MINOR);
 	else if (d->size < DESC_MIN_SIZE)
 		snprintf(msg, sizeof(msg), "%s has a descriptor of %u bytes,"
 		    " at least %zu expected", what, d->size, DESC_MIN_SIZE);

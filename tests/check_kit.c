@@ -7,6 +7,7 @@
  * starts the daemon or opens a socket.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,6 +519,7 @@ lreset(void)
 
 START_TEST(test_linked_rules)
 {
+	struct asockd_plugin	 newer;
 	struct asockd_test	*t;
 	struct asockd_listener	*l;
 	struct asockd_conn	*c;
@@ -528,8 +530,21 @@ START_TEST(test_linked_rules)
 	ck_assert_ptr_null(asockd_test_new(&ldesc, "[l]\nn = 11\n", &err));
 	ck_assert_msg(strstr(err, "ini:2:") != NULL, "%s", err);
 	free(err);
+	/* a newer SDK's plugin, or another major, is refused */
+	newer = ldesc;
+	newer.abi_minor = ASOCKD_ABI_MINOR + 1;
+	ck_assert_ptr_null(asockd_test_new(&newer, NULL, &err));
+	ck_assert_msg(strstr(err, "was built for plugin ABI") != NULL, "%s",
+	    err);
+	free(err);
+	newer.abi_minor = 0;
+	newer.abi_major = ASOCKD_ABI_MAJOR + 1;
+	ck_assert_ptr_null(asockd_test_new(&newer, NULL, NULL));
 	ck_assert_ptr_nonnull(t = asockd_test_new(&ldesc, "[l]\n", NULL));
+	/* the 1.2 table, whatever minor the SDK is at */
 	ck_assert_int_eq(lh->abi_minor, ASOCKD_TEST_ABI_MINOR);
+	ck_assert_uint_eq(lh->size, offsetof(struct asockd_host, wr_raw) +
+	    sizeof(lh->wr_raw));
 	/* the table's default, whatever def the getter gives */
 	ck_assert_int_eq(lh->ini_int(linst, "l", "n", 99, &v), 0);
 	ck_assert_int_eq(v, 7);

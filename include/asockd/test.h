@@ -20,9 +20,14 @@
  * (a call on a connection after its on_close, a timer stopped twice,
  * on_receive consuming more than it got) is recorded as a violation.
  *
- * The kit provides the host table of ABI 1.2 (ASOCKD_TEST_ABI_MINOR):
- * a plugin that needs a later minor's calls sees host->abi_minor 2 and
- * host->size of the 1.2 table, as in a daemon of that version.
+ * The kit provides the host table of ABI 1.2 (ASOCKD_TEST_ABI_MINOR),
+ * whatever ASOCKD_ABI_MINOR the SDK is at: host->abi_minor is 2 and
+ * host->size that of the 1.2 table.  A plugin built against a later
+ * minor (up to the SDK's) still loads, so that it can be tested, and
+ * must check host->abi_minor or host->size before it calls what a later
+ * minor added (those members are NULL here); the kit notes it in the
+ * log.  A plugin of another major, or built against a newer SDK, is
+ * refused.
  *
  * Handles: struct asockd_test, its listeners and connections are owned
  * by the kit and stay valid until asockd_test_free, even after a
