@@ -356,6 +356,34 @@ START_TEST(test_chat)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- others */
+
+/* discard, daytime and time keep the contract too (TCP and UDP). */
+START_TEST(test_small_plugins)
+{
+	static const char	*names[] = { "discard", "daytime", "time" };
+	struct asockd_test	*t;
+	struct asockd_listener	*l, *u;
+	const void		*d;
+	size_t			 i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		t = load(names[i], NULL);
+		l = asockd_test_listener(t, names[i], ASOCKD_TCP,
+		    ASOCKD_TEST_RAW);
+		contract(t, l, "some bytes\r\n", 12);
+		u = asockd_test_listener(t, "udp", ASOCKD_UDP,
+		    ASOCKD_TEST_RAW);
+		ck_assert_int_eq(asockd_test_datagram(u, "?", 1, NULL), 0);
+		d = asockd_test_sent_datagram(u, &n, NULL, 0);
+		/* discard answers nothing; daytime and time answer */
+		ck_assert_int_eq(d != NULL, strcmp(names[i], "discard") != 0);
+		ck_assert_int_eq(asockd_test_nviolations(t), 0);
+		asockd_test_free(t);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- probe */
 
 START_TEST(test_probe)
@@ -657,6 +685,7 @@ main(void)
 	tcase_add_test(tc, test_chargen_flow);
 	tcase_add_test(tc, test_http);
 	tcase_add_test(tc, test_chat);
+	tcase_add_test(tc, test_small_plugins);
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_contract_catches);
 	tcase_add_test(tc, test_linked_rules);
