@@ -79,13 +79,16 @@ cat > "$tmp/asockd.conf" <<CONF
 plugins: {
   echo: { path = "$ASOCKD_PLUGIN_DIR/echo.so"; };
   chargen: { path = "$ASOCKD_PLUGIN_DIR/chargen.so"; };
+  probe: { path = "$ASOCKD_TEST_PLUGIN_DIR/probe.so"; };
 };
 listeners: (
   { name = "rec"; listen = "tcp://127.0.0.1:0"; plugin = "echo";
     record = "rec"; },
   { name = "gen"; listen = "tcp://127.0.0.1:0"; plugin = "chargen";
     record = "rec"; sndq_high = 4096; sndq_low = 1024; },
-  { name = "plain"; listen = "tcp://127.0.0.1:0"; plugin = "echo"; }
+  { name = "plain"; listen = "tcp://127.0.0.1:0"; plugin = "echo"; },
+  { name = "oob"; listen = "tcp://127.0.0.1:0"; plugin = "probe";
+    record = "rec"; }
 );
 daemon: { workers = 1; };
 CONF
@@ -124,6 +127,24 @@ done
 kill "$slow"
 wait "$slow" 2>/dev/null || :
 wait_log "listener gen conn [0-9]* .*closed ("
+# urgent data and a reset (python3: MSG_OOB, SO_LINGER 0)
+if command -v python3 >/dev/null; then
+	PORT=$(port_of oob) python3 -c '
+import os, socket, struct
+s = socket.create_connection(("127.0.0.1", int(os.environ["PORT"])))
+s.sendall(b"echo one\n")
+assert s.recv(64) == b"one\n"
+s.send(b"!", socket.MSG_OOB)
+got = b""
+while not got.endswith(b"\n"):
+    b = s.recv(64)
+    assert b, got
+    got += b
+assert got == b"oob !\n", got
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' || fail "the oob client failed"
+	wait_log "listener oob conn [0-9]* .*closed (reset)"
+fi
 kill "$pid"
 wait "$pid" || fail "asockd exited with $? on SIGTERM"
 pid=
@@ -160,6 +181,19 @@ echo "ok - asockd-replay plays the recording into echo.so"
 grep -q 'backpressure on' "$tmp/out" || fail "no backpressure event"
 grep -q '\.\.\. ([0-9]* more bytes)$' "$tmp/out" || fail "output not capped"
 echo "ok - a backpressured connection replays with its backpressure"
+
+# urgent data and the reset replay as recorded
+if command -v python3 >/dev/null; then
+	set -- "$tmp"/rec/oob.*.rec
+	"$replay" --plugin "$ASOCKD_TEST_PLUGIN_DIR/probe.so" "$1" \
+	    > "$tmp/out" || fail "asockd-replay into probe.so exited $?"
+	grep -q 'sent 4 bytes: "one\\n"' "$tmp/out" || fail "no reply"
+	grep -q ' oob 0x21$' "$tmp/out" || fail "no oob event"
+	grep -q 'sent 6 bytes: "oob !\\n"' "$tmp/out" || fail "no oob reply"
+	grep -q '^end: the recording closed (reset), the replay closed reset$' \
+	    "$tmp/out" || fail "the reset did not replay"
+	echo "ok - urgent data and a reset replay as recorded"
+fi
 
 # 4. Into a plugin that breaks the contract: violations, exit 1.
 if "$replay" --plugin "$ASOCKD_TEST_PLUGIN_DIR/kitbad.so" "$recfile" \

@@ -174,9 +174,9 @@ const void *asockd_test_output(struct asockd_conn *c, size_t *len);
 void	 asockd_test_output_clear(struct asockd_conn *c);
 /*
  * The next whole message the peer read, framing removed (the line
- * without its terminator, the frame's payload), consumed from the
- * output; NULL when no whole one is there.  Borrowed until the next call
- * on c.
+ * without its terminator, the frame's payload; on a raw connection all
+ * it read), consumed from the output; NULL when no whole one is there.
+ * Borrowed until the next call on c.
  */
 const void *asockd_test_message(struct asockd_conn *c, size_t *len);
 /*
