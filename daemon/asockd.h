@@ -303,6 +303,7 @@ struct listener_conf {
 	int			 framing;	/* enum framing */
 	size_t			 max_line;
 	size_t			 max_frame;
+	char			*record;	/* record = "DIR", or NULL */
 	int			 mode;		/* unix socket file mode */
 	char			*owner;		/* unix socket owner, or NULL */
 	char			*group;		/* unix socket group, or NULL */
@@ -678,6 +679,7 @@ struct asockd_conn {
 	void			*udata;
 	char			*peer;		/* peer name, for logs */
 	struct policy_peer	*pp;		/* policy.c's, or NULL */
+	struct record		*rec;		/* record = "DIR", or NULL */
 	struct resolve		*resolving;	/* outbound name lookup */
 	TAILQ_HEAD(, asockd_timer) timers;
 	TAILQ_ENTRY(asockd_conn) entry;	/* in listener's or outbound list */
@@ -778,6 +780,30 @@ int	 sendq_iov(struct sendq *, struct iovec *, int max);
 /* Drop n bytes from the head of the queue. */
 void	 sendq_consume(struct sendq *, size_t n);
 void	 sendq_free(struct sendq *);
+
+/* ---------------------------------------------------------------- record.c */
+
+/* Event types of a recording (docs/testing-plugins.md). */
+#define RECORD_ACCEPT	'A'	/* key=value lines */
+#define RECORD_READ	'R'	/* the bytes read */
+#define RECORD_EOF	'E'	/* the peer ended its stream */
+#define RECORD_OOB	'O'	/* one urgent byte */
+#define RECORD_BLOCKED	'B'	/* 1: over sndq_high, 0: drained */
+#define RECORD_CLOSE	'C'	/* the close reason */
+
+struct record;
+/*
+ * Start recording connection id (socket fd) of listener lc into a new
+ * file in dir (never NULL: a file that cannot be made is logged and the
+ * recorder does nothing).
+ */
+struct record *record_open(const char *dir, const struct listener_conf *lc,
+	    uint64_t id, const char *peer, int fd, double now);
+void	 record_read(struct record *, double now, const void *, size_t);
+/* An EOF, OOB or BLOCKED event with its one-byte value. */
+void	 record_mark(struct record *, int type, double now, int value);
+/* The close event; frees the recorder. */
+void	 record_close(struct record *, double now, int reason);
 
 /* ---------------------------------------------------------------- frame.c */
 

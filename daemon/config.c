@@ -162,6 +162,9 @@ static const struct ckey keys[] = {
 	{ SC_LISTENER, "max_frame", KT_SIZE, 0, 1, 64 * MiB, "1048576",
 	    L(max_frame), "largest frame with framing = \"length\" or "
 	    "\"archive\"" },
+	{ SC_LISTENER, "record", KT_PATH, 0, 0, 0, NULL, L(record),
+	    "stream listeners: write one file per connection of its events "
+	    "and bytes into this directory, for asockd-replay; unset: off" },
 	{ SC_LISTENER, "mode", KT_MODE, 0, 0, 07777, "0660", L(mode),
 	    "unix listeners only: socket file mode, octal: \"0660\" or "
 	    "0660; set after bind, whatever the umask" },
@@ -939,6 +942,27 @@ daemon_check(struct cparse *cp, const config_setting_t *g)
 }
 
 /* Checks of one listener that need no other part of the config. */
+/* record = "DIR": an existing directory, on a stream listener. */
+static void
+record_check(struct cparse *cp, const config_setting_t *g, const char *ctx,
+    const struct listener_conf *l)
+{
+	const config_setting_t	*s = config_setting_get_member(g, "record");
+	struct stat		 st;
+
+	if (l->record == NULL || s == NULL)
+		return;
+	if (l->addr.kind == ASOCKD_UDP || l->addr.kind == ASOCKD_UNIX_DGRAM)
+		cerr(cp, s, "%s: record: only stream listeners are recorded",
+		    ctx);
+	else if (stat(l->record, &st) == -1)
+		cerr(cp, s, "%s: record: %s: %s", ctx, l->record,
+		    strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		cerr(cp, s, "%s: record: %s: not a directory", ctx,
+		    l->record);
+}
+
 static void
 listener_check(struct cparse *cp, const config_setting_t *g,
     const char *ctx, struct listener_conf *l)
@@ -970,6 +994,7 @@ listener_check(struct cparse *cp, const config_setting_t *g,
 		    config_setting_get_member(g, "sndq_high") : g,
 		    "%s: sndq_low (%zu) must be below sndq_high (%zu)", ctx,
 		    l->sndq_low, l->sndq_high);
+	record_check(cp, g, ctx, l);
 	if (l->sndq_max < l->sndq_high)
 		cerr(cp, config_setting_get_member(g, "sndq_max") != NULL ?
 		    config_setting_get_member(g, "sndq_max") :

@@ -466,6 +466,9 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 	c->pp = pp;
 	CTR_ADD(l->ctr->accepted, 1);
 	conn_log(c, LOG_DEBUG, "accepted");
+	if (l->conf->record != NULL)
+		c->rec = record_open(l->conf->record, l->conf, c->id, peer, fd,
+		    ev_now(proc.loop));
 
 	conn_ref(c);
 	conn_set_state(c, CONN_OPEN);	/* on_accept may send a greeting */
@@ -639,6 +642,8 @@ conn_finish(struct asockd_conn *c, int reason)
 		    c->sendq.len ? ", output discarded" : "");
 	if (reason >= 0 && reason < CTR_REASONS)
 		CTR_ADD(c->ctr->closed[reason], 1);
+	if (c->rec != NULL)
+		record_close(c->rec, ev_now(proc.loop), reason);
 	sendq_free(&c->sendq);
 	free(c->in);
 	c->in = NULL;
@@ -838,6 +843,8 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 	}
 	conn_ref(c);
 	if (n == 0) {
+		if (c->rec != NULL)
+			record_mark(c->rec, RECORD_EOF, ev_now(l), 0);
 		conn_eof(c);
 		conn_unref(c);
 		return;
@@ -845,6 +852,8 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 	c->bytes_in += n;
 	CTR_ADD(c->ctr->bytes_in, n);
 	c->last_active = ev_now(l);
+	if (c->rec != NULL)
+		record_read(c->rec, ev_now(l), buf, n);
 	if (buf == rbuf) {
 		consumed = conn_deliver(c, rbuf, n);
 		if (consumed >= 0 && c->state != CONN_CLOSED)
@@ -959,6 +968,9 @@ conn_drained(struct asockd_conn *c)
 	if (c->blocked && c->state == CONN_OPEN && c->close_reason == 0 &&
 	    c->sendq.len <= c->sndq_low) {
 		c->blocked = 0;
+		if (c->rec != NULL)
+			record_mark(c->rec, RECORD_BLOCKED,
+			    ev_now(proc.loop), 0);
 		conn_input_resume(c);
 		if (d->on_send != NULL) {
 			conn_ref(c);
@@ -1065,6 +1077,9 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		/* backpressure: stop reading until the queue drains */
 		c->blocked = 1;
 		CTR_ADD(c->ctr->backpressure, 1);
+		if (c->rec != NULL)
+			record_mark(c->rec, RECORD_BLOCKED,
+			    ev_now(proc.loop), 1);
 		ev_io_stop(proc.loop, &c->rio);
 	}
 	return 0;
@@ -1217,6 +1232,8 @@ conn_oob_cb(struct ev_loop *l, ev_io *w, int revents)
 			continue;
 		}
 		c->last_active = ev_now(l);
+		if (c->rec != NULL)
+			record_mark(c->rec, RECORD_OOB, ev_now(l), byte);
 		conn_ref(c);
 		CB_CALL_P(c->inst, c->inst->desc->on_oob(c, byte));
 		conn_unref(c);

@@ -4,8 +4,9 @@
 # a plugin written from docs/plugins.md alone builds out of the source
 # tree against the installed header with the flags the installed
 # asockd-plugin.pc gives, loads, and works, and so does the echo.so found
-# in its plugindir.  Also compiles include/asockd/plugin.h and client.h
-# alone as C and C++.
+# in its plugindir; the test-kit example of docs/testing-plugins.md
+# builds against the installed libasockd-test and passes.  Also compiles
+# include/asockd/plugin.h, client.h and test.h alone as C and C++.
 #
 # Needs ASOCKD_SRCDIR, ASOCKD_BUILDDIR and ASOCKD_BIN (set by `make check`).
 # Exits 77 (skipped) when run as root without a way to become nobody.
@@ -44,6 +45,13 @@ cp "$tmp/h.c" "$tmp/h.cc"
 $CXX -Wall -Wextra -Werror -fsyntax-only \
     -I"$ASOCKD_SRCDIR/include" "$tmp/h.cc" || fail "plugin.h alone as C++"
 echo "ok - plugin.h compiles alone as C and C++"
+printf '#include <asockd/test.h>\n' > "$tmp/t.c"
+$CC -std=c99 -Wall -Wextra -Werror -fsyntax-only \
+    -I"$ASOCKD_SRCDIR/include" "$tmp/t.c" || fail "test.h alone as C"
+cp "$tmp/t.c" "$tmp/t.cc"
+$CXX -Wall -Wextra -Werror -fsyntax-only \
+    -I"$ASOCKD_SRCDIR/include" "$tmp/t.cc" || fail "test.h alone as C++"
+echo "ok - test.h compiles alone as C and C++"
 # and so does the client library's header, without msgpack-c's: a
 # msgpack.h that stops the compiler stands first in the include path.
 mkdir "$tmp/poison"
@@ -137,6 +145,30 @@ if command -v clang >/dev/null; then
 	    "$tmp/upper.c" || fail "clang -Wmissing-variable-declarations"
 	echo "ok - clang -Wmissing-variable-declarations is quiet"
 fi
+
+# 3b. The worked example of docs/testing-plugins.md, exactly as printed
+# there, builds against the installed test kit (<asockd/test.h>,
+# asockd-test.pc) and passes on the plugin just built: libasockd-test is
+# installed with the plugin SDK.
+awk '/<!-- out-of-tree.sh: kit example -->/ { mark = 1; next }
+    mark && /^```c$/ { code = 1; next }
+    code && /^```$/ { exit }
+    code { print }' "$ASOCKD_SRCDIR/docs/testing-plugins.md" \
+    > "$tmp/test_upper.c"
+grep -q asockd_test_contract "$tmp/test_upper.c" ||
+    fail "no kit example found in docs/testing-plugins.md"
+[ -f "$dest$prefix/include/asockd/test.h" ] || fail "test.h not installed"
+kitflags=$(PKG_CONFIG_PATH="$ipc" pkg-config \
+    --define-variable=prefix="$dest$prefix" \
+    --cflags --libs asockd-test) || fail "pkg-config asockd-test"
+# shellcheck disable=SC2086
+(cd "$tmp" && $CC -Wall -Wextra -Werror test_upper.c $kitflags \
+    ${ASOCKD_SAN_LDFLAGS:-} -o test_upper) ||
+    fail "the documented kit example does not build"
+kitout=$(LD_LIBRARY_PATH="$dest$prefix/lib" "$tmp/test_upper" \
+    "$tmp/upper.so") || fail "the documented kit example fails"
+[ "$kitout" = "upper: all passed" ] || fail "kit example said '$kitout'"
+echo "ok - the kit example of docs/testing-plugins.md builds and passes"
 
 # 4. The daemon loads it and it answers; the installed echo.so too.
 cat > "$tmp/asockd.conf" <<CONF
