@@ -101,7 +101,8 @@ out=$("$tmp/test_upper" "$tmp/upper.so") || fail "the kit example fails"
 [ "$out" = "upper: all passed" ] || fail "kit example said '$out'"
 echo "ok - a plugin and its kit test build against the installed asockd-dev"
 
-# 3. The installed daemon loads it; the installed asockd-cat talks to it.
+# 3. The installed daemon loads it; the installed asockd-cat and asockctl
+# talk to it.
 chmod 755 "$tmp"
 cat > "$tmp/asockd.conf" <<CONF
 plugins: {
@@ -113,7 +114,7 @@ listeners: (
   { name = "echo"; listen = "tcp://127.0.0.1:0"; plugin = "echo";
     framing = "archive"; }
 );
-daemon: { workers = 1; };
+daemon: { workers = 1; control = "$tmp/control.sock"; };
 CONF
 /usr/sbin/asockd -f -c "$tmp/asockd.conf" > "$tmp/log" 2>&1 &
 pid=$!
@@ -137,6 +138,11 @@ reply=$(printf '["hi", 1]\n' |
     fail "asockd-cat --archive to echo"
 [ "$reply" = '["hi",1]' ] || fail "archive echo replied '$reply'"
 echo "ok - the installed daemon runs it; the installed asockd-cat talks"
+out=$(/usr/sbin/asockctl -s "$tmp/control.sock" show listeners) ||
+    fail "asockctl show listeners"
+printf '%s\n' "$out" | grep -q '^upper ' ||
+    fail "asockctl show listeners lists no 'upper': $out"
+echo "ok - the installed asockctl reads the daemon's control socket"
 
 # 4. A client program against libasockd-client-dev.
 cat > "$tmp/cl.c" <<'PROG'
