@@ -117,7 +117,12 @@ void	 fatalx(const char *fmt, ...)
 enum ctr_refuse {
 	CTR_REFUSE_MAXCONN = 0,	/* a worker stopped accepting at its share */
 	CTR_REFUSE_PLUGIN,	/* on_accept returned an error */
-	/* access lists, limits: the next slots */
+	CTR_REFUSE_DENY,	/* access lists and limits (policy.c) */
+	CTR_REFUSE_ALLOW,
+	CTR_REFUSE_RATE,
+	CTR_REFUSE_PER_SOURCE,
+	CTR_REFUSE_PROXY,
+	/* later reasons: the next slots */
 	CTR_REFUSE_MAX = 8
 };
 
@@ -541,6 +546,8 @@ int	 policy_datagram(const struct listener_conf *, int kind,
 /* A connection admitted with slot closed. */
 void	 policy_release(int slot);
 uint64_t policy_count(int which);
+/* enum policy_count of the latest refusal in this process, 0: none. */
+int	 policy_last_refusal(void);
 /* Log the counters (the master, at exit), when any is not 0. */
 void	 policy_report(void);
 
@@ -600,6 +607,9 @@ void	 listener_disable(struct asockd_listener *, int);
 /* A connection of l closed: resume accepting if it was paused. */
 void	 listener_conn_gone(struct asockd_listener *);
 unsigned int listener_count(void);
+/* Count the access policy's latest refusal on l (listener_accept_cb,
+ * dgram.c), by reason. */
+void	 listener_refused(struct asockd_listener *);
 /* The listener's name in the config (for hostapi.c). */
 const char *listener_name(const struct asockd_listener *);
 /* Close and free every listener (at exit). */

@@ -48,8 +48,10 @@ dgram_read_cb(struct ev_loop *lp, ev_io *w, int revents)
 		if (l->inst->desc->on_datagram == NULL)
 			continue;
 		if (policy_active(l->conf) && policy_datagram(l->conf,
-		    l->kind, (struct sockaddr *)&ss, len) == -1)
-			continue;	/* dropped: counted */
+		    l->kind, (struct sockaddr *)&ss, len) == -1) {
+			listener_refused(l);	/* dropped: counted */
+			continue;
+		}
 		CB_CALL_P(l->inst, l->inst->desc->on_datagram(l, dbuf,
 		    (size_t)n, (struct sockaddr *)&ss, len));
 	}

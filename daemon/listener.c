@@ -39,6 +39,17 @@ static struct {
 	unsigned long	 fails;
 } pressure;
 
+/* Count the access policy's latest refusal on l, by its reason. */
+void
+listener_refused(struct asockd_listener *l)
+{
+	int	 r = policy_last_refusal();
+
+	if (r >= POLICY_DENY && r <= POLICY_PROXY)
+		CTR_ADD(l->ctr->refused[CTR_REFUSE_DENY + r - POLICY_DENY],
+		    1);
+}
+
 static void	 listener_accept_cb(struct ev_loop *, ev_io *, int);
 
 /*
@@ -653,6 +664,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 			/* the peer is who the PROXY header names */
 			if (!policy_proxy_trusted(l->conf, l->kind, fd,
 			    (struct sockaddr *)&ss, len)) {
+				CTR_ADD(l->ctr->refused[CTR_REFUSE_PROXY], 1);
 				setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
 				    sizeof(lg));
 				close(fd);
@@ -664,6 +676,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 		if (policy_active(l->conf) && policy_admit(l->conf, l->kind,
 		    fd, (struct sockaddr *)&ss, len, &slot) == -1) {
 			/* refused: closed at once, no plugin callback */
+			listener_refused(l);
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
 			continue;

@@ -40,7 +40,8 @@ static ev_io		 accept_io;
 static struct mclient	*clients[CLIENTS_MAX];
 
 static const char *const refuse_names[CTR_REFUSE_MAX] = {
-	"max_connections", "plugin"
+	"max_connections", "plugin", "deny", "allow", "rate",
+	"max_per_source", "proxy"
 };
 
 /* The label value v, escaped as the exposition format wants. */

@@ -139,10 +139,19 @@ policy_count(int which)
 	return __atomic_load_n(&shm->counts[which], __ATOMIC_RELAXED);
 }
 
+/* The reason of this process's latest refusal (policy_last_refusal()). */
+static int	 last_refusal;
+
 static void
 count(int which)
 {
 	__atomic_add_fetch(&shm->counts[which], 1, __ATOMIC_RELAXED);
+}
+
+int
+policy_last_refusal(void)
+{
+	return last_refusal;
 }
 
 void
@@ -339,6 +348,7 @@ refuse(const struct listener_conf *lc, uint64_t lid, const struct acl_key *k,
 	struct pending_line	 pl, ev;
 
 	pl.n = ev.n = 0;
+	last_refusal = reason;
 	count(reason);
 	if (dgram)
 		count(POLICY_DGRAM_DROPPED);

@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -500,6 +503,61 @@ START_TEST(bad_address)
 }
 END_TEST
 
+/* A TCP connection to 127.0.0.1:port from src (127.0.0.x). */
+static int
+connect_v4_from(const char *src, int port)
+{
+	struct sockaddr_in	 a, b;
+	int			 fd;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.sin_family = b.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &a.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
+	b.sin_port = htons(port);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&b, sizeof(b)), 0);
+	return fd;
+}
+
+/* Refusals of the access policy are counted per listener by reason. */
+START_TEST(access_refusals)
+{
+	struct daemon	*d;
+	char		 buf[8];
+	int		 mport, port, fd, i;
+
+	d = h_daemon_start(CONF_HEAD
+	    "listeners: (\n"
+	    "  { name = \"acl\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"echo\"; allow = [ \"127.0.0.0/8\" ];"
+	    " deny = [ \"127.0.0.3\" ]; }\n"
+	    ");\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	mport = metrics_port(d);
+	port = h_port(d, "acl");
+	for (i = 0; i < 3; i++) {
+		fd = connect_v4_from("127.0.0.3", port);
+		/* refused: reset or end of stream, never an echo */
+		(void)h_write_all(fd, "x", 1);
+		ck_assert_int_le(h_read_n(fd, buf, 1, 5000), 0);
+		close(fd);
+	}
+	fd = connect_v4_from("127.0.0.2", port);
+	ck_assert_int_eq(h_write_all(fd, "y", 1), 1);
+	ck_assert_int_eq(h_read_n(fd, buf, 1, 5000), 1);
+	close(fd);
+	ck_assert(wait_value(mport, "asockd_connections_refused_total{"
+	    "listener=\"acl\",reason=\"deny\"}", 3) == 3);
+	ck_assert(wait_value(mport, "asockd_connections_accepted_total{"
+	    "listener=\"acl\"}", 1) == 1);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -516,6 +574,7 @@ metrics_suite(void)
 	tcase_add_test(tc, prometheus_scrape);
 	tcase_add_test(tc, bad_address);
 	tcase_add_test(tc, documented);
+	tcase_add_test(tc, access_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }
