@@ -129,7 +129,9 @@ listeners_out(FILE *fp, const struct ctr_sum *s, const struct live *lv)
 	free(active);
 	head(fp, "asockd_connections_refused_total", "counter",
 	    "Connections refused, by reason (max_connections: a worker"
-	    " stopped accepting at its share; plugin: on_accept failed).");
+	    " stopped accepting at its share; plugin: on_accept failed;"
+	    " deny, allow, rate, max_per_source, proxy: the access"
+	    " policy).");
 	LFOR(s, i)
 		for (r = 0; r < CTR_REFUSE_MAX; r++) {
 			if (refuse_names[r] == NULL)
