@@ -449,6 +449,23 @@ conn_outbound(struct asockd_instance *inst, int fd, const char *peer,
 	return c;
 }
 
+/*
+ * A foreign stream socket a plugin hands over (host->attach_fd): an
+ * outbound connection that is already open, so no on_connect.
+ */
+struct asockd_conn *
+conn_attach(struct asockd_instance *inst, int fd, const char *peer,
+    void *udata)
+{
+	struct asockd_conn	*c;
+
+	c = conn_new(inst, NULL, fd, peer);
+	c->udata = udata;
+	conn_log(c, LOG_DEBUG, "attached");
+	conn_open(c);
+	return c;
+}
+
 void
 conn_connected(struct asockd_conn *c, int err)
 {
