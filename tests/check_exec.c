@@ -404,6 +404,44 @@ START_TEST(test_daemon_stop)
 }
 END_TEST
 
+/* Limits, nice value, directory and ids reach the program. */
+START_TEST(test_limits)
+{
+	char	 out[256];
+
+	start("[exec]\ncommand = /bin/sh -c \"ulimit -n;nice;pwd;id -u\"\n"
+	    "rlimit_nofile = 64\nnice = 5\ncwd = /tmp\n");
+	talk("", out, sizeof(out));
+	ck_assert_msg(strncmp(out, "64\n5\n/tmp\n", 10) == 0, "%s", out);
+	stop();
+	if (geteuid() != 0)
+		return;		/* switching ids needs root */
+	start("[exec]\ncommand = /bin/sh -c \"id -u;id -g;id -G\"\n"
+	    "user = nobody\ngroup = nogroup\n");
+	talk("", out, sizeof(out));
+	ck_assert_msg(strcmp(out, "65534\n65534\n65534\n") == 0, "%s",
+	    out);
+	stop();
+}
+END_TEST
+
+/* A step that fails before the exec: the client is refused, logged. */
+START_TEST(test_spawn_fails)
+{
+	char	 out[16];
+	int	 fd;
+
+	start("[exec]\ncommand = /bin/cat\ncwd = /no/such/dir\n");
+	fd = connect_exec();
+	ck_assert_int_le(h_read_eof(fd, out, sizeof(out), TMO), 0);
+	close(fd);
+	ck_assert(h_log_wait(d, "cannot run /bin/cat: No such file or"
+	    " directory", TMO));
+	ck_assert(no_children());
+	stop();
+}
+END_TEST
+
 START_TEST(test_bad_settings)
 {
 	char	 out[4096], *conf, *ini;
@@ -456,6 +494,8 @@ exec_suite(void)
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_max_instances);
 	tcase_add_test(tc, test_daemon_stop);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_spawn_fails);
 	tcase_add_test(tc, test_bad_settings);
 	suite_add_tcase(s, tc);
 	return s;
