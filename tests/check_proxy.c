@@ -497,7 +497,8 @@ END_TEST
 /* A reset on either side reaches the other as a reset. */
 START_TEST(test_reset)
 {
-	struct up	 r = up_start(UP_RESET, NULL), w = up_start(UP_WATCH, NULL);
+	struct up	 r = up_start(UP_RESET, NULL);
+	struct up	 w = up_start(UP_WATCH, NULL);
 	struct linger	 lg = { 1, 0 };
 	char		 ini[256], buf[16], *path;
 	FILE		*fp;
