@@ -221,7 +221,8 @@ tag_of(int port, char *tag)
 
 START_TEST(test_round_robin)
 {
-	struct up	 a = up_start(UP_TAG, "A\n"), b = up_start(UP_TAG, "B\n");
+	struct up	 a = up_start(UP_TAG, "A\n");
+	struct up	 b = up_start(UP_TAG, "B\n");
 	char		 tag[3] = "", prev = 0;
 	int		 port, i, na = 0, nb = 0;
 
@@ -246,7 +247,8 @@ END_TEST
 /* Weights and least_conn take the same path; weight 3:1 gives 6:2. */
 START_TEST(test_weight)
 {
-	struct up	 a = up_start(UP_TAG, "A\n"), b = up_start(UP_TAG, "B\n");
+	struct up	 a = up_start(UP_TAG, "A\n");
+	struct up	 b = up_start(UP_TAG, "B\n");
 	char		 ini[512], tag[3] = "";
 	int		 port, i, na = 0;
 
@@ -263,7 +265,8 @@ END_TEST
 
 START_TEST(test_least_conn)
 {
-	struct up	 a = up_start(UP_TAG, "A\n"), b = up_start(UP_TAG, "B\n");
+	struct up	 a = up_start(UP_TAG, "A\n");
+	struct up	 b = up_start(UP_TAG, "B\n");
 	char		 t1[3] = "", t2[3] = "", t3[3] = "";
 	int		 port, f1, f2, f3, i;
 
@@ -288,7 +291,8 @@ END_TEST
 
 START_TEST(test_source_hash)
 {
-	struct up	 a = up_start(UP_TAG, "A\n"), b = up_start(UP_TAG, "B\n");
+	struct up	 a = up_start(UP_TAG, "A\n");
+	struct up	 b = up_start(UP_TAG, "B\n");
 	char		 tag[3] = "", first = 0;
 	int		 port, i;
 
@@ -324,7 +328,8 @@ END_TEST
 /* An upstream that does not accept in connect_timeout: the next one. */
 START_TEST(test_connect_timeout)
 {
-	struct up	 s = up_start(UP_STALL, NULL), b = up_start(UP_TAG, "B\n");
+	struct up	 s = up_start(UP_STALL, NULL);
+	struct up	 b = up_start(UP_TAG, "B\n");
 	struct sockaddr_in sin;
 	char		 tag[3] = "";
 	int		 port, i, fill[4];
@@ -351,7 +356,8 @@ END_TEST
 /* An upstream that never reads: memory stays bounded, others flow. */
 START_TEST(test_never_reads)
 {
-	struct up	 s = up_start(UP_SINK, NULL), e = up_start(UP_EOF, NULL);
+	struct up	 s = up_start(UP_SINK, NULL);
+	struct up	 e = up_start(UP_EOF, NULL);
 	static char	 buf[65536];
 	char		 ini[256], out[16];
 	long long	 total = 0, end;
