@@ -675,6 +675,7 @@ static const struct asockd_setting exec_settings[] = {
 ASOCKD_PLUGIN_DEFINE(
 	.name = "exec",
 	.version = "1.0",
+	.flags = ASOCKD_F_OWN_FLOW,	/* exec_receive paces both sides */
 	.init = exec_init,
 	.fini = exec_fini,
 	.on_accept = exec_accept,

@@ -523,6 +523,7 @@ static const struct asockd_setting proxy_settings[] = {
 ASOCKD_PLUGIN_DEFINE(
 	.name = "proxy",
 	.version = "1.0",
+	.flags = ASOCKD_F_OWN_FLOW,	/* proxy_receive paces both sides */
 	.init = proxy_init,
 	.fini = proxy_fini,
 	.on_accept = proxy_accept,

@@ -20,7 +20,10 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +326,64 @@ START_TEST(test_client_reset)
 }
 END_TEST
 
+/*
+ * 32 MB through cat, both ways at once: the program only reads while its
+ * output is read, so holding the output's reads for the input's queue
+ * (rather than pacing each side by the other) would deadlock.
+ */
+START_TEST(test_bulk)
+{
+	static unsigned char	 out[65536], in[65536];
+	const long long		 want = 32LL << 20;
+	long long		 sent = 0, got = 0, end;
+	struct pollfd		 pfd;
+	uint32_t		 hs = 2166136261u, hr = 2166136261u;
+	size_t			 i;
+	ssize_t			 n;
+	int			 fd, shut = 0;
+
+	start("[exec]\ncommand = /bin/cat\n");
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (unsigned char)(i * 7 + i / 251);
+	fd = connect_exec();
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	end = h_now_ms() + 30000;
+	while (h_now_ms() < end) {
+		if (sent == want && !shut) {
+			shutdown(fd, SHUT_WR);
+			shut = 1;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN | (sent < want ? POLLOUT : 0);
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		if ((pfd.revents & POLLOUT) && sent < want) {
+			n = write(fd, out + sent % sizeof(out),
+			    sizeof(out) - sent % sizeof(out));
+			if (n > 0) {
+				for (i = 0; i < (size_t)n; i++)
+					hs = (hs ^ out[(sent + i) %
+					    sizeof(out)]) * 16777619u;
+				sent += n;
+			}
+		}
+		if (pfd.revents & (POLLIN | POLLHUP)) {
+			if ((n = read(fd, in, sizeof(in))) == 0)
+				break;
+			for (i = 0; n > 0 && i < (size_t)n; i++)
+				hr = (hr ^ in[i]) * 16777619u;
+			if (n > 0)
+				got += n;
+		}
+	}
+	close(fd);
+	ck_assert_int_eq(sent, want);
+	ck_assert_int_eq(got, want);
+	ck_assert_uint_eq(hr, hs);
+	stop();
+}
+END_TEST
+
 #define NCONC	200
 
 START_TEST(test_concurrent)
@@ -491,6 +552,7 @@ exec_suite(void)
 	tcase_add_test(tc, test_exits_early);
 	tcase_add_test(tc, test_ignores_sigterm);
 	tcase_add_test(tc, test_client_reset);
+	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_max_instances);
 	tcase_add_test(tc, test_daemon_stop);

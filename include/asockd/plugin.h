@@ -25,7 +25,8 @@
  *     returns the connection handle is invalid.
  *  3. send never drops bytes: what the kernel does not take at once is
  *     copied into the connection's output queue.  Above the high-water mark
- *     (listener option sndq_high) the host stops reading from the peer and
+ *     (listener option sndq_high) the host stops reading from the peer
+ *     (unless the plugin paces itself: ASOCKD_F_OWN_FLOW) and
  *     host->writable() turns 0; once the queue drains the on_send
  *     notification fires, once.  It does not fire on every writable edge.
  *     The queue has a hard cap (sndq_max): a send past it aborts the
@@ -517,6 +518,20 @@ struct asockd_setting {
 };
 
 /*
+ * Descriptor flags (ABI 1.3; plugins built for earlier minors have 0).
+ *
+ * ASOCKD_F_OWN_FLOW: the plugin paces its reads itself, with
+ * pause_receive, writable() and on_send.  The host then never stops
+ * reading a connection because that connection's own output queue is
+ * over its high-water mark (rule 3 of the contract); writable(),
+ * on_send and the sndq_max cap work as before.  A plugin that relays
+ * between two connections needs it: holding a side's reads for that
+ * side's output deadlocks against a peer that only reads while its
+ * answers are read (an echo upstream, a program such as cat).
+ */
+#define ASOCKD_F_OWN_FLOW	0x01
+
+/*
  * The plugin descriptor.  Export exactly one, const, named asockd_plugin;
  * use ASOCKD_PLUGIN_DEFINE so the version and size fields are right.
  * Every hook and callback is optional.
@@ -527,7 +542,7 @@ struct asockd_plugin {
 	uint32_t size;		/* sizeof(struct asockd_plugin) at build time */
 	const char *name;	/* short name, for logs */
 	const char *version;	/* the plugin's own version string */
-	uint32_t flags;		/* reserved, 0 */
+	uint32_t flags;		/* ASOCKD_F_* (ABI 1.3); 0 before */
 
 	/* --- lifecycle hooks --- */
 
