@@ -162,8 +162,9 @@ bulk(long long mb)
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
 		if ((pfd.revents & POLLOUT) && sent < want) {
-			n = write(fd, out, want - sent < (long long)sizeof(out) ?
-			    (size_t)(want - sent) : sizeof(out));
+			n = want - sent < (long long)sizeof(out) ?
+			    want - sent : (long long)sizeof(out);
+			n = write(fd, out, (size_t)n);
 			if (n > 0)
 				sent += n;
 		}
