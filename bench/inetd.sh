@@ -3,9 +3,10 @@
 # replace, on loopback, alternating A B A B ... (docs/performance.md).
 #
 #   bench/inetd.sh --builddir DIR [--rounds N] [--duration SECS]
-#                  [--only "exec proxy"] [--bulk MB]
+#                  [--only "exec proxy"] [--bulk MB] [--exec-workers N]
 #
-#   exec   asockd's exec plugin vs xinetd (-dontfork), one worker each,
+#   exec   asockd's exec plugin (--exec-workers, default 1) vs xinetd
+#          (-dontfork, one process that forks per connection),
 #          bench/conn_rate with 8 connections at a time: connections/s
 #          for /bin/true and for a one-line echo (head -n 1)
 #   proxy  asockd's proxy plugin vs nginx's stream module, one worker
@@ -23,6 +24,7 @@ rounds=3
 dur=3
 only="exec proxy"
 bulk_mb=500
+exec_workers=1
 port_base=${BENCH_PORT:-27300}
 
 while [ $# -gt 0 ]; do
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--duration) dur=$2; shift ;;
 	--only) only=$2; shift ;;
 	--bulk) bulk_mb=$2; shift ;;
+	--exec-workers) exec_workers=$2; shift ;;
 	*) sed -n '3,5p' "$0" >&2; exit 2 ;;
 	esac
 	shift
@@ -130,7 +133,7 @@ exec_asockd() {	# PORT COMMAND
 command = $2
 EOF
 	cat >"$work/asockd.conf" <<EOF
-daemon: { workers = 1; log_level = "notice"; };
+daemon: { workers = $exec_workers; log_level = "notice"; };
 plugins: { exec: { path = "exec.so"; config = "$work/exec.ini"; }; };
 listeners: ( { name = "exec"; listen = "tcp://127.0.0.1:$1";
     plugin = "exec"; backlog = 1024; } );
