@@ -190,7 +190,7 @@ child_done(struct asockd_child *ch, int status)
 	logit(LOG_INFO, "plugin %s: child %ld %s after %.3f s%s",
 	    ch->inst->name, (long)ch->pid, what,
 	    ev_now(proc.loop) - ch->started, ch->killed ?
-	    " (SIGKILL after the kill timeout)" : "");
+	    " (after SIGKILL)" : "");
 	if (ch->cb != NULL) {
 		CB_CALL(ch->cb(ch, status, ch->arg));
 	}
@@ -228,7 +228,9 @@ child_kill(struct asockd_child *ch, double timeout)
 		return -EALREADY;
 	ch->killing = 1;
 	if (timeout <= 0) {
-		child_kill_cb(proc.loop, &ch->kill_timer, 0);
+		ch->killed = 1;
+		(void)kill(-ch->pid, SIGKILL);
+		(void)kill(ch->pid, SIGKILL);
 		return 0;
 	}
 	/* the group: a shell's children go too */
