@@ -503,6 +503,33 @@ START_TEST(test_spawn_fails)
 }
 END_TEST
 
+/* The ABI 1.3 calls' errors, seen by a plugin (tests/plugins/). */
+START_TEST(test_abi_errors)
+{
+	char	 out[512], want[256];
+	int	 fd;
+
+	d = h_daemon_start("daemon: { workers = 1; };\n"
+	    "plugins: { probe = { path = \"@TEST_PLUGIN_DIR@/spawnprobe.so\";"
+	    " }; };\n"
+	    "listeners: ( { name = \"probe\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"probe\"; } );\n", (char *)NULL);
+	ck_assert_ptr_nonnull(d);
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "probe"));
+	ck_assert_int_ge(fd, 0);
+	memset(out, 0, sizeof(out));
+	ck_assert_int_gt(h_read_eof(fd, out, sizeof(out) - 1, TMO), 0);
+	close(fd);
+	snprintf(want, sizeof(want), "notsock=%d relative=%d noent=%d"
+	    " size=%d fds=-1,-1 kill=0 again=%d each=0,0\nexit=signal 15\n",
+	    -ENOTSOCK, -EINVAL, -ENOENT, -EINVAL, -EALREADY);
+	ck_assert_str_eq(out, want);
+	ck_assert(h_log_wait(d, "plugin probe: child ", TMO));
+	ck_assert(h_log_wait(d, "killed by signal 15", TMO));
+	stop();
+}
+END_TEST
+
 START_TEST(test_bad_settings)
 {
 	char	 out[4096], *conf, *ini;
@@ -558,6 +585,7 @@ exec_suite(void)
 	tcase_add_test(tc, test_daemon_stop);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_spawn_fails);
+	tcase_add_test(tc, test_abi_errors);
 	tcase_add_test(tc, test_bad_settings);
 	suite_add_tcase(s, tc);
 	return s;
