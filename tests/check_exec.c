@@ -135,6 +135,21 @@ no_children(void)
 	return 0;
 }
 
+/*
+ * The worker's descriptors once n sessions (client, stdio, stderr: three
+ * connections each) have logged their close lines.
+ */
+static int
+settled(int n)
+{
+	int	 i;
+
+	for (i = 0; i < 100 && h_log_count(d, ": closed (") < 3 * n; i++)
+		usleep(50000);
+	ck_assert_int_eq(h_log_count(d, ": closed ("), 3 * n);
+	return fd_count(worker);
+}
+
 static int
 connect_exec(void)
 {
@@ -180,14 +195,14 @@ START_TEST(test_echo)
 	talk("warm up\n", out, sizeof(out));
 	ck_assert(h_log_wait(d, "exited with status 0", TMO));
 	ck_assert(no_children());
-	fds = fd_count(worker);
+	fds = settled(1);
 	ck_assert_int_gt(fds, 0);
 	/* the client's EOF reaches the program, its answer comes back */
 	ck_assert_int_eq(talk("hello\nworld\n", out, sizeof(out)), 12);
 	ck_assert_str_eq(out, "hello\nworld\n");
 	ck_assert(h_log_wait(d, "outbound exec conn 5 peer child ", TMO));
 	ck_assert(no_children());
-	ck_assert_int_eq(fd_count(worker), fds);
+	ck_assert_int_eq(settled(2), fds);
 	stop();
 }
 END_TEST
@@ -222,6 +237,35 @@ START_TEST(test_environment)
 	ck_assert_ptr_nonnull(strstr(out, "PATH=/usr/local/bin:/usr/bin:/bin"));
 	/* nothing of the daemon's own environment */
 	ck_assert_ptr_null(strstr(out, "ASOCKD_BIN="));
+	stop();
+}
+END_TEST
+
+/* On a unix: listener only PROTO=UNIX is set. */
+START_TEST(test_environment_unix)
+{
+	char	 out[4096], *path;
+	ssize_t	 n;
+	int	 fd;
+
+	free(h_write_file("exec.ini", "[exec]\ncommand = /usr/bin/env\n"));
+	d = h_daemon_start("daemon: { workers = 1; };\n"
+	    "plugins: { exec = { path = \"exec.so\";\n"
+	    "    config = \"@TMP@/exec.ini\"; }; };\n"
+	    "listeners: ( { name = \"u\"; listen = \"unix:@TMP@/e.sock\";"
+	    " plugin = \"exec\"; } );\n", (char *)NULL);
+	ck_assert_ptr_nonnull(d);
+	path = h_expand("@TMP@/e.sock");
+	fd = h_unix_connect(path);
+	free(path);
+	ck_assert_int_ge(fd, 0);
+	shutdown(fd, SHUT_WR);
+	n = h_read_eof(fd, out, sizeof(out) - 1, TMO);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+	ck_assert_ptr_nonnull(strstr(out, "PROTO=UNIX\n"));
+	ck_assert_ptr_null(strstr(out, "TCPREMOTEIP="));
 	stop();
 }
 END_TEST
@@ -305,7 +349,7 @@ START_TEST(test_client_reset)
 	talk("", out, 2);	/* a first one, read only in part */
 	ck_assert(h_log_wait(d, "killed by signal 15", TMO));
 	ck_assert(no_children());
-	fds = fd_count(worker);
+	fds = settled(1);
 	fd = connect_exec();
 	ck_assert_int_eq(h_read_n(fd, buf, sizeof(buf), TMO),
 	    (ssize_t)sizeof(buf));
@@ -319,7 +363,7 @@ START_TEST(test_client_reset)
 		usleep(50000);
 	ck_assert_int_eq(h_log_count(d, "killed by signal 15"), 2);
 	ck_assert(no_children());
-	ck_assert_int_eq(fd_count(worker), fds);
+	ck_assert_int_eq(settled(2), fds);
 	/* and the daemon serves on */
 	ck_assert_int_eq(talk("", out, 3), 2);
 	stop();
@@ -395,7 +439,7 @@ START_TEST(test_concurrent)
 	start("[exec]\ncommand = /bin/cat\n");
 	talk("x", out, sizeof(out));
 	ck_assert(no_children());
-	base = fd_count(worker);
+	base = settled(1);
 	for (i = 0; i < NCONC; i++)
 		fds[i] = connect_exec();
 	for (i = 0; i < NCONC; i++) {
@@ -421,7 +465,7 @@ START_TEST(test_concurrent)
 	    NCONC + 1; i++)
 		usleep(50000);
 	ck_assert_int_eq(h_log_count(d, "exited with status 0"), NCONC + 1);
-	ck_assert_int_eq(fd_count(worker), base);
+	ck_assert_int_eq(settled(NCONC + 1), base);
 	stop();
 }
 END_TEST
@@ -574,6 +618,7 @@ exec_suite(void)
 	tcase_add_checked_fixture(tc, NULL, stop);
 	tcase_add_test(tc, test_echo);
 	tcase_add_test(tc, test_environment);
+	tcase_add_test(tc, test_environment_unix);
 	tcase_add_test(tc, test_no_fd_leak);
 	tcase_add_test(tc, test_stderr);
 	tcase_add_test(tc, test_exits_early);
