@@ -25,6 +25,7 @@
  * whatever is left before the plugins are unloaded (child_abort_all), so
  * no child outlives its worker unreaped.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -102,6 +103,8 @@ child_exec(struct spawn_ctx *x)
 								   EINVAL */
 	if (setsid() == -1)
 		child_fail(x, STEP_SETSID);
+	/* a worker that crashes takes its programs along (kept by exec) */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (dup2(x->fd0, 0) == -1 || dup2(x->fd1, 1) == -1 ||
 	    dup2(x->fd2, 2) == -1)
 		child_fail(x, STEP_DUP2);

@@ -574,6 +574,32 @@ START_TEST(test_abi_errors)
 }
 END_TEST
 
+/* A worker that dies takes its programs along (PR_SET_PDEATHSIG). */
+START_TEST(test_worker_killed)
+{
+	char	 buf[8], *log, *p;
+	pid_t	 child;
+	int	 fd, i;
+
+	start("[exec]\ncommand = /bin/sh -c \"echo ready;exec sleep 30\"\n");
+	fd = connect_exec();
+	ck_assert_int_eq(h_read_n(fd, buf, 6, TMO), 6);
+	ck_assert(h_log_wait(d, "plugin exec: child ", TMO));
+	log = h_log_text(d);
+	p = strstr(log, "plugin exec: child ");
+	child = atol(p + strlen("plugin exec: child "));
+	free(log);
+	ck_assert_int_gt(child, 1);
+	ck_assert_int_eq(kill(child, 0), 0);
+	ck_assert_int_eq(kill(worker, SIGKILL), 0);
+	for (i = 0; i < 100 && kill(child, 0) == 0; i++)
+		usleep(50000);
+	ck_assert_int_eq(kill(child, 0), -1);
+	close(fd);
+	stop();
+}
+END_TEST
+
 START_TEST(test_bad_settings)
 {
 	char	 out[4096], *conf, *ini;
@@ -631,6 +657,7 @@ exec_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_spawn_fails);
 	tcase_add_test(tc, test_abi_errors);
+	tcase_add_test(tc, test_worker_killed);
 	tcase_add_test(tc, test_bad_settings);
 	suite_add_tcase(s, tc);
 	return s;
