@@ -430,7 +430,8 @@ struct asockd_host {
 	/*
 	 * Start a program (vfork + execve, so it is cheap even from a big
 	 * worker).  The child gets a session and process group of its own,
-	 * default signal handlers, an empty signal mask, the limits, nice
+	 * SIGTERM when the worker dies (PR_SET_PDEATHSIG), default signal
+	 * handlers, an empty signal mask, the limits, nice
 	 * value, directory and ids of sp, and exactly three descriptors:
 	 * with ASOCKD_SPAWN_STDIO its stdin and stdout are one end of a
 	 * socketpair whose other end is fds[0]; with ASOCKD_SPAWN_STDERR
