@@ -541,6 +541,35 @@ START_TEST(test_reset)
 }
 END_TEST
 
+/* The listener's idle_timeout ends a silent pair, both sides. */
+START_TEST(test_idle)
+{
+	struct up	 s = up_start(UP_SINK, NULL);
+	char		 text[256], buf[8];
+	int		 fd;
+
+	snprintf(text, sizeof(text), "[upstreams]\ns = tcp://127.0.0.1:%d\n",
+	    s.port);
+	free(h_write_file("idle.ini", text));
+	d = h_daemon_start("daemon: { workers = 1; };\n"
+	    "plugins: { p = { path = \"proxy.so\";"
+	    " config = \"@TMP@/idle.ini\"; }; };\n"
+	    "listeners: ( { name = \"p\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"p\"; idle_timeout = 0.5; } );\n", (char *)NULL);
+	ck_assert_ptr_nonnull(d);
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "p"));
+	ck_assert_int_ge(fd, 0);
+	ck_assert(h_log_wait(d, "upstream s (tcp://", TMO));
+	ck_assert_int_le(h_read_eof(fd, buf, sizeof(buf), TMO), 0);
+	ck_assert(h_log_wait(d, "closed (timeout)", TMO));
+	/* and the upstream side goes with it */
+	snprintf(text, sizeof(text), "outbound p conn 2 peer 127.0.0.1:%d:"
+	    " closed (local)", s.port);
+	ck_assert(h_log_wait(d, text, TMO));
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_bad_settings)
 {
 	char	 out[4096], *conf, *ini, *ok;
@@ -594,6 +623,7 @@ proxy_suite(void)
 	tcase_add_test(tc, test_bulk);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_idle);
 	tcase_add_test(tc, test_bad_settings);
 	suite_add_tcase(s, tc);
 	return s;
