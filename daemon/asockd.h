@@ -708,6 +708,9 @@ void	 conn_accept(struct asockd_listener *, int fd,
 /* A new outbound connection for inst whose connect() is in progress. */
 struct asockd_conn *conn_outbound(struct asockd_instance *, int fd,
 	    const char *peer, void *udata);
+/* A foreign stream socket fd (host->attach_fd), open at once. */
+struct asockd_conn *conn_attach(struct asockd_instance *, int fd,
+	    const char *peer, void *udata);
 /* The outbound connect finished: err 0 or -errno. */
 void	 conn_connected(struct asockd_conn *, int err);
 int	 conn_send(struct asockd_conn *, const void *, size_t);
@@ -933,6 +936,23 @@ void	 timer_stop(struct asockd_timer *);
 void	 timer_stop_conn(struct asockd_conn *);
 /* Stop the plugin-wide timers of inst (before fini). */
 void	 timer_stop_instance(struct asockd_instance *);
+
+/* ---------------------------------------------------------------- child.c */
+
+/*
+ * Child processes plugins start (host->spawn): vfork + execve, reaped
+ * through ev_child; the exit callback runs inside CB_CALL().
+ */
+int	 child_spawn(struct asockd_instance *, const struct asockd_spawn *,
+	    asockd_child_cb, void *, int fds[2], struct asockd_child **);
+int	 child_kill(struct asockd_child *, double timeout);
+pid_t	 child_pid(const struct asockd_child *);
+/* Children alive in this worker. */
+extern unsigned int	 child_count;
+/* Call fn after each child was reaped (NULL: nothing); one hook. */
+void	 child_on_gone(void (*fn)(void));
+/* SIGKILL every child and reap it now, calling its exit callback. */
+void	 child_abort_all(void);
 
 /* ---------------------------------------------------------------- sd.c */
 

@@ -81,6 +81,19 @@ static void	 runq_idle_cb(struct ev_loop *, ev_idle *, int);
 static void	 conn_sched(struct asockd_conn *);
 static void	 conn_input_resume(struct asockd_conn *);
 
+/*
+ * Reading from c is held because c's own output queue is over its
+ * high-water mark -- unless its plugin paces reading itself
+ * (ASOCKD_F_OWN_FLOW: a proxy, where holding a side's reads for that
+ * side's own output would deadlock against an upstream that answers
+ * only while its answers are read).
+ */
+static int
+rx_held(const struct asockd_conn *c)
+{
+	return c->blocked && !(c->inst->desc->flags & ASOCKD_F_OWN_FLOW);
+}
+
 static const char *const state_names[] = {
 	"connecting", "open", "closing", "closed"
 };
@@ -501,6 +514,23 @@ conn_outbound(struct asockd_instance *inst, int fd, const char *peer,
 	return c;
 }
 
+/*
+ * A foreign stream socket a plugin hands over (host->attach_fd): an
+ * outbound connection that is already open, so no on_connect.
+ */
+struct asockd_conn *
+conn_attach(struct asockd_instance *inst, int fd, const char *peer,
+    void *udata)
+{
+	struct asockd_conn	*c;
+
+	c = conn_new(inst, NULL, fd, peer);
+	c->udata = udata;
+	conn_log(c, LOG_DEBUG, "attached");
+	conn_open(c);
+	return c;
+}
+
 void
 conn_connected(struct asockd_conn *c, int err)
 {
@@ -721,7 +751,7 @@ conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
 	}
 	c->pending = 0;
 	while (off < len && c->close_reason == 0) {
-		if (c->rpaused || c->blocked || nmsg == TURN_MSGS ||
+		if (c->rpaused || rx_held(c) || nmsg == TURN_MSGS ||
 		    off >= TURN_BYTES) {
 			/* the rest waits for a later turn (runq_cb) */
 			c->pending = 1;
@@ -879,7 +909,7 @@ conn_sched(struct asockd_conn *c)
 {
 	ev_io_stop(proc.loop, &c->rio);
 	if (c->runq || c->state != CONN_OPEN || c->close_reason != 0 ||
-	    c->rpaused || c->blocked)
+	    c->rpaused || rx_held(c))
 		return;
 	if (runq_len++ == 0) {
 		/* both are stopped while the queue is empty */
@@ -941,7 +971,7 @@ static void
 conn_input_resume(struct asockd_conn *c)
 {
 	if (c->state != CONN_OPEN || c->close_reason != 0 || c->rpaused ||
-	    c->blocked)
+	    rx_held(c))
 		return;
 	if (c->pending)
 		conn_sched(c);
@@ -1080,7 +1110,8 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		if (c->rec != NULL)
 			record_mark(c->rec, RECORD_BLOCKED,
 			    ev_now(proc.loop), 1);
-		ev_io_stop(proc.loop, &c->rio);
+		if (rx_held(c))
+			ev_io_stop(proc.loop, &c->rio);
 	}
 	return 0;
 }

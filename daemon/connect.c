@@ -12,6 +12,9 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -41,12 +44,15 @@ static int		 connect_ready;
 static int
 connect_sock(struct addr *a)
 {
-	int	 fd;
+	int	 fd, one = 1;
 
 	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -errno;
+	/* as for accepted connections: small writes go out at once */
+	if (a->ss.ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&a->ss, a->sslen) == -1 &&
 	    errno != EINPROGRESS) {
 		int err = errno;

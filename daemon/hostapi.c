@@ -401,6 +401,75 @@ host_wr_broadcast(struct asockd_listener *l, struct asockd_writer *w)
 	return conn_broadcast_frame(l, p, len);
 }
 
+static int
+host_spawn(struct asockd_instance *inst, const struct asockd_spawn *sp,
+    asockd_child_cb on_exit, void *arg, int fds[2],
+    struct asockd_child **out)
+{
+	if (inst == NULL || fds == NULL)
+		return -EINVAL;
+	return child_spawn(inst, sp, on_exit, arg, fds, out);
+}
+
+static int
+host_child_kill(struct asockd_child *ch, double timeout)
+{
+	return child_kill(ch, timeout);
+}
+
+static pid_t
+host_child_pid(struct asockd_child *ch)
+{
+	return child_pid(ch);
+}
+
+static int
+host_attach_fd(struct asockd_instance *inst, int fd, const char *name,
+    void *udata, struct asockd_conn **out)
+{
+	struct asockd_conn	*c;
+	char			 buf[32];
+	int			 type;
+	socklen_t		 len = sizeof(type);
+
+	if (inst == NULL || fd < 0)
+		return -EINVAL;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return errno == ENOTSOCK ? -ENOTSOCK : -errno;
+	if (type != SOCK_STREAM)
+		return -ENOTSOCK;
+	if (fd_nonblock(fd) == -1)
+		return -EIO;
+	if (name == NULL) {
+		snprintf(buf, sizeof(buf), "fd %d", fd);
+		name = buf;
+	}
+	c = conn_attach(inst, fd, name, udata);
+	if (out != NULL)
+		*out = c;
+	return 0;
+}
+
+static int
+host_ini_each(struct asockd_instance *inst, const char *section,
+    asockd_ini_cb fn, void *arg)
+{
+	const struct ini_entry	*e;
+	int			 r;
+
+	if (inst == NULL || fn == NULL)
+		return -EINVAL;
+	if (inst->ini == NULL)
+		return 0;
+	if (section == NULL)
+		section = "";
+	TAILQ_FOREACH(e, &inst->ini->entries, entry)
+		if (strcmp(e->section, section) == 0 &&
+		    (r = fn(e->key, e->value, e->line, arg)) != 0)
+			return r;
+	return 0;
+}
+
 const struct asockd_host host_api = {
 	.abi_major = ASOCKD_ABI_MAJOR,
 	.abi_minor = ASOCKD_ABI_MINOR,
@@ -472,4 +541,9 @@ const struct asockd_host host_api = {
 	.proxy_addr = host_proxy_addr,
 	.proxy_tlv = host_proxy_tlv,
 	.connect_proxy = host_connect_proxy,
+	.spawn = host_spawn,
+	.child_kill = host_child_kill,
+	.child_pid = host_child_pid,
+	.attach_fd = host_attach_fd,
+	.ini_each = host_ini_each,
 };

@@ -401,18 +401,23 @@ const struct asockd_setting *
 ini_setting(const struct asockd_plugin *d, const char *section,
     const char *key)
 {
-	const struct asockd_setting *s;
+	const struct asockd_setting *s, *any = NULL;
 	size_t			 i;
 
 	if (d->settings == NULL)
 		return NULL;
 	if (section == NULL)
 		section = "";
-	for (i = 0; (s = setting_at(d, i))->name != NULL; i++)
-		if (strcmp(s->section, section) == 0 &&
-		    strcmp(s->name, key) == 0)
+	for (i = 0; (s = setting_at(d, i))->name != NULL; i++) {
+		if (strcmp(s->section, section) != 0)
+			continue;
+		if (strcmp(s->name, key) == 0)
 			return s;
-	return NULL;
+		/* "*" takes the keys no other row names (ABI 1.3) */
+		if (strcmp(s->name, "*") == 0)
+			any = s;
+	}
+	return any;
 }
 
 int

@@ -12,8 +12,9 @@
  * inherited): the master owns them.
  *
  * Stopping: SIGTERM is the graceful shutdown - stop accepting, close
- * every connection once its output is flushed, exit 0, aborting what is
- * left after shutdown_timeout.  A second SIGTERM changes nothing (under
+ * every connection once its output is flushed, wait for the plugins'
+ * child processes, exit 0, aborting (and killing) what is left after
+ * shutdown_timeout.  A second SIGTERM changes nothing (under
  * systemd both systemd and the master send one); SIGQUIT, from a master
  * told twice to stop, aborts what is left at once.  SIGUSR2 retires the
  * worker after a reload: stop accepting and let the connections finish on
@@ -65,14 +66,14 @@ stop_timeout_cb(struct ev_loop *l, ev_timer *w, int revents)
 	log_warnx("shutdown: %u connection(s) still open after %.1f s:"
 	    " aborting them", conn_count, proc.conf->shutdown_timeout);
 	conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
-	ev_break(l, EVBREAK_ALL);
+	ev_break(l, EVBREAK_ALL);	/* children: child_abort_all() */
 }
 
 /* conn.c's hook while stopping: leave the loop with the last one. */
 static void
 worker_conn_gone(void)
 {
-	if (conn_count == 0)
+	if (conn_count == 0 && child_count == 0)
 		ev_break(proc.loop, EVBREAK_ALL);
 }
 
@@ -87,6 +88,7 @@ stop_start(const char *why, int graceful_close)
 	}
 	proc.shutting_down = 1;
 	conn_on_gone(worker_conn_gone);
+	child_on_gone(worker_conn_gone);
 	if (graceful_close)
 		log_notice("%s: shutting down, %u connection(s) open", why,
 		    conn_count);
@@ -96,7 +98,7 @@ stop_start(const char *why, int graceful_close)
 	listener_close_all();
 	if (graceful_close)
 		conn_close_all(ASOCKD_CLOSE_SHUTDOWN);
-	if (conn_count == 0) {
+	if (conn_count == 0 && child_count == 0) {
 		ev_break(proc.loop, EVBREAK_ALL);
 		return;
 	}
@@ -429,6 +431,8 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	/* every connection is closed before plugins are finalised */
 	if (conn_count > 0)
 		conn_abort_all(ASOCKD_CLOSE_SHUTDOWN);
+	/* and no child outlives us unreaped, or after its plugin's fini */
+	child_abort_all();
 	slot->nconns = 0;
 	listener_close_all();
 	plugin_unload_all(&proc.instances);

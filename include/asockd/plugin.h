@@ -25,7 +25,8 @@
  *     returns the connection handle is invalid.
  *  3. send never drops bytes: what the kernel does not take at once is
  *     copied into the connection's output queue.  Above the high-water mark
- *     (listener option sndq_high) the host stops reading from the peer and
+ *     (listener option sndq_high) the host stops reading from the peer
+ *     (unless the plugin paces itself: ASOCKD_F_OWN_FLOW) and
  *     host->writable() turns 0; once the queue drains the on_send
  *     notification fires, once.  It does not fire on every writable edge.
  *     The queue has a hard cap (sndq_max): a send past it aborts the
@@ -76,6 +77,7 @@ struct asockd_instance;		/* one loaded plugin, as named in plugins: */
 struct asockd_timer;		/* a timer started with host->timer_start */
 struct asockd_reader;		/* archive reader over one message */
 struct asockd_writer;		/* archive writer building one message */
+struct asockd_child;		/* a child process (host->spawn, ABI 1.3) */
 
 /* Why a connection ended; passed to on_close and logged. */
 enum asockd_close_reason {
@@ -123,6 +125,48 @@ enum asockd_type {
 };
 
 typedef void (*asockd_timer_cb)(struct asockd_timer *t, void *arg);
+
+/*
+ * A child process ended (ABI 1.3): status is as waitpid(2) gives it (test
+ * it with WIFEXITED, WEXITSTATUS, WIFSIGNALED, WTERMSIG).  ch is freed
+ * when the callback returns.
+ */
+typedef void (*asockd_child_cb)(struct asockd_child *ch, int status,
+    void *arg);
+/* Called by host->ini_each for each key of a section, in file order. */
+typedef int (*asockd_ini_cb)(const char *key, const char *value, int line,
+    void *arg);
+
+/* What host->spawn wires to the child's standard descriptors. */
+#define ASOCKD_SPAWN_STDIO	0x01	/* stdin+stdout: one socketpair */
+#define ASOCKD_SPAWN_STDERR	0x02	/* stderr: a socketpair of its own */
+
+/* One resource limit for host->spawn, as setrlimit(2) takes it. */
+struct asockd_rlimit {
+	int	 resource;	/* RLIMIT_CPU, RLIMIT_NOFILE, ... */
+	uint64_t cur;		/* soft limit (RLIM_INFINITY: none) */
+	uint64_t max;		/* hard limit */
+};
+
+/*
+ * How host->spawn starts a program (ABI 1.3).  Every pointer is borrowed
+ * for the call only: the host copies nothing it needs afterwards.
+ */
+struct asockd_spawn {
+	uint32_t size;		/* sizeof(struct asockd_spawn) */
+	uint32_t flags;		/* ASOCKD_SPAWN_STDIO | ASOCKD_SPAWN_STDERR */
+	/* argv[0] is the program's path as execve(2) takes it (no PATH
+	 * search); NULL-terminated */
+	const char *const *argv;
+	const char *const *envp;	/* NULL-terminated; NULL: empty */
+	const char *cwd;		/* NULL: the worker's (/) */
+	uid_t	 uid;		/* (uid_t)-1: the worker's */
+	gid_t	 gid;		/* (gid_t)-1: the worker's; also the only
+				   supplementary group when set */
+	int	 nice;		/* added to the worker's nice value */
+	const struct asockd_rlimit *rlimits;
+	size_t	 nrlimits;
+};
 
 /*
  * The host function table.  The daemon passes it to the plugin's init hook;
@@ -414,6 +458,63 @@ struct asockd_host {
 	int	(*connect_proxy)(struct asockd_instance *inst,
 		    const char *target, void *udata, struct asockd_conn **out,
 		    struct asockd_conn *client, int version);
+
+	/* --- child processes and foreign descriptors (ABI 1.3) --- */
+
+	/*
+	 * Start a program (vfork + execve, so it is cheap even from a big
+	 * worker).  The child gets a session and process group of its own,
+	 * SIGTERM when the worker dies (PR_SET_PDEATHSIG), default signal
+	 * handlers, an empty signal mask, the limits, nice
+	 * value, directory and ids of sp, and exactly three descriptors:
+	 * with ASOCKD_SPAWN_STDIO its stdin and stdout are one end of a
+	 * socketpair whose other end is fds[0]; with ASOCKD_SPAWN_STDERR
+	 * its stderr is a socketpair whose other end is fds[1]; the ones
+	 * not asked for are /dev/null (fds[i] -1).  Every other descriptor
+	 * is closed.  fds[0] and fds[1] are non-blocking and close-on-exec
+	 * and owned by the plugin: hand them to attach_fd.
+	 * The host reaps the child (it owns SIGCHLD), logs its exit with
+	 * the status, and calls on_exit(ch, status, arg) exactly once, also
+	 * when the worker stops (it kills what is left first).  Returns 0
+	 * and sets *out (may be NULL; the handle is host-owned, valid until
+	 * on_exit returns); -EINVAL for bad arguments, -EPERM when uid/gid
+	 * need privileges the worker lacks, or the errno of the step that
+	 * failed in the child (-ENOENT: no such program, -EACCES, ...);
+	 * then no child runs and on_exit is not called.
+	 */
+	int	(*spawn)(struct asockd_instance *inst,
+		    const struct asockd_spawn *sp, asockd_child_cb on_exit,
+		    void *arg, int fds[2], struct asockd_child **out);
+	/*
+	 * SIGTERM to the child's process group now, and SIGKILL after
+	 * timeout seconds if it has not exited (timeout <= 0: at once).
+	 * Returns 0, or -EALREADY when a kill is already under way.
+	 */
+	int	(*child_kill)(struct asockd_child *ch, double timeout);
+	/* The child's process id. */
+	pid_t	(*child_pid)(struct asockd_child *ch);
+	/*
+	 * Watch a foreign descriptor with the rules of a connection: fd
+	 * must be a connected stream socket (a socketpair end from spawn,
+	 * or any other); -ENOTSOCK otherwise.  On success the host owns fd
+	 * and *out is an open connection like an outbound one that has
+	 * connected (no on_connect): on_receive, on_send, on_eof and
+	 * on_close of inst's descriptor, backpressure, shutdown_write and
+	 * close as for any connection.  name (copied; NULL: "fd N") is its
+	 * peer name in the log.  udata is set before any callback.  On
+	 * failure fd is left to the caller.
+	 */
+	int	(*attach_fd)(struct asockd_instance *inst, int fd,
+		    const char *name, void *udata, struct asockd_conn **out);
+	/*
+	 * Call fn(key, value, line, arg) for each key of the INI file's
+	 * section, in file order (a settings table takes any key of a
+	 * section with a row named "*").  Stops at the first non-zero
+	 * return of fn and returns it; 0 otherwise (also without a file).
+	 * key and value are host-owned, valid until fini returns.
+	 */
+	int	(*ini_each)(struct asockd_instance *inst, const char *section,
+		    asockd_ini_cb fn, void *arg);
 };
 
 /* TLV types for host->proxy_tlv (HAProxy's proxy-protocol.txt). */
@@ -443,7 +544,9 @@ enum asockd_setting_type {
 
 struct asockd_setting {
 	const char *section;	/* INI section without [], "" before any */
-	const char *name;	/* the key; NULL ends the table */
+	/* the key; NULL ends the table; "*" (ABI 1.3): any key of the
+	 * section not named by another row (read them with ini_each) */
+	const char *name;
 	int	 type;		/* enum asockd_setting_type */
 	const char *def;	/* default as written in the file; NULL: none */
 	/*
@@ -457,6 +560,20 @@ struct asockd_setting {
 };
 
 /*
+ * Descriptor flags (ABI 1.3; plugins built for earlier minors have 0).
+ *
+ * ASOCKD_F_OWN_FLOW: the plugin paces its reads itself, with
+ * pause_receive, writable() and on_send.  The host then never stops
+ * reading a connection because that connection's own output queue is
+ * over its high-water mark (rule 3 of the contract); writable(),
+ * on_send and the sndq_max cap work as before.  A plugin that relays
+ * between two connections needs it: holding a side's reads for that
+ * side's output deadlocks against a peer that only reads while its
+ * answers are read (an echo upstream, a program such as cat).
+ */
+#define ASOCKD_F_OWN_FLOW	0x01
+
+/*
  * The plugin descriptor.  Export exactly one, const, named asockd_plugin;
  * use ASOCKD_PLUGIN_DEFINE so the version and size fields are right.
  * Every hook and callback is optional.
@@ -467,7 +584,7 @@ struct asockd_plugin {
 	uint32_t size;		/* sizeof(struct asockd_plugin) at build time */
 	const char *name;	/* short name, for logs */
 	const char *version;	/* the plugin's own version string */
-	uint32_t flags;		/* reserved, 0 */
+	uint32_t flags;		/* ASOCKD_F_* (ABI 1.3); 0 before */
 
 	/* --- lifecycle hooks --- */
 
