@@ -382,4 +382,8 @@ const struct asockd_host host_api = {
 	.rd_copy = archive_rd_copy,
 	.wr_ext = archive_wr_ext,
 	.wr_raw = archive_wr_raw,
+	/* --- message bus (ABI 1.3) --- */
+	.bus_publish = bus_publish,
+	.bus_subscribe = bus_subscribe,
+	.bus_unsubscribe = bus_unsubscribe,
 };

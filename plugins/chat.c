@@ -9,14 +9,26 @@
  *	server -> clients	["joined", nick]  ["msg", nick, text]
  *				["left", nick]  ["error", text]
  *
- * Each listener is one room.  Only joined clients are in the room: they
- * see every event, their own included, in the order the server handled
- * them (everything runs on one thread, so each client gets the same
- * sequence).  A client that has not joined sees nothing but the errors
- * its own commands cause, and on join the last `history` messages.  A bad
+ * Each listener name is one room, across every worker of the daemon and
+ * every asockd that shares its bus (daemon.bus, a Redis).  Only joined
+ * clients are in the room: they see every event, their own included, in
+ * the order of the bus.  Every event goes out on the bus channel "chat"
+ * as [room, event] (two MessagePack values) and comes back to every
+ * worker through on_bus, which hands it to that worker's members: one
+ * order for all of them, wherever they are connected.  When the bus
+ * refuses an event (Redis down, a full queue) it is served to the
+ * worker's own members only, so a room keeps working on each machine.
+ * A client that has not joined sees nothing but the errors its own
+ * commands cause, and on join the last `history` messages.  A bad
  * command is answered with ["error", why] and the connection stays open,
  * up to MAX_FRAME_ERRORS errors in one frame: a frame that would cause
  * more gets a last ["error", ...] and the connection is closed.
+ *
+ * The history is kept by each worker from the events the bus delivers;
+ * a worker that starts later gets it from the bus's backlog (the newest
+ * ASOCKD_BUS_BACKLOG_MAX events of all rooms), so a client that joins on
+ * one instance sees what was said on another.  Nicks are unique within
+ * one worker's part of a room.
  *
  * A member that cannot keep up is dropped: when a room message finds its
  * output queue over the listener's sndq_high (host->writable() is 0), it
@@ -39,6 +51,8 @@
 
 /* Error replies to one frame before the connection is closed. */
 #define MAX_FRAME_ERRORS	16
+/* The bus channel of every room. */
+#define CHANNEL			"chat"
 
 /* A joined client: the connection's udata while it is in the room. */
 struct client {
@@ -56,9 +70,9 @@ struct line {
 	unsigned char		 data[];
 };
 
-/* The clients and history of one listener. */
+/* The clients and history of one room (a listener name). */
 struct room {
-	struct asockd_listener	*listener;
+	char			*name;
 	TAILQ_HEAD(, client)	 clients;
 	TAILQ_HEAD(, line)	 history;
 	long long		 nhistory;
@@ -72,6 +86,8 @@ struct chat {
 	long long		 max_text;
 	long long		 history;
 	struct asockd_writer	*w;	/* reused for every message */
+	struct asockd_writer	*bw;	/* [room, event] for the bus */
+	int			 bus;	/* subscribed to CHANNEL */
 	TAILQ_HEAD(, room)	 rooms;
 	/* The connection whose frame chat_message is running, and how it
 	 * goes: errors sent for this frame, and 1 once the rest of the frame
@@ -107,10 +123,18 @@ chat_init(const struct asockd_host *h, struct asockd_instance *inst,
 		free(chat);
 		return (-EINVAL);
 	}
-	if ((chat->w = h->wr_new()) == NULL) {
+	if ((chat->w = h->wr_new()) == NULL ||
+	    (chat->bw = h->wr_new()) == NULL) {
+		if (chat->w != NULL)
+			h->wr_free(chat->w);
 		free(chat);
 		return (-ENOMEM);
 	}
+	/* ABI 1.3: the rooms span the bus; before that, this worker */
+	if (h->abi_minor >= 3 && h->size >= offsetof(struct asockd_host,
+	    bus_unsubscribe) + sizeof(h->bus_unsubscribe))
+		chat->bus = h->bus_subscribe(inst, CHANNEL,
+		    chat->history > 0 ? ASOCKD_BUS_BACKLOG_MAX : 0) == 0;
 	*pdata = chat;
 	return (0);
 }
@@ -157,9 +181,11 @@ chat_fini(struct asockd_instance *inst)
 			free(l);
 		}
 		TAILQ_REMOVE(&chat->rooms, room, entry);
+		free(room->name);
 		free(room);
 	}
 	host->wr_free(chat->w);
+	host->wr_free(chat->bw);
 	free(chat);
 }
 
@@ -169,24 +195,36 @@ chat_of(struct asockd_conn *c)
 	return (host->instance_data(host->conn_instance(c)));
 }
 
-/* The room of c's listener, created on first use. */
+/* The room called name, created on first use. */
 static struct room *
-room_get(struct asockd_conn *c)
+room_named(struct chat *chat, const char *name, size_t len)
 {
-	struct chat *chat = chat_of(c);
-	struct asockd_listener *l = host->conn_listener(c);
 	struct room *room;
 
 	TAILQ_FOREACH(room, &chat->rooms, entry)
-		if (room->listener == l)
+		if (strlen(room->name) == len &&
+		    memcmp(room->name, name, len) == 0)
 			return (room);
 	if ((room = calloc(1, sizeof(*room))) == NULL)
 		return (NULL);
-	room->listener = l;
+	if ((room->name = strndup(name, len)) == NULL) {
+		free(room);
+		return (NULL);
+	}
 	TAILQ_INIT(&room->clients);
 	TAILQ_INIT(&room->history);
 	TAILQ_INSERT_TAIL(&chat->rooms, room, entry);
 	return (room);
+}
+
+/* The room of c's listener. */
+static struct room *
+room_get(struct asockd_conn *c)
+{
+	const char *name;
+
+	name = host->listener_name(host->conn_listener(c));
+	return (room_named(chat_of(c), name, strlen(name)));
 }
 
 /* 1 if s[0..len) is word. */
@@ -239,6 +277,88 @@ send_error(struct asockd_conn *c, const char *why)
 }
 
 static void	leave(struct asockd_conn *, struct client *, int);
+static void	room_send(struct room *, const void *, size_t);
+static void	room_remember(struct chat *, struct room *, const void *,
+		    size_t);
+
+/* 1 when the event (one MessagePack value) is ["msg", ...]. */
+static int
+is_msg(const void *data, size_t len)
+{
+	struct asockd_reader *r;
+	const char *s;
+	size_t slen;
+	uint32_t n;
+	int rv;
+
+	if ((r = host->rd_open(data, len)) == NULL)
+		return (0);
+	rv = host->rd_array(r, &n) == 0 && n == 3 &&
+	    host->rd_str(r, &s, &slen) == 0 && is(s, slen, "msg");
+	host->rd_free(r);
+	return (rv);
+}
+
+/* An event of the room reached this worker: keep it, send it. */
+static void
+room_event(struct chat *chat, struct room *room, const void *data,
+    size_t len)
+{
+	if (is_msg(data, len))
+		room_remember(chat, room, data, len);
+	room_send(room, data, len);
+}
+
+/*
+ * Put the event in the shared writer on the bus; when the bus refuses it
+ * (or there is none), serve it to this worker's members only.
+ */
+static void
+room_publish(struct asockd_conn *c, struct room *room,
+    struct asockd_writer *w)
+{
+	struct chat *chat = chat_of(c);
+	const void *data, *ev;
+	size_t len, evlen;
+
+	ev = host->wr_data(w, &evlen);
+	if (chat->bus) {
+		host->wr_reset(chat->bw);
+		if (host->wr_str(chat->bw, room->name,
+		    strlen(room->name)) == 0 &&
+		    host->wr_raw(chat->bw, ev, evlen) == 0) {
+			data = host->wr_data(chat->bw, &len);
+			if (host->bus_publish(host->conn_instance(c), CHANNEL,
+			    data, len) == 0)
+				return;
+		}
+	}
+	room_event(chat, room, ev, evlen);
+}
+
+/* on_bus: [room, event] from any worker of any instance. */
+static void
+chat_bus(struct asockd_instance *inst, const char *channel,
+    const void *data, size_t len)
+{
+	struct chat *chat = host->instance_data(inst);
+	struct asockd_reader *r;
+	struct room *room;
+	const char *name;
+	const void *ev;
+	size_t nlen, evlen;
+
+	if ((r = host->rd_open(data, len)) == NULL)
+		return;
+	if (host->rd_str(r, &name, &nlen) == 0 && nlen > 0 &&
+	    host->rd_raw(r, &ev, &evlen) == 0 &&
+	    (room = room_named(chat, name, nlen)) != NULL)
+		room_event(chat, room, ev, evlen);
+	else
+		host->log(inst, ASOCKD_LOG_WARNING, "chat: malformed event "
+		    "on the bus (%zu bytes)", len);
+	host->rd_free(r);
+}
 
 /*
  * Drop the members room_send() found behind, one at a time: each one's
@@ -271,15 +391,16 @@ room_drop(struct room *room)
 }
 
 /*
- * Send w to every joined client of the room.  (host->wr_broadcast would
- * also reach connections that have not joined.)  A member that is not
- * writable is either closing (a zero-length send fails: it gets nothing,
- * as the host would refuse the message anyway, and on_close will take it
- * out) or over its high-water mark: behind, and dropped.  w may be the
- * shared writer: room_drop() reuses it once w has gone to everyone.
+ * Send one event to every joined client of this worker's part of the
+ * room.  (host->wr_broadcast would also reach connections that have not
+ * joined.)  A member that is not writable is either closing (a
+ * zero-length send fails: it gets nothing, as the host would refuse the
+ * message anyway, and on_close will take it out) or over its high-water
+ * mark: behind, and dropped.  data may be the shared writer's: it is not
+ * used again once it has gone to everyone.
  */
 static void
-room_send(struct room *room, struct asockd_writer *w)
+room_send(struct room *room, const void *data, size_t len)
 {
 	struct client *cl;
 	int behind = 0;
@@ -288,7 +409,7 @@ room_send(struct room *room, struct asockd_writer *w)
 		if (cl->behind)
 			continue;
 		if (host->writable(cl->conn))
-			host->wr_send(cl->conn, w);
+			host->send_frame(cl->conn, data, len);
 		else if (host->send(cl->conn, "", 0) == 0)
 			cl->behind = behind = 1;
 	}
@@ -298,15 +419,13 @@ room_send(struct room *room, struct asockd_writer *w)
 
 /* Keep the last `history` messages of the room. */
 static void
-room_remember(struct chat *chat, struct room *room, struct asockd_writer *w)
+room_remember(struct chat *chat, struct room *room, const void *data,
+    size_t len)
 {
 	struct line *l;
-	const void *data;
-	size_t len;
 
 	if (chat->history <= 0)
 		return;
-	data = host->wr_data(w, &len);
 	if ((l = malloc(sizeof(*l) + len)) == NULL)
 		return;
 	l->len = len;
@@ -362,15 +481,16 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 	host->set_udata(c, cl);
 
 	/*
-	 * Replay the history to the newcomer, then tell everyone.  The
-	 * newcomer's own copy goes straight to it: a long replay may have
-	 * taken it over its high-water mark, which is not falling behind.
+	 * Replay the history to the newcomer, then tell everyone, the
+	 * newcomer included, through the bus: its own ["joined"] comes in
+	 * the room's order.  A replay that leaves it over its high-water
+	 * mark when that event arrives makes it a member behind (keep
+	 * history * max_text under sndq_high, docs/chat.md).
 	 */
 	TAILQ_FOREACH(l, &room->history, entry)
 		host->send_frame(c, l->data, l->len);
-	host->wr_send(c, build(chat, "joined", nick, len, NULL, 0));
-	room_send(room, chat->w);
 	TAILQ_INSERT_TAIL(&room->clients, cl, entry);
+	room_publish(c, room, build(chat, "joined", nick, len, NULL, 0));
 }
 
 static void
@@ -392,10 +512,8 @@ cmd_say(struct asockd_conn *c, const char *text, size_t len)
 		send_error(c, "text too long");
 		return;
 	}
-	/* Remember first: dropping a member reuses the writer. */
 	w = build(chat, "msg", cl->nick, strlen(cl->nick), text, len);
-	room_remember(chat, cl->room, w);
-	room_send(cl->room, w);
+	room_publish(c, cl->room, w);
 }
 
 /*
@@ -413,7 +531,7 @@ leave(struct asockd_conn *c, struct client *cl, int closing)
 		host->wr_send(c, w);
 	TAILQ_REMOVE(&cl->room->clients, cl, entry);
 	host->set_udata(c, NULL);
-	room_send(cl->room, w);
+	room_publish(c, cl->room, w);
 	free(cl->nick);
 	free(cl);
 }
@@ -520,5 +638,6 @@ ASOCKD_PLUGIN_DEFINE(
 	.fini = chat_fini,
 	.on_message = chat_message,
 	.on_close = chat_close,
-	.settings = chat_settings
+	.settings = chat_settings,
+	.on_bus = chat_bus
 );
