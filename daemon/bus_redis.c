@@ -207,14 +207,35 @@ entry_live(struct rchan *c, uint64_t ms, uint64_t seq, const void *data,
 	bus_deliver_end();
 }
 
+/* One stream of an XREAD reply: [key, [entry...]]. */
 static void
-read_cb(redisAsyncContext *ac, void *r, void *priv)
+stream_read(const redisReply *st)
 {
-	redisReply		*reply = r, *st, *ents;
+	const redisReply	*ents;
 	struct rchan		*c;
 	const void		*data;
 	uint64_t		 ms, seq;
-	size_t			 i, j, len;
+	size_t			 j, len, plen = sizeof(KEY_PREFIX) - 1;
+
+	if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
+	    st->element[0]->type != REDIS_REPLY_STRING ||
+	    st->element[0]->len < plen)
+		return;
+	c = rchan_find(st->element[0]->str + plen,
+	    st->element[0]->len - plen);
+	if (c == NULL || (ents = st->element[1])->type != REDIS_REPLY_ARRAY)
+		return;
+	for (j = 0; j < ents->elements; j++)
+		if (entry_parse(ents->element[j], &ms, &seq, &data,
+		    &len) == 0)
+			entry_live(c, ms, seq, data, len);
+}
+
+static void
+read_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+	size_t		 i;
 
 	reading = 0;
 	if (reply == NULL || stopping)
@@ -224,23 +245,8 @@ read_cb(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ARRAY)
-		for (i = 0; i < reply->elements; i++) {
-			st = reply->element[i];
-			if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
-			    st->element[0]->type != REDIS_REPLY_STRING ||
-			    st->element[0]->len < sizeof(KEY_PREFIX) - 1)
-				continue;
-			c = rchan_find(st->element[0]->str +
-			    sizeof(KEY_PREFIX) - 1,
-			    st->element[0]->len - (sizeof(KEY_PREFIX) - 1));
-			if (c == NULL || (ents = st->element[1])->type !=
-			    REDIS_REPLY_ARRAY)
-				continue;
-			for (j = 0; j < ents->elements; j++)
-				if (entry_parse(ents->element[j], &ms, &seq,
-				    &data, &len) == 0)
-					entry_live(c, ms, seq, data, len);
-		}
+		for (i = 0; i < reply->elements; i++)
+			stream_read(reply->element[i]);
 	read_next();
 }
 
