@@ -324,8 +324,11 @@ bus_subscribe(struct asockd_instance *inst, const char *ch,
 		bus_redis_subscribe(s, backlog);
 		return 0;
 	}
-	if (backlog == 0)
+	if (backlog == 0 || wfd == -1) {
+		/* no bus at all (asockd -t): nothing will arrive */
+		s->pending = 0;
 		return 0;
+	}
 	m = msg_new(10 + chlen);
 	m->data[0] = 'S';
 	memcpy(m->data + 1, &s->id, 4);
