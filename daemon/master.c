@@ -917,6 +917,7 @@ master_run(const char *pd, int foreground)
 		log_warn("unlink %s", pidfile);
 	free(pidfile);
 	listener_free_all();
+	bus_master_forget();
 	quarantine_clear();
 	while ((g = TAILQ_FIRST(&gens)) != NULL) {
 		g->state = GEN_RETIRING;

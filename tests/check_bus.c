@@ -541,6 +541,150 @@ START_TEST(test_redis_outage)
 }
 END_TEST
 
+/* ------------------------------------------------------------ calls */
+
+static void
+line_expect(int fd, const char *want)
+{
+	char got[512];
+	size_t n = 0;
+
+	while (n < sizeof(got) - 1 && h_read_n(fd, got + n, 1, TMO) == 1 &&
+	    got[n] != '\n')
+		n++;
+	got[n] = '\0';
+	ck_assert_str_eq(got, want);
+}
+
+/* The next two lines are a and b, in either order. */
+static void
+line_either(int fd, const char *a, const char *b)
+{
+	char got[2][512];
+	size_t n;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		n = 0;
+		while (n < sizeof(got[i]) - 1 &&
+		    h_read_n(fd, got[i] + n, 1, TMO) == 1 && got[i][n] != '\n')
+			n++;
+		got[i][n] = '\0';
+	}
+	ck_assert_msg((strcmp(got[0], a) == 0 && strcmp(got[1], b) == 0) ||
+	    (strcmp(got[0], b) == 0 && strcmp(got[1], a) == 0),
+	    "got '%s', '%s'; want '%s' and '%s'", got[0], got[1], a, b);
+}
+
+static void
+line_send(int fd, const char *s)
+{
+	ck_assert_int_eq(h_write_all(fd, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/*
+ * The bus calls through tests/plugins/busprobe.so, on one worker: their
+ * errors, delivery after (never inside) publish, a backlog joined to the
+ * live messages, unsubscribe (also inside on_bus).
+ */
+static void
+calls(const char *bus)
+{
+	struct daemon *d;
+	char conf[1024], want[64], *dir;
+	int fd;
+
+	snprintf(conf, sizeof(conf),
+	    "daemon: { log_level = \"debug\"; workers = 1;%s%s%s };\n"
+	    "plugins: { bp = { path = \"@TEST_PLUGIN_DIR@/busprobe.so\"; };"
+	    " };\n"
+	    "listeners: ( { name = \"bp\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"bp\"; } );\n",
+	    bus ? " bus = \"" : "", bus ? bus : "", bus ? "\";" : "");
+	dir = h_expand("@PLUGIN_DIR@");
+	d = h_daemon_start(conf, "-P", dir, (char *)NULL);
+	free(dir);
+	ck_assert_ptr_nonnull(d);
+	if (bus != NULL)
+		ck_assert(h_log_wait(d, "bus: redis 127.0.0.1", TMO));
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "bp"));
+	ck_assert_int_ge(fd, 0);
+
+	line_send(fd, "sub a 0\nsub a 0\nsub bad! 0\nsub b 1001\n");
+	line_expect(fd, "sub 0");
+	snprintf(want, sizeof(want), "sub %d", -EALREADY);
+	line_expect(fd, want);
+	snprintf(want, sizeof(want), "sub %d", -EINVAL);
+	line_expect(fd, want);
+	line_expect(fd, want);
+	/* the reply to pub comes first: delivery is never inside it */
+	line_send(fd, "pub a hello\n");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "bus a hello");
+	line_send(fd, "pub bad! x\nbig\nempty\n");
+	snprintf(want, sizeof(want), "pub %d", -EINVAL);
+	line_expect(fd, want);
+	snprintf(want, sizeof(want), "pub %d", -EMSGSIZE);
+	line_expect(fd, want);
+	line_expect(fd, want);
+	/* unsubscribed: a's message does not come, c's does */
+	line_send(fd, "unsub a\nunsub a\nsub c 0\n");
+	line_expect(fd, "unsub 0");
+	snprintf(want, sizeof(want), "unsub %d", -ENOENT);
+	line_expect(fd, want);
+	line_expect(fd, "sub 0");
+	line_send(fd, "pub a x\npub c y\n");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "bus c y");
+	/* a backlog of 2 out of 3, then the live ones, in order */
+	line_send(fd, "pub k m1\npub k m2\npub k m3\n");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "pub 0");
+	usleep(200 * 1000);	/* published before the subscription */
+	line_send(fd, "sub k 2\npub k m4\n");
+	line_expect(fd, "sub 0");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "bus k m2");
+	line_expect(fd, "bus k m3");
+	line_expect(fd, "bus k m4");
+	/* unsubscribe inside on_bus: o's second message does not come */
+	line_send(fd, "once o\npub o 1\npub o 2\npub c end\n");
+	line_expect(fd, "sub 0");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "pub 0");
+	/* (channels are ordered each on its own: o and c in either order) */
+	line_either(fd, "bus o 1", "bus c end");
+	usleep(300 * 1000);
+	line_send(fd, "pub c end2\n");
+	line_expect(fd, "pub 0");
+	line_expect(fd, "bus c end2");
+	close(fd);
+	ck_assert_int_eq(h_log_count(d, "NESTED"), 0);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+
+START_TEST(test_calls_local)
+{
+	calls(NULL);
+}
+END_TEST
+
+START_TEST(test_calls_redis)
+{
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_start();
+	calls(bus_uri());
+	redis_kill();
+}
+END_TEST
+
 static Suite *
 bus_suite(void)
 {
@@ -548,6 +692,8 @@ bus_suite(void)
 	TCase *tc = tcase_create("bus");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_calls_local);
+	tcase_add_test(tc, test_calls_redis);
 	tcase_add_test(tc, test_local_two_workers);
 	tcase_add_test(tc, test_local_slow);
 	tcase_add_test(tc, test_redis_two_daemons);
