@@ -466,6 +466,22 @@ id_cb(redisAsyncContext *ac, void *r, void *priv)
 		rd_id = reply->integer;
 }
 
+/* The PING after AUTH and SELECT answered: this connection is ready. */
+static void
+ping_cb(redisAsyncContext *ac, void *r, void *priv)
+{
+	redisReply	*reply = r;
+
+	if (reply == NULL || stopping || reply->type == REDIS_REPLY_ERROR)
+		return;		/* auth_cb or disconnect_cb took it down */
+	if (ac == cmd)
+		cmd_ok = 1;
+	else if (ac == rd)
+		rd_ok = 1;
+	if (cmd_ok && rd_ok)
+		redis_up();
+}
+
 static void
 setup(redisAsyncContext *ac)
 {
@@ -473,6 +489,7 @@ setup(redisAsyncContext *ac)
 		redisAsyncCommand(ac, auth_cb, "AUTH", "AUTH %s", uri.password);
 	if (uri.db != 0)
 		redisAsyncCommand(ac, auth_cb, "SELECT", "SELECT %d", uri.db);
+	redisAsyncCommand(ac, ping_cb, NULL, "PING");
 }
 
 static void
@@ -489,12 +506,7 @@ connect_cb(const redisAsyncContext *ac, int status)
 		redis_down(ac->errstr);
 		return;
 	}
-	if (ac == cmd)
-		cmd_ok = 1;
-	else if (ac == rd)
-		rd_ok = 1;
-	if (cmd_ok && rd_ok)
-		redis_up();
+	/* ready once its PING (after AUTH and SELECT) is answered */
 }
 
 static void

@@ -364,6 +364,8 @@ free_port(void)
 	return (port);
 }
 
+static const char *redis_pass;	/* --requirepass, or NULL */
+
 /* Start redis-server on redis_port (picked on the first call). */
 static void
 redis_start(void)
@@ -378,9 +380,15 @@ redis_start(void)
 	if ((redis_pid = fork()) == 0) {
 		if (chdir(dir) == -1)
 			_exit(127);
-		execlp("redis-server", "redis-server", "--port", port,
-		    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		    "--loglevel", "warning", (char *)NULL);
+		if (redis_pass != NULL)
+			execlp("redis-server", "redis-server", "--port", port,
+			    "--bind", "127.0.0.1", "--save", "", "--appendonly",
+			    "no", "--loglevel", "warning", "--requirepass",
+			    redis_pass, (char *)NULL);
+		else
+			execlp("redis-server", "redis-server", "--port", port,
+			    "--bind", "127.0.0.1", "--save", "", "--appendonly",
+			    "no", "--loglevel", "warning", (char *)NULL);
 		_exit(127);
 	}
 	free(dir);
@@ -685,6 +693,104 @@ START_TEST(test_calls_redis)
 }
 END_TEST
 
+/*
+ * A Redis with a password: the right one (and a database) works, a
+ * wrong one is logged once and publishing fails, nothing blocks.
+ */
+START_TEST(test_redis_auth)
+{
+	struct daemon *d;
+	char uri[96], *dir, conf[1024];
+	int fd;
+
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_pass = "s3cret";
+	redis_start();
+	snprintf(uri, sizeof(uri), "redis://:s3cret@127.0.0.1:%d/3",
+	    redis_port);
+	calls(uri);
+
+	snprintf(conf, sizeof(conf),
+	    "daemon: { log_level = \"debug\"; workers = 1;"
+	    " bus = \"redis://:wrong@127.0.0.1:%d\"; };\n"
+	    "plugins: { bp = { path = \"@TEST_PLUGIN_DIR@/busprobe.so\"; };"
+	    " };\n"
+	    "listeners: ( { name = \"bp\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"bp\"; } );\n", redis_port);
+	dir = h_expand("@PLUGIN_DIR@");
+	d = h_daemon_start(conf, "-P", dir, (char *)NULL);
+	free(dir);
+	ck_assert_ptr_nonnull(d);
+	ck_assert(h_log_wait(d, "AUTH: WRONGPASS", TMO));
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "bp"));
+	ck_assert_int_ge(fd, 0);
+	snprintf(conf, sizeof(conf), "pub %d", -ENOTCONN);
+	line_send(fd, "pub a x\n");
+	line_expect(fd, conf);
+	usleep(2500 * 1000);	/* retries meanwhile stay quiet */
+	ck_assert_int_eq(h_log_count(d, "publishing fails until"), 1);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+	redis_kill();
+	redis_pass = NULL;
+}
+END_TEST
+
+/*
+ * A worker that stops reading (SIGSTOP) while the other worker's
+ * members chat: the master queues, then drops, for the stopped one
+ * only, and never blocks; the others get every message.  Once it runs
+ * again it is told how many it missed.
+ */
+START_TEST(test_local_stopped_worker)
+{
+	static unsigned char buf[70000];
+	static char text[60000];
+	struct daemon *d;
+	int fd[8], nfd = 0, talker = -1, i, sent;
+	long pid0 = 0, pid, stopped;
+	ssize_t n;
+	char nick[16];
+
+	d = start(NULL, big_ini);
+	/* one client per worker */
+	for (i = 0; i < 8 && talker == -1; i++) {
+		snprintf(nick, sizeof(nick), "s%d", i);
+		fd[nfd] = join(d, nick);
+		pid = worker_of(d, fd[nfd]);
+		if (i == 0)
+			pid0 = pid;
+		else if (pid != pid0)
+			talker = nfd;
+		nfd++;
+	}
+	ck_assert_msg(talker != -1, "every client landed on one worker");
+	stopped = pid0;
+	ck_assert_int_eq(kill((pid_t)stopped, SIGSTOP), 0);
+	memset(text, 'x', sizeof(text));
+	/* 300 x 60 kB: far more than the socket and the 8 MiB queue */
+	for (sent = 0; sent < 300; sent++) {
+		cmd(fd[talker], "say", text, NULL);
+		for (i = 0; i < 4; i++) {
+			n = frame(fd[talker], buf, sizeof(buf), TMO);
+			ck_assert_msg(n > 0, "talker starved at %d", sent);
+			if (n == 1 + 4 + 3 + 3 + (ssize_t)sizeof(text))
+				break;
+		}
+	}
+	ck_assert(h_log_wait(d, "is not keeping up: dropping", TMO));
+	ck_assert_int_eq(kill((pid_t)stopped, SIGCONT), 0);
+	ck_assert(h_log_wait(d, "caught up;", 10000));
+	for (i = 0; i < nfd; i++)
+		close(fd[i]);
+	stop(d);
+}
+END_TEST
+
 static Suite *
 bus_suite(void)
 {
@@ -696,6 +802,8 @@ bus_suite(void)
 	tcase_add_test(tc, test_calls_redis);
 	tcase_add_test(tc, test_local_two_workers);
 	tcase_add_test(tc, test_local_slow);
+	tcase_add_test(tc, test_local_stopped_worker);
+	tcase_add_test(tc, test_redis_auth);
 	tcase_add_test(tc, test_redis_two_daemons);
 	tcase_add_test(tc, test_redis_outage);
 	suite_add_tcase(s, tc);
