@@ -329,9 +329,9 @@ backlog_cb(redisAsyncContext *ac, void *r, void *priv)
 	uint64_t	 ms = 0, seq = 0, m, q;
 	size_t		 i, len, n;
 
-	if ((s = bus_sub_find((uint32_t)(uintptr_t)priv)) == NULL)
-		return;		/* unsubscribed meanwhile */
-	rs = s->rsub;
+	if ((s = bus_sub_find((uint32_t)(uintptr_t)priv)) == NULL ||
+	    (rs = s->rsub) == NULL)
+		return;		/* unsubscribed meanwhile, or stopping */
 	rs->asked = 0;
 	if (reply == NULL || stopping)
 		return;		/* asked again when Redis is back */

@@ -26,6 +26,7 @@
 
 #define TMO	5000	/* ms for every receive that must succeed */
 #define NMSG	20	/* messages each talker says */
+#define NTRY	40	/* clients tried until one lands on the other worker */
 
 static const char ini_text[] =
 	"[chat]\n"
@@ -62,10 +63,12 @@ start(const char *bus, const char *ini)
 	return (d);
 }
 
+/* Stop d: a clean exit, and no worker died on the way. */
 static void
 stop(struct daemon *d)
 {
-	h_daemon_stop(d, 5000);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	ck_assert_int_eq(h_log_count(d, "plugins loaded:"), 0);
 	h_daemon_free(d);
 }
 
@@ -244,9 +247,9 @@ read_msgs(int fd, int want, char *seq, size_t cap)
  */
 START_TEST(test_local_two_workers)
 {
-	static char seq[8][8192];
+	static char seq[NTRY][8192];
 	struct daemon *d;
-	int fd[8], nfd = 0, other = -1, i, j;
+	int fd[NTRY], nfd = 0, other = -1, i, j;
 	long pid0, pid;
 	char nick[16], text[32];
 
@@ -254,7 +257,9 @@ START_TEST(test_local_two_workers)
 	fd[nfd++] = join(d, "c0");
 	pid0 = worker_of(d, fd[0]);
 	/* connect until one lands on the other worker (kernel's choice) */
-	for (i = 1; i < 8; i++) {
+	for (i = 1; i < NTRY; i++) {
+		if (other == -1)
+			usleep(10 * 1000);
 		snprintf(nick, sizeof(nick), "c%d", i);
 		fd[nfd] = join(d, nick);
 		pid = worker_of(d, fd[nfd]);
@@ -298,7 +303,7 @@ START_TEST(test_local_slow)
 	static unsigned char buf[70000];
 	static char text[60000];
 	struct daemon *d;
-	int slow, fast[8], nfast = 0, other = -1, i, k, sent, left = 0;
+	int slow, fast[NTRY], nfast = 0, other = -1, i, k, sent, left = 0;
 	long spid, pid;
 	char nick[16];
 	ssize_t n;
@@ -306,7 +311,8 @@ START_TEST(test_local_slow)
 	d = start(NULL, big_ini);
 	slow = join(d, "slow");
 	spid = worker_of(d, slow);
-	for (i = 0; i < 8 && (other == -1 || nfast < 2); i++) {
+	for (i = 0; i < NTRY && (other == -1 || nfast < 2); i++) {
+		usleep(10 * 1000);
 		snprintf(nick, sizeof(nick), "f%d", i);
 		fast[nfast] = join(d, nick);
 		pid = worker_of(d, fast[nfast]);
@@ -542,8 +548,7 @@ START_TEST(test_redis_outage)
 	ck_assert_msg(found, "no message crossed after Redis came back");
 	close(fa);
 	close(fb);
-	ck_assert_int_eq(h_daemon_stop(a, 5000), 0);
-	h_daemon_free(a);
+	stop(a);
 	stop(b);
 	redis_kill();
 }
@@ -671,8 +676,7 @@ calls(const char *bus)
 	line_expect(fd, "bus c end2");
 	close(fd);
 	ck_assert_int_eq(h_log_count(d, "NESTED"), 0);
-	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
-	h_daemon_free(d);
+	stop(d);
 }
 
 START_TEST(test_calls_local)
@@ -733,8 +737,7 @@ START_TEST(test_redis_auth)
 	usleep(2500 * 1000);	/* retries meanwhile stay quiet */
 	ck_assert_int_eq(h_log_count(d, "publishing fails until"), 1);
 	close(fd);
-	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
-	h_daemon_free(d);
+	stop(d);
 	redis_kill();
 	redis_pass = NULL;
 }
@@ -751,14 +754,15 @@ START_TEST(test_local_stopped_worker)
 	static unsigned char buf[70000];
 	static char text[60000];
 	struct daemon *d;
-	int fd[8], nfd = 0, talker = -1, i, sent;
+	int fd[NTRY], nfd = 0, talker = -1, i, sent;
 	long pid0 = 0, pid, stopped;
 	ssize_t n;
 	char nick[16];
 
 	d = start(NULL, big_ini);
 	/* one client per worker */
-	for (i = 0; i < 8 && talker == -1; i++) {
+	for (i = 0; i < NTRY && talker == -1; i++) {
+		usleep(10 * 1000);
 		snprintf(nick, sizeof(nick), "s%d", i);
 		fd[nfd] = join(d, nick);
 		pid = worker_of(d, fd[nfd]);
