@@ -347,6 +347,39 @@ START_TEST(test_local_slow)
 }
 END_TEST
 
+/*
+ * SIGHUP: the new workers subscribe with a backlog, so a client that
+ * joins on them gets the history said before, and the master relays
+ * between the old generation's members (still connected, their workers
+ * retiring) and the new one's.
+ */
+START_TEST(test_local_reload)
+{
+	struct daemon *d;
+	int old, young;
+
+	d = start(NULL, ini_text);
+	old = join(d, "old");
+	cmd(old, "say", "before", NULL);
+	ck_assert(wait_for(old, "msg", "old", "before"));
+	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
+	ck_assert(h_log_wait(d, "new worker(s)", 10000));
+	ck_assert(h_log_wait(d, "worker 1 started", TMO));
+	young = h_tcp_connect("127.0.0.1", h_port(d, "room"));
+	ck_assert_int_ge(young, 0);
+	cmd(young, "join", "young", NULL);
+	ck_assert(wait_for(young, "msg", "old", "before"));
+	ck_assert(wait_for(young, "joined", "young", NULL));
+	ck_assert(wait_for(old, "joined", "young", NULL));
+	cmd(old, "say", "after", NULL);
+	ck_assert(wait_for(young, "msg", "old", "after"));
+	close(old);
+	ck_assert(wait_for(young, "left", "old", NULL));
+	close(young);
+	stop(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------ Redis */
 
 static pid_t	 redis_pid = -1;
@@ -807,6 +840,7 @@ bus_suite(void)
 	tcase_add_test(tc, test_local_two_workers);
 	tcase_add_test(tc, test_local_slow);
 	tcase_add_test(tc, test_local_stopped_worker);
+	tcase_add_test(tc, test_local_reload);
 	tcase_add_test(tc, test_redis_auth);
 	tcase_add_test(tc, test_redis_two_daemons);
 	tcase_add_test(tc, test_redis_outage);
