@@ -8,9 +8,10 @@
  * fills in the version and size fields.
  *
  * Notifications follow MFC's CAsyncSocket: one optional callback per event
- * (accept, receive, send, out-of-band, connect, close, datagram).  A NULL
- * callback means "not interested".  The host does all reading and writing;
- * plugins hand it bytes and get bytes back.
+ * (accept, receive, send, out-of-band, connect, close, datagram, and a
+ * message on the bus, ABI 1.3).  A NULL callback means "not interested".
+ * The host does all reading and writing; plugins hand it bytes and get
+ * bytes back.
  *
  * The contract (each rule is tested in tests/):
  *  1. Callbacks for one connection never nest.  What a plugin asks for inside
