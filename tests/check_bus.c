@@ -712,6 +712,103 @@ calls(const char *bus)
 	stop(d);
 }
 
+/*
+ * Two subscribers of one channel in one worker (the plugin loaded twice):
+ * the second one asks for a backlog while messages keep coming, and
+ * gets a gapless, duplicate-free run ending with the live ones.
+ */
+static void
+two_subscribers(const char *bus)
+{
+	struct daemon *d;
+	char conf[1024], line[64], want[64], *dir;
+	int f1, f2, i, n, last = 0;
+	size_t k;
+
+	snprintf(conf, sizeof(conf),
+	    "daemon: { log_level = \"debug\"; workers = 1;%s%s%s };\n"
+	    "plugins: { bp = { path = \"@TEST_PLUGIN_DIR@/busprobe.so\"; };"
+	    " bp2 = { path = \"@TEST_PLUGIN_DIR@/busprobe.so\"; }; };\n"
+	    "listeners: ( { name = \"bp\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"bp\"; },\n"
+	    "  { name = \"bp2\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"bp2\"; } );\n",
+	    bus ? " bus = \"" : "", bus ? bus : "", bus ? "\";" : "");
+	dir = h_expand("@PLUGIN_DIR@");
+	d = h_daemon_start(conf, "-P", dir, (char *)NULL);
+	free(dir);
+	ck_assert_ptr_nonnull(d);
+	if (bus != NULL)
+		ck_assert(h_log_wait(d, "bus: redis 127.0.0.1", TMO));
+	f1 = h_tcp_connect("127.0.0.1", h_port(d, "bp"));
+	f2 = h_tcp_connect("127.0.0.1", h_port(d, "bp2"));
+	ck_assert(f1 >= 0 && f2 >= 0);
+	line_send(f1, "sub t 0\n");
+	line_expect(f1, "sub 0");
+	for (i = 1; i <= 20; i++) {
+		snprintf(line, sizeof(line), "pub t m%d\n", i);
+		line_send(f1, line);
+	}
+	/* the second subscription while the first one's messages flow */
+	line_send(f2, "sub t 5\n");
+	line_expect(f2, "sub 0");
+	for (i = 21; i <= 40; i++) {
+		snprintf(line, sizeof(line), "pub t m%d\n", i);
+		line_send(f1, line);
+	}
+	/* f2: consecutive numbers, at least 5 before m21, up to m40 */
+	for (n = 0; n < 45 && last != 40; n++) {
+		k = 0;
+		while (k < sizeof(line) - 1 &&
+		    h_read_n(f2, line + k, 1, TMO) == 1 && line[k] != '\n')
+			k++;
+		line[k] = '\0';
+		ck_assert_msg(strncmp(line, "bus t m", 7) == 0, "f2: %s", line);
+		i = atoi(line + 7);
+		ck_assert_msg(last == 0 || i == last + 1,
+		    "f2 got m%d after m%d", i, last);
+		ck_assert_msg(last != 0 || (i <= 16 && i >= 1),
+		    "f2 started at m%d: backlog missing", i);
+		last = i;
+	}
+	ck_assert_int_eq(last, 40);
+	/* f1 saw every one of them in order, between its 40 replies */
+	for (n = 0, last = 0; n < 80; n++) {
+		k = 0;
+		while (k < sizeof(line) - 1 &&
+		    h_read_n(f1, line + k, 1, TMO) == 1 && line[k] != '\n')
+			k++;
+		line[k] = '\0';
+		if (strcmp(line, "pub 0") == 0)
+			continue;
+		snprintf(want, sizeof(want), "bus t m%d", last + 1);
+		ck_assert_str_eq(line, want);
+		last++;
+	}
+	ck_assert_int_eq(last, 40);
+	close(f1);
+	close(f2);
+	stop(d);
+}
+
+START_TEST(test_two_subscribers_local)
+{
+	two_subscribers(NULL);
+}
+END_TEST
+
+START_TEST(test_two_subscribers_redis)
+{
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_start();
+	two_subscribers(bus_uri());
+	redis_kill();
+}
+END_TEST
+
 START_TEST(test_calls_local)
 {
 	calls(NULL);
@@ -837,6 +934,8 @@ bus_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_calls_local);
 	tcase_add_test(tc, test_calls_redis);
+	tcase_add_test(tc, test_two_subscribers_local);
+	tcase_add_test(tc, test_two_subscribers_redis);
 	tcase_add_test(tc, test_local_two_workers);
 	tcase_add_test(tc, test_local_slow);
 	tcase_add_test(tc, test_local_stopped_worker);

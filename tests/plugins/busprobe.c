@@ -9,8 +9,10 @@
  *   pub CH TEXT    bus_publish(CH, TEXT)            -> "pub RV"
  *   big | empty    publish 65537 bytes / 0 bytes on "a" -> "pub RV"
  *
- * on_bus sends "bus CH TEXT" to every connection of the worker.  A
- * delivery inside bus_publish (or any nesting) logs "NESTED".
+ * on_bus sends "bus CH TEXT" to every connection of the instance.  A
+ * delivery inside bus_publish (or any nesting) logs "NESTED".  State is
+ * per instance, so one worker may load it twice (two subscribers of a
+ * channel in one process).
  */
 #include <sys/queue.h>
 
@@ -26,19 +28,40 @@ struct client {
 	TAILQ_ENTRY(client)	 entry;
 };
 
+struct bp {
+	TAILQ_HEAD(, client)	 clients;
+	char			 once_ch[64];
+};
+
 static const struct asockd_host *host;
-static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int	 depth;
-static char	 once_ch[64];
 
 static int
 bp_init(const struct asockd_host *h, struct asockd_instance *inst,
     void **pdata)
 {
+	struct bp	*bp;
+
 	host = h;
 	if (h->abi_minor < 3)
 		return -ENOTSUP;
+	if ((bp = calloc(1, sizeof(*bp))) == NULL)
+		return -ENOMEM;
+	TAILQ_INIT(&bp->clients);
+	*pdata = bp;
 	return 0;
+}
+
+static void
+bp_fini(struct asockd_instance *inst)
+{
+	free(host->instance_data(inst));
+}
+
+static struct bp *
+bp_of(struct asockd_conn *c)
+{
+	return host->instance_data(host->conn_instance(c));
 }
 
 static int
@@ -50,7 +73,7 @@ bp_accept(struct asockd_conn *c)
 		return -ENOMEM;
 	cl->conn = c;
 	host->set_udata(c, cl);
-	TAILQ_INSERT_TAIL(&clients, cl, entry);
+	TAILQ_INSERT_TAIL(&bp_of(c)->clients, cl, entry);
 	return 0;
 }
 
@@ -80,7 +103,8 @@ run(struct asockd_conn *c, char *line)
 	} else if (strcmp(line, "unsub") == 0 && arg != NULL)
 		reply(c, "unsub", host->bus_unsubscribe(inst, arg));
 	else if (strcmp(line, "once") == 0 && arg != NULL) {
-		snprintf(once_ch, sizeof(once_ch), "%s", arg);
+		snprintf(bp_of(c)->once_ch, sizeof(bp_of(c)->once_ch), "%s",
+		    arg);
 		reply(c, "sub", host->bus_subscribe(inst, arg, 0));
 	} else if (strcmp(line, "pub") == 0 && arg != NULL &&
 	    (text = strchr(arg, ' ')) != NULL) {
@@ -122,6 +146,7 @@ static void
 bp_bus(struct asockd_instance *inst, const char *channel,
     const void *data, size_t len)
 {
+	struct bp	*bp = host->instance_data(inst);
 	struct client	*cl;
 	char		 line[512];
 	int		 n;
@@ -130,11 +155,11 @@ bp_bus(struct asockd_instance *inst, const char *channel,
 		host->log(inst, ASOCKD_LOG_ERR, "NESTED");
 	n = snprintf(line, sizeof(line), "bus %s %.*s\n", channel,
 	    (int)(len < 256 ? len : 256), (const char *)data);
-	TAILQ_FOREACH(cl, &clients, entry)
+	TAILQ_FOREACH(cl, &bp->clients, entry)
 		host->send(cl->conn, line, (size_t)n);
-	if (strcmp(channel, once_ch) == 0) {
+	if (strcmp(channel, bp->once_ch) == 0) {
 		host->bus_unsubscribe(inst, channel);
-		once_ch[0] = '\0';
+		bp->once_ch[0] = '\0';
 	}
 	depth--;
 }
@@ -145,7 +170,7 @@ bp_close(struct asockd_conn *c, int reason)
 	struct client	*cl = host->udata(c);
 
 	if (cl != NULL) {
-		TAILQ_REMOVE(&clients, cl, entry);
+		TAILQ_REMOVE(&bp_of(c)->clients, cl, entry);
 		free(cl);
 	}
 }
@@ -154,6 +179,7 @@ ASOCKD_PLUGIN_DEFINE(
 	.name = "busprobe",
 	.version = "1.0",
 	.init = bp_init,
+	.fini = bp_fini,
 	.on_accept = bp_accept,
 	.on_receive = bp_receive,
 	.on_close = bp_close,
