@@ -87,6 +87,7 @@ struct client {
 struct peer {
 	struct client		*cl;		/* JOINING or MEMBER, or NULL */
 	uint64_t		 sent, back;	/* own events on the bus */
+	unsigned int		 nleaving;	/* its LEAVING memberships */
 	TAILQ_HEAD(, line)	 held;
 	struct asockd_timer	*t;		/* gives up on lost events */
 	struct chat		*chat;
@@ -99,6 +100,7 @@ struct peer {
 struct line {
 	size_t			 len;
 	uint64_t		 after;
+	struct room		*replay;	/* held: replay its history */
 	TAILQ_ENTRY(line)	 entry;
 	unsigned char		 data[];
 };
@@ -307,8 +309,19 @@ reply(struct asockd_conn *c, struct asockd_writer *w)
 		return;
 	l->len = len;
 	l->after = p->sent;
+	l->replay = NULL;
 	memcpy(l->data, data, len);
 	TAILQ_INSERT_TAIL(&p->held, l, entry);
+}
+
+/* Send the room's history to c. */
+static void
+replay(struct asockd_conn *c, struct room *room)
+{
+	struct line *l;
+
+	TAILQ_FOREACH(l, &room->history, entry)
+		host->send_frame(c, l->data, l->len);
 }
 
 /* Send what waits in p->held for the events that are back. */
@@ -319,7 +332,10 @@ flush_held(struct asockd_conn *c, struct peer *p)
 
 	while ((l = TAILQ_FIRST(&p->held)) != NULL && l->after <= p->back) {
 		TAILQ_REMOVE(&p->held, l, entry);
-		host->send_frame(c, l->data, l->len);
+		if (l->replay != NULL)
+			replay(c, l->replay);
+		else
+			host->send_frame(c, l->data, l->len);
 		free(l);
 	}
 }
@@ -413,6 +429,7 @@ peer_timeout(struct asockd_timer *t, void *arg)
 			next = TAILQ_NEXT(cl, entry);
 			if (cl->peer != p || cl->state != LEAVING)
 				continue;
+			p->nleaving--;
 			TAILQ_REMOVE(&room->clients, cl, entry);
 			free(cl->nick);
 			free(cl);
@@ -515,6 +532,8 @@ room_drop(struct room *room)
 			chat->cur_stop = 1;
 		host->abort(cl->conn);
 		if (cl->state == LEAVING) {
+			if (cl->peer != NULL)
+				cl->peer->nleaving--;
 			TAILQ_REMOVE(&room->clients, cl, entry);
 			free(cl->nick);
 			free(cl);
@@ -549,7 +568,10 @@ room_send(struct room *room, const void *data, size_t len, int kind,
 		mine = token != 0 && cl->token == token;
 		if (mine && cl->state == JOINING && kind == EV_JOINED)
 			cl->state = MEMBER;
-		if (!cl->behind && (cl->state != JOINING || kind == EV_MSG)) {
+		/* a newcomer gets the messages before its joined, unless
+		 * its connection's membership that is leaving gets them */
+		if (!cl->behind && (cl->state != JOINING || (kind == EV_MSG &&
+		    (cl->peer == NULL || cl->peer->nleaving == 0)))) {
 			if (host->writable(cl->conn))
 				host->send_frame(cl->conn, data, len);
 			else if (host->send(cl->conn, "", 0) == 0)
@@ -559,6 +581,8 @@ room_send(struct room *room, const void *data, size_t len, int kind,
 			continue;
 		p = cl->peer;
 		if (cl->state == LEAVING && kind == EV_LEFT && !cl->behind) {
+			if (p != NULL)
+				p->nleaving--;
 			TAILQ_REMOVE(&room->clients, cl, entry);
 			free(cl->nick);
 			free(cl);
@@ -664,12 +688,19 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 	 * Replay the history to the newcomer, then tell everyone, the
 	 * newcomer included, through the bus: its own ["joined"] comes in
 	 * the room's order, and messages said before it joined still reach
-	 * it until then.  A replay that leaves it over its high-water mark
-	 * when an event arrives makes it a member behind (keep history *
-	 * max_text under sndq_high, docs/chat.md).
+	 * it until then.  A connection that left and joins again while its
+	 * own events are on the bus gets the replay once they are back
+	 * (with what they added to the history).  A replay that leaves it
+	 * over its high-water mark when an event arrives makes it a member
+	 * behind (keep history * max_text under sndq_high, docs/chat.md).
 	 */
-	TAILQ_FOREACH(l, &room->history, entry)
-		host->send_frame(c, l->data, l->len);
+	if (p->back == p->sent)
+		replay(c, room);
+	else if ((l = calloc(1, sizeof(*l))) != NULL) {
+		l->after = p->sent;
+		l->replay = room;
+		TAILQ_INSERT_TAIL(&p->held, l, entry);
+	}
 	TAILQ_INSERT_TAIL(&room->clients, cl, entry);
 	room_publish(c, cl, build(chat, "joined", nick, len, NULL, 0));
 }
@@ -714,6 +745,8 @@ leave(struct asockd_conn *c, struct client *cl, int closing)
 		cl->peer->cl = NULL;
 	if (!closing) {
 		cl->state = LEAVING;
+		if (cl->peer != NULL)
+			cl->peer->nleaving++;
 		room_publish(c, cl, w);
 		return;
 	}

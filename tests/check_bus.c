@@ -380,6 +380,48 @@ START_TEST(test_local_reload)
 }
 END_TEST
 
+/*
+ * One connection's commands at once (join, say, a bad frame, leave, join
+ * again): it sees everything in the order they ran, as without a bus:
+ * its error after its own events, its second history replay after its
+ * own left, and nothing twice.
+ */
+START_TEST(test_local_one_conn_order)
+{
+	static unsigned char buf[70000];
+	static const unsigned char bad[] = { 0, 0, 0, 1, 0xc0 };
+	struct daemon *d;
+	ssize_t n;
+	int fd;
+
+	d = start(NULL, ini_text);
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "room"));
+	ck_assert_int_ge(fd, 0);
+	cmd(fd, "join", "a", NULL);
+	cmd(fd, "say", "hi", NULL);
+	ck_assert_int_eq(h_write_all(fd, bad, sizeof(bad)), sizeof(bad));
+	cmd(fd, "leave", NULL);
+	cmd(fd, "join", "q", NULL);
+	n = frame(fd, buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "joined", "a", NULL));
+	n = frame(fd, buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "msg", "a", "hi", NULL));
+	n = frame(fd, buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "error", "malformed message: not an array",
+	    NULL));
+	n = frame(fd, buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "left", "a", NULL));
+	n = frame(fd, buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "msg", "a", "hi", NULL));	/* the replay */
+	n = frame(fd, buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "joined", "q", NULL));
+	/* and nothing more */
+	ck_assert_int_lt(frame(fd, buf, sizeof(buf), 300), 0);
+	close(fd);
+	stop(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------ Redis */
 
 static pid_t	 redis_pid = -1;
@@ -940,6 +982,7 @@ bus_suite(void)
 	tcase_add_test(tc, test_local_slow);
 	tcase_add_test(tc, test_local_stopped_worker);
 	tcase_add_test(tc, test_local_reload);
+	tcase_add_test(tc, test_local_one_conn_order);
 	tcase_add_test(tc, test_redis_auth);
 	tcase_add_test(tc, test_redis_two_daemons);
 	tcase_add_test(tc, test_redis_outage);
