@@ -6,7 +6,7 @@
  * RECEIVERS clients join the chat room, spread in turn over the ports
  * (one per asockd instance, all on 127.0.0.1), and one talker on the
  * first port says MESSAGES messages, keeping at most WINDOW of them in
- * flight (it waits for its own copy to come back), each carrying its
+ * flight (not yet received by the slowest member), each carrying its
  * send time.  Every receiver checks it gets every message, in order, and
  * records the publish-to-delivery latency.  Prints one line:
  *
@@ -161,7 +161,7 @@ main(int argc, char **argv)
 {
 	struct pollfd	*pfd;
 	int		 ports[16], nports = 0, n = 50, w = 16, ch, i;
-	long		 m = 2000, sent = 0;
+	long		 m = 2000, sent = 0, slow;
 	char		 nick[16], text[32];
 	uint64_t	 t0, t1, deadline;
 
@@ -203,7 +203,11 @@ main(int argc, char **argv)
 	t0 = now_ns();
 	deadline = t0 + 60000000000ull;
 	while (now_ns() < deadline) {
-		while (sent < m && sent - peers[0].next < w) {
+		/* the window counts what the slowest member has not had */
+		for (i = 1, slow = peers[0].next; i < npeers; i++)
+			if (peers[i].next < slow)
+				slow = peers[i].next;
+		while (sent < m && sent - slow < w) {
 			snprintf(text, sizeof(text), "%ld:%llu", sent,
 			    (unsigned long long)now_ns());
 			say2(peers[0].fd, "say", text);
