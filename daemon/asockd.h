@@ -349,6 +349,7 @@ struct config {
 	char			*group;
 	/* daemon.listener_defaults, or NULL: what listeners start from */
 	struct listener_conf	*ldef;
+	char			*bus;		/* daemon.bus; NULL: local */
 	struct plugin_confs	 plugins;
 	struct listener_confs	 listeners;
 };
@@ -396,6 +397,19 @@ int	 acl_key_v4(const struct acl_key *);
 void	 acl_key_prefix(struct acl_key *, int prefix_v4, int prefix_v6);
 /* "10.1.2.3", "2001:db8::/64" (bits of the address's own family). */
 void	 acl_key_format(const struct acl_key *, int bits, char *, size_t);
+/* A parsed daemon.bus (Redis) address. */
+struct bus_uri {
+	int			 is_unix;
+	char			 host[256];
+	int			 port;
+	char			 path[108];
+	char			 password[256];
+	int			 db;
+};
+
+/* Parse a daemon.bus URI; -1 with the reason in err. */
+int	 config_bus_parse(const char *uri, struct bus_uri *, char *err,
+	    size_t errlen);
 
 /* ---------------------------------------------------------------- plugin.c */
 
@@ -953,6 +967,71 @@ extern unsigned int	 child_count;
 void	 child_on_gone(void (*fn)(void));
 /* SIGKILL every child and reap it now, calling its exit callback. */
 void	 child_abort_all(void);
+/* ---------------------------------------------------------------- bus.c */
+
+/* A plugin instance's subscription to a channel. */
+struct bus_sub {
+	struct asockd_instance	*inst;
+	char			*channel;	/* NUL-terminated */
+	size_t			 chlen;
+	uint32_t		 id;
+	int			 pending;	/* its backlog is coming */
+	int			 gone;		/* unsubscribed: freed soon */
+	/* Redis: the newest stream id delivered, and the live messages
+	 * held back until the backlog is in */
+	uint64_t		 last_ms, last_seq;
+	void			*rsub;
+	TAILQ_ENTRY(bus_sub)	 entry;
+};
+TAILQ_HEAD(bus_subs, bus_sub);
+struct bus_peer;
+
+/* Messages publish refused or the bus lost (this process). */
+extern unsigned long long bus_dropped;
+
+/* The host calls: 0 or -errno, as plugin.h documents them. */
+int	 bus_publish(struct asockd_instance *, const char *channel,
+	    const void *, size_t);
+int	 bus_subscribe(struct asockd_instance *, const char *channel,
+	    unsigned int backlog);
+int	 bus_unsubscribe(struct asockd_instance *, const char *channel);
+/* Hand a message to every live subscriber of the channel (backends). */
+void	 bus_deliver(const char *channel, size_t chlen, const void *,
+	    size_t);
+/*
+ * Hand a message to one subscription (backends).  Between
+ * bus_deliver_begin() and bus_deliver_end() no subscription is freed, so
+ * a backend may walk bus_subs() while it calls it.
+ */
+void	 bus_deliver_sub(struct bus_sub *, const void *, size_t);
+void	 bus_deliver_begin(void);
+void	 bus_deliver_end(void);
+struct bus_sub *bus_sub_find(uint32_t id);
+struct bus_subs *bus_subs(void);
+/*
+ * Worker: start the backend of proc.conf (Redis, or the local bus over
+ * fd, the worker's end of bus_socketpair(); -1: none).  -1 after
+ * logging.  bus_worker_stop() drops every subscription (before fini).
+ */
+int	 bus_worker_start(int fd);
+void	 bus_worker_stop(void);
+/* Master: the socketpair of a new worker; -1 after logging. */
+int	 bus_socketpair(int fds[2]);
+/* Master: relay for the worker pid at the other end of fd. */
+struct bus_peer *bus_master_add(int fd, pid_t pid);
+void	 bus_master_drop(struct bus_peer *);
+/* In a new worker: drop the master's relay state. */
+void	 bus_master_forget(void);
+
+/* ---------------------------------------------------------- bus_redis.c */
+
+/* The Redis backend of bus.c; each returns as bus_publish does. */
+int	 bus_redis_start(const struct bus_uri *);
+int	 bus_redis_publish(const char *channel, size_t chlen, const void *,
+	    size_t);
+void	 bus_redis_subscribe(struct bus_sub *, unsigned int backlog);
+void	 bus_redis_unsubscribe(struct bus_sub *);
+void	 bus_redis_stop(void);
 
 /* ---------------------------------------------------------------- sd.c */
 
@@ -1126,9 +1205,10 @@ void	 quarantine_apply(int worker);
  * The worker process, in the child of a fork from the master: drop
  * privileges, load and init the plugins, serve conf's listeners, and
  * write one byte to readyfd once accepting.  index 0 also serves pinned
- * listeners.  Never returns.
+ * listeners.  busfd is its end of the local bus (-1: none).  Never
+ * returns.
  */
-void	 worker_main(int index, int readyfd, struct worker_slot *)
+void	 worker_main(int index, int readyfd, int busfd, struct worker_slot *)
 	    __attribute__((noreturn));
 /*
  * daemon.user and daemon.group: look them up (apply 0, the master checks a

@@ -32,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <libconfig.h>
 
 #include "asockd.h"
@@ -116,6 +118,10 @@ static const struct ckey keys[] = {
 	{ SC_DAEMON, "listener_defaults", KT_LDEF, 0, 0, 0, NULL, D(ldef),
 	    "a group of listener keys (not name, listen, plugin) that "
 	    "every listener takes unless it sets them itself" },
+	{ SC_DAEMON, "bus", KT_STRING, 0, 0, 0, NULL, D(bus),
+	    "the plugins' message bus: redis://[:PASSWORD@]HOST[:PORT][/DB]"
+	    " or unix:PATH[?db=N][&password=P] (Redis); unset: the "
+	    "workers of this daemon only" },
 
 	{ SC_PLUGIN, "path", KT_STRING, 1, 0, 0, NULL, P(path),
 	    "shared object; relative to plugin_dir unless absolute" },
@@ -1065,6 +1071,8 @@ listeners_parse(struct cparse *cp, const config_setting_t *list)
 	}
 }
 
+static void	 bus_check(struct cparse *, const config_setting_t *);
+
 /* Parse one file (the main one when is_main is set) into cp->conf. */
 static void
 file_parse(struct cparse *cp, const char *path, int is_main)
@@ -1140,6 +1148,7 @@ file_parse(struct cparse *cp, const char *path, int is_main)
 				group_parse(cp, s, SC_DAEMON, "daemon",
 				    cp->conf);
 				daemon_check(cp, s);
+				bus_check(cp, s);
 			}
 		} else if (strcmp(name, "plugins") == 0)
 			plugins_parse(cp, s);
@@ -1209,6 +1218,129 @@ addr_same(const struct addr *a, const struct addr *b)
 	if ((a->kind == ASOCKD_TCP || a->kind == ASOCKD_UDP) && a->port == 0)
 		return 0;
 	return memcmp(&a->ss, &b->ss, a->sslen) == 0;
+}
+
+/*
+ * Parse a daemon.bus URI.  redis://[:PASSWORD@]HOST[:PORT][/DB] (HOST an
+ * IPv4 or [IPv6] literal; PORT 6379 by default) or
+ * unix:PATH[?db=N][&password=P].  -1 with the reason in err.
+ */
+int
+config_bus_parse(const char *uri, struct bus_uri *u, char *err,
+    size_t errlen)
+{
+	const char	*p, *at, *end, *q;
+	char		*ep;
+	long		 n;
+	size_t		 len;
+	struct in6_addr	 a6;
+
+	memset(u, 0, sizeof(*u));
+	u->port = 6379;
+	if (strncmp(uri, "unix:", 5) == 0) {
+		u->is_unix = 1;
+		p = uri + 5;
+		len = strcspn(p, "?");
+		if (len == 0 || p[0] != '/' || len >= sizeof(u->path)) {
+			snprintf(err, errlen, "unix: needs an absolute path "
+			    "shorter than %zu bytes", sizeof(u->path));
+			return -1;
+		}
+		memcpy(u->path, p, len);
+		for (q = p + len; *q != '\0'; q += len) {
+			q++;
+			len = strcspn(q, "&");
+			if (strncmp(q, "db=", 3) == 0) {
+				n = strtol(q + 3, &ep, 10);
+				if (ep != q + len || ep == q + 3 || n < 0 ||
+				    n > 65535)
+					goto baddb;
+				u->db = (int)n;
+			} else if (strncmp(q, "password=", 9) == 0 &&
+			    len - 9 < sizeof(u->password))
+				memcpy(u->password, q + 9, len - 9);
+			else {
+				snprintf(err, errlen, "unknown or too long "
+				    "option '%.*s' (db=N, password=P)",
+				    (int)len, q);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (strncmp(uri, "redis://", 8) != 0) {
+		snprintf(err, errlen, "'%s': expected redis://HOST[:PORT]"
+		    " or unix:PATH", uri);
+		return -1;
+	}
+	p = uri + 8;
+	if ((at = strchr(p, '@')) != NULL) {
+		if (*p != ':' || (size_t)(at - p - 1) >= sizeof(u->password)) {
+			snprintf(err, errlen, "expected :PASSWORD@ (at most "
+			    "%zu bytes) before the host",
+			    sizeof(u->password) - 1);
+			return -1;
+		}
+		memcpy(u->password, p + 1, at - p - 1);
+		p = at + 1;
+	}
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL)
+			goto badhost;
+		len = end - p - 1;
+		p++;
+		end++;
+	} else {
+		len = strcspn(p, ":/");
+		end = p + len;
+	}
+	if (len == 0 || len >= sizeof(u->host))
+		goto badhost;
+	memcpy(u->host, p, len);
+	/* hiredis would resolve a name with a blocking lookup */
+	if (inet_pton(AF_INET, u->host, &a6) != 1 &&
+	    inet_pton(AF_INET6, u->host, &a6) != 1) {
+		snprintf(err, errlen, "'%s': the host must be an IPv4 or "
+		    "[IPv6] address, not a name", u->host);
+		return -1;
+	}
+	if (*end == ':') {
+		n = strtol(end + 1, &ep, 10);
+		if (ep == end + 1 || n < 1 || n > 65535 ||
+		    (*ep != '\0' && *ep != '/')) {
+			snprintf(err, errlen, "bad port in '%s'", uri);
+			return -1;
+		}
+		u->port = (int)n;
+		end = ep;
+	}
+	if (*end == '/') {
+		n = strtol(end + 1, &ep, 10);
+		if (ep == end + 1 || *ep != '\0' || n < 0 || n > 65535)
+			goto baddb;
+		u->db = (int)n;
+	} else if (*end != '\0')
+		goto badhost;
+	return 0;
+badhost:
+	snprintf(err, errlen, "bad host in '%s'", uri);
+	return -1;
+baddb:
+	snprintf(err, errlen, "bad database number in '%s' (0..65535)", uri);
+	return -1;
+}
+
+/* daemon.bus, when set, must parse. */
+static void
+bus_check(struct cparse *cp, const config_setting_t *g)
+{
+	struct bus_uri	 u;
+	char		 err[512];
+
+	if (cp->conf->bus != NULL && config_bus_parse(cp->conf->bus, &u, err,
+	    sizeof(err)) == -1)
+		cerr(cp, config_setting_get_member(g, "bus"),
+		    "daemon: bus: %s", err);
 }
 
 /* Checks across the whole configuration, after every file was read. */
@@ -1325,6 +1457,7 @@ config_free(struct config *c)
 	free(c->log_file);
 	free(c->metrics);
 	free(c->control);
+	free(c->bus);
 	free(c->user);
 	free(c->group);
 	free(c);

@@ -546,4 +546,8 @@ const struct asockd_host host_api = {
 	.child_pid = host_child_pid,
 	.attach_fd = host_attach_fd,
 	.ini_each = host_ini_each,
+	/* --- message bus (ABI 1.3) --- */
+	.bus_publish = bus_publish,
+	.bus_subscribe = bus_subscribe,
+	.bus_unsubscribe = bus_unsubscribe,
 };

@@ -85,7 +85,9 @@ usage(FILE *fp)
 "seconds); SIGHUP reloads the config without dropping a connection (an\n"
 "invalid one is logged and ignored); SIGUSR1 reopens daemon.log_file\n"
 "after rotation.  Logs go to daemon.log_file when set, else to stderr\n"
-"(-f) or syslog.\n"
+"(-f) or syslog.  Plugins share state over a message bus that the master\n"
+"relays between its workers, or, with daemon.bus, a Redis shared by every\n"
+"asockd that names it (docs/scaling.md).\n"
 "Docs: docs/config.md, docs/plugins.md, asockd(8), asockd.conf(5).\n",
 	    DEFAULT_CONFIG, PLUGINDIR);
 }

@@ -86,6 +86,7 @@ struct worker {
 	uint32_t		 beat;		/* last seen slot beat */
 	ev_tstamp		 beat_at;	/* when it last changed */
 	ev_tstamp		 abort_at;	/* SIGABRT sent, 0: not */
+	struct bus_peer		*bus;		/* local bus relay, or NULL */
 	TAILQ_ENTRY(worker)	 entry;
 };
 
@@ -223,7 +224,7 @@ worker_spawn(struct gen *g, int index)
 {
 	struct worker	*w;
 	struct worker_slot *s;
-	int		 fds[2], cfd[2], i;
+	int		 fds[2], cfd[2], bfds[2] = { -1, -1 }, i;
 	pid_t		 pid;
 
 	for (i = 0; i < WORKER_SLOTS && slot_used[i]; i++)
@@ -250,23 +251,38 @@ worker_spawn(struct gen *g, int index)
 		close(fds[1]);
 		return -1;
 	}
-	if ((pid = fork()) == -1) {
-		log_warn("fork");
+	/* without daemon.bus the master relays the plugins' bus */
+	if (g->conf->bus == NULL && bus_socketpair(bfds) == -1) {
 		close(fds[0]);
 		close(fds[1]);
 		close(cfd[0]);
 		close(cfd[1]);
 		return -1;
 	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(fds[0]);
+		close(fds[1]);
+		close(cfd[0]);
+		close(cfd[1]);
+		if (bfds[0] != -1) {
+			close(bfds[0]);
+			close(bfds[1]);
+		}
+		return -1;
+	}
 	if (pid == 0) {
 		close(fds[0]);
 		close(cfd[0]);
+		if (bfds[0] != -1)
+			close(bfds[0]);
 		master_forget();
+		bus_master_forget();
 		ev_loop_fork(proc.loop);
 		control_child(cfd[1]);
 		proc.conf = g->conf;
 		listener_share = g->nworkers;
-		worker_main(index, fds[1], s);
+		worker_main(index, fds[1], bfds[1], s);
 	}
 	close(fds[1]);
 	close(cfd[1]);
@@ -282,6 +298,10 @@ worker_spawn(struct gen *g, int index)
 	ev_io_init(&w->ready_io, ready_cb, fds[0], EV_READ);
 	w->ready_io.data = w;
 	ev_io_start(proc.loop, &w->ready_io);
+	if (bfds[0] != -1) {
+		close(bfds[1]);
+		w->bus = bus_master_add(bfds[0], pid);
+	}
 	ev_child_init(&w->child, child_cb, pid, 0);
 	w->child.data = w;
 	ev_child_start(proc.loop, &w->child);
@@ -513,6 +533,8 @@ child_cb(struct ev_loop *l, ev_child *c, int revents)
 		close(w->readyfd);
 		w->readyfd = -1;
 	}
+	bus_master_drop(w->bus);
+	w->bus = NULL;
 	TAILQ_REMOVE(&workers, w, entry);
 	if (g->workers[w->index] == w)
 		g->workers[w->index] = NULL;
@@ -965,6 +987,7 @@ master_run(const char *pd, int foreground)
 	metrics_close();
 	control_close();
 	listener_free_all();
+	bus_master_forget();
 	quarantine_clear();
 	while ((g = TAILQ_FIRST(&gens)) != NULL) {
 		g->state = GEN_RETIRING;

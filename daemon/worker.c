@@ -371,7 +371,7 @@ listeners_take(void)
 }
 
 void
-worker_main(int index, int readyfd, struct worker_slot *s)
+worker_main(int index, int readyfd, int busfd, struct worker_slot *s)
 {
 	struct asockd_instance	*inst;
 	char			 one = 'R';
@@ -408,6 +408,11 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	}
 	listeners_take();
 	crash_init();
+	/* before init: plugins subscribe there */
+	if (bus_worker_start(busfd) == -1) {
+		log_errx("worker %d: the bus did not start: exiting", index);
+		exit(1);
+	}
 	TAILQ_FOREACH(inst, &proc.instances, entry)
 		if (plugin_init(inst) == -1) {
 			log_errx("worker %d: plugin %s did not start: exiting",
@@ -435,6 +440,7 @@ worker_main(int index, int readyfd, struct worker_slot *s)
 	child_abort_all();
 	slot->nconns = 0;
 	listener_close_all();
+	bus_worker_stop();
 	plugin_unload_all(&proc.instances);
 	log_debug("worker %d (pid %ld) stopped", index, (long)getpid());
 	exit(0);

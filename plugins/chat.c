@@ -9,14 +9,26 @@
  *	server -> clients	["joined", nick]  ["msg", nick, text]
  *				["left", nick]  ["error", text]
  *
- * Each listener is one room.  Only joined clients are in the room: they
- * see every event, their own included, in the order the server handled
- * them (everything runs on one thread, so each client gets the same
- * sequence).  A client that has not joined sees nothing but the errors
- * its own commands cause, and on join the last `history` messages.  A bad
+ * Each listener name is one room, across every worker of the daemon and
+ * every asockd that shares its bus (daemon.bus, a Redis).  Only joined
+ * clients are in the room: they see every event, their own included, in
+ * the order of the bus.  Every event goes out on the bus channel "chat"
+ * as [room, event] (two MessagePack values) and comes back to every
+ * worker through on_bus, which hands it to that worker's members: one
+ * order for all of them, wherever they are connected.  When the bus
+ * refuses an event (Redis down, a full queue) it is served to the
+ * worker's own members only, so a room keeps working on each machine.
+ * A client that has not joined sees nothing but the errors its own
+ * commands cause, and on join the last `history` messages.  A bad
  * command is answered with ["error", why] and the connection stays open,
  * up to MAX_FRAME_ERRORS errors in one frame: a frame that would cause
  * more gets a last ["error", ...] and the connection is closed.
+ *
+ * The history is kept by each worker from the events the bus delivers;
+ * a worker that starts later gets it from the bus's backlog (the newest
+ * ASOCKD_BUS_BACKLOG_MAX events of all rooms), so a client that joins on
+ * one instance sees what was said on another.  Nicks are unique within
+ * one worker's part of a room.
  *
  * A member that cannot keep up is dropped: when a room message finds its
  * output queue over the listener's sndq_high (host->writable() is 0), it
@@ -30,35 +42,72 @@
  */
 #include <sys/queue.h>
 
+#include <sys/random.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "asockd/plugin.h"
 
 /* Error replies to one frame before the connection is closed. */
 #define MAX_FRAME_ERRORS	16
+/* The bus channel of every room. */
+#define CHANNEL			"chat"
 
-/* A joined client: the connection's udata while it is in the room. */
+/* Seconds a connection waits for its own events to come back. */
+#define BUS_WAIT		5.0
+
+/*
+ * A membership of a connection in a room.  JOINING until its own
+ * ["joined"] comes back through the bus (it gets only messages until
+ * then: those said before it joined), LEAVING from ["leave"] until its
+ * own ["left"] comes back (so it still gets what was said before).
+ */
+enum { JOINING, MEMBER, LEAVING };
+
 struct client {
 	struct asockd_conn	*conn;
+	struct peer		*peer;
 	struct room		*room;
 	char			*nick;
+	uint64_t		 token;		/* tags its events on the bus */
+	int			 state;
 	int			 behind;	/* to be dropped */
 	TAILQ_ENTRY(client)	 entry;
 };
 
-/* A saved ["msg", nick, text] frame payload, for the history. */
+/*
+ * A connection (its udata, from its first frame).  A reply that goes
+ * straight to it (an error) waits in held while its own events are on
+ * the bus, so it sees everything in the order its commands ran.
+ */
+struct peer {
+	struct client		*cl;		/* JOINING or MEMBER, or NULL */
+	uint64_t		 sent, back;	/* own events on the bus */
+	unsigned int		 nleaving;	/* its LEAVING memberships */
+	TAILQ_HEAD(, line)	 held;
+	struct asockd_timer	*t;		/* gives up on lost events */
+	struct chat		*chat;
+	struct asockd_conn	*conn;
+	int			 eof;		/* close once all are back */
+};
+
+/* A saved ["msg", nick, text] frame payload, for the history; or a held
+ * reply, to go once `after` of its connection's events are back. */
 struct line {
 	size_t			 len;
+	uint64_t		 after;
+	struct room		*replay;	/* held: replay its history */
 	TAILQ_ENTRY(line)	 entry;
 	unsigned char		 data[];
 };
 
-/* The clients and history of one listener. */
+/* The clients and history of one room (a listener name). */
 struct room {
-	struct asockd_listener	*listener;
+	char			*name;
 	TAILQ_HEAD(, client)	 clients;
 	TAILQ_HEAD(, line)	 history;
 	long long		 nhistory;
@@ -72,6 +121,9 @@ struct chat {
 	long long		 max_text;
 	long long		 history;
 	struct asockd_writer	*w;	/* reused for every message */
+	struct asockd_writer	*bw;	/* [room, event, token], the bus */
+	int			 bus;	/* subscribed to CHANNEL */
+	uint64_t		 token;	/* the last one given out */
 	TAILQ_HEAD(, room)	 rooms;
 	/* The connection whose frame chat_message is running, and how it
 	 * goes: errors sent for this frame, and 1 once the rest of the frame
@@ -107,10 +159,22 @@ chat_init(const struct asockd_host *h, struct asockd_instance *inst,
 		free(chat);
 		return (-EINVAL);
 	}
-	if ((chat->w = h->wr_new()) == NULL) {
+	if ((chat->w = h->wr_new()) == NULL ||
+	    (chat->bw = h->wr_new()) == NULL) {
+		if (chat->w != NULL)
+			h->wr_free(chat->w);
 		free(chat);
 		return (-ENOMEM);
 	}
+	/* tokens unique across workers and machines: a random start */
+	if (getrandom(&chat->token, sizeof(chat->token), 0) !=
+	    sizeof(chat->token))
+		chat->token = (uint64_t)getpid() << 32;
+	/* ABI 1.3: the rooms span the bus; before that, this worker */
+	if (h->abi_minor >= 3 && h->size >= offsetof(struct asockd_host,
+	    bus_unsubscribe) + sizeof(h->bus_unsubscribe))
+		chat->bus = h->bus_subscribe(inst, CHANNEL,
+		    chat->history > 0 ? ASOCKD_BUS_BACKLOG_MAX : 0) == 0;
 	*pdata = chat;
 	return (0);
 }
@@ -157,9 +221,11 @@ chat_fini(struct asockd_instance *inst)
 			free(l);
 		}
 		TAILQ_REMOVE(&chat->rooms, room, entry);
+		free(room->name);
 		free(room);
 	}
 	host->wr_free(chat->w);
+	host->wr_free(chat->bw);
 	free(chat);
 }
 
@@ -169,24 +235,36 @@ chat_of(struct asockd_conn *c)
 	return (host->instance_data(host->conn_instance(c)));
 }
 
-/* The room of c's listener, created on first use. */
+/* The room called name, created on first use. */
 static struct room *
-room_get(struct asockd_conn *c)
+room_named(struct chat *chat, const char *name, size_t len)
 {
-	struct chat *chat = chat_of(c);
-	struct asockd_listener *l = host->conn_listener(c);
 	struct room *room;
 
 	TAILQ_FOREACH(room, &chat->rooms, entry)
-		if (room->listener == l)
+		if (strlen(room->name) == len &&
+		    memcmp(room->name, name, len) == 0)
 			return (room);
 	if ((room = calloc(1, sizeof(*room))) == NULL)
 		return (NULL);
-	room->listener = l;
+	if ((room->name = strndup(name, len)) == NULL) {
+		free(room);
+		return (NULL);
+	}
 	TAILQ_INIT(&room->clients);
 	TAILQ_INIT(&room->history);
 	TAILQ_INSERT_TAIL(&chat->rooms, room, entry);
 	return (room);
+}
+
+/* The room of c's listener. */
+static struct room *
+room_get(struct asockd_conn *c)
+{
+	const char *name;
+
+	name = host->listener_name(host->conn_listener(c));
+	return (room_named(chat_of(c), name, strlen(name)));
 }
 
 /* 1 if s[0..len) is word. */
@@ -213,16 +291,66 @@ build(struct chat *chat, const char *word, const char *a, size_t alen,
 	return (w);
 }
 
+/* Send a reply to c alone, after its own events still on the bus. */
+static void
+reply(struct asockd_conn *c, struct asockd_writer *w)
+{
+	struct peer *p = host->udata(c);
+	struct line *l;
+	const void *data;
+	size_t len;
+
+	if (p == NULL || p->back == p->sent) {
+		host->wr_send(c, w);
+		return;
+	}
+	data = host->wr_data(w, &len);
+	if ((l = malloc(sizeof(*l) + len)) == NULL)
+		return;
+	l->len = len;
+	l->after = p->sent;
+	l->replay = NULL;
+	memcpy(l->data, data, len);
+	TAILQ_INSERT_TAIL(&p->held, l, entry);
+}
+
+/* Send the room's history to c. */
+static void
+replay(struct asockd_conn *c, struct room *room)
+{
+	struct line *l;
+
+	TAILQ_FOREACH(l, &room->history, entry)
+		host->send_frame(c, l->data, l->len);
+}
+
+/* Send what waits in p->held for the events that are back. */
+static void
+flush_held(struct asockd_conn *c, struct peer *p)
+{
+	struct line *l;
+
+	while ((l = TAILQ_FIRST(&p->held)) != NULL && l->after <= p->back) {
+		TAILQ_REMOVE(&p->held, l, entry);
+		if (l->replay != NULL)
+			replay(c, l->replay);
+		else
+			host->send_frame(c, l->data, l->len);
+		free(l);
+	}
+}
+
 /*
  * Answer the current frame's command with ["error", why]; after
  * MAX_FRAME_ERRORS of them the frame's last reply says so, the connection
- * is closed (gracefully: the errors still arrive) and the rest of the
- * frame is not run.
+ * is closed (gracefully: the errors still arrive, held ones too) and the
+ * rest of the frame is not run.
  */
 static void
 send_error(struct asockd_conn *c, const char *why)
 {
 	struct chat *chat = chat_of(c);
+	struct peer *p = host->udata(c);
 
 	if (c == chat->cur && chat->cur_errors++ >= MAX_FRAME_ERRORS) {
 		why = "too many errors in one frame: closing";
@@ -230,20 +358,158 @@ send_error(struct asockd_conn *c, const char *why)
 		host->conn_log(c, ASOCKD_LOG_INFO,
 		    "chat: more than %d errors in one frame: closing",
 		    MAX_FRAME_ERRORS);
+		if (p != NULL)
+			flush_held(c, p);
 		host->wr_send(c, build(chat, "error", why, strlen(why),
 		    NULL, 0));
 		host->close(c);
 		return;
 	}
-	host->wr_send(c, build(chat, "error", why, strlen(why), NULL, 0));
+	reply(c, build(chat, "error", why, strlen(why), NULL, 0));
 }
 
 static void	leave(struct asockd_conn *, struct client *, int);
+static void	room_send(struct room *, const void *, size_t, int, uint64_t);
+static void	room_remember(struct chat *, struct room *, const void *,
+		    size_t);
+
+enum { EV_OTHER, EV_MSG, EV_JOINED, EV_LEFT };
+
+/* Which event data (one MessagePack value) is. */
+static int
+event_kind(const void *data, size_t len)
+{
+	struct asockd_reader *r;
+	const char *s;
+	size_t slen;
+	uint32_t n;
+	int kind = EV_OTHER;
+
+	if ((r = host->rd_open(data, len)) == NULL)
+		return (kind);
+	if (host->rd_array(r, &n) == 0 && n >= 2 &&
+	    host->rd_str(r, &s, &slen) == 0) {
+		if (n == 3 && is(s, slen, "msg"))
+			kind = EV_MSG;
+		else if (n == 2 && is(s, slen, "joined"))
+			kind = EV_JOINED;
+		else if (n == 2 && is(s, slen, "left"))
+			kind = EV_LEFT;
+	}
+	host->rd_free(r);
+	return (kind);
+}
+
+/* An event of the room reached this worker: keep it, send it. */
+static void
+room_event(struct chat *chat, struct room *room, const void *data,
+    size_t len, uint64_t token)
+{
+	int kind = event_kind(data, len);
+
+	if (kind == EV_MSG)
+		room_remember(chat, room, data, len);
+	room_send(room, data, len, kind, token);
+}
+
+/* A connection's events did not all come back: go on without them. */
+static void
+peer_timeout(struct asockd_timer *t, void *arg)
+{
+	struct peer *p = arg;
+	struct client *cl, *next;
+	struct room *room;
+
+	p->t = NULL;
+	if (p->cl != NULL && p->cl->state == JOINING)
+		p->cl->state = MEMBER;
+	/* a LEAVING membership of the same connection may be there too */
+	TAILQ_FOREACH(room, &p->chat->rooms, entry)
+		for (cl = TAILQ_FIRST(&room->clients); cl != NULL; cl = next) {
+			next = TAILQ_NEXT(cl, entry);
+			if (cl->peer != p || cl->state != LEAVING)
+				continue;
+			p->nleaving--;
+			TAILQ_REMOVE(&room->clients, cl, entry);
+			free(cl->nick);
+			free(cl);
+		}
+	p->back = p->sent;
+	flush_held(p->conn, p);
+	if (p->eof)
+		host->close(p->conn);
+}
+
+/*
+ * Put the event in the shared writer on the bus, tagged with cl's token;
+ * when the bus refuses it (or there is none), serve it to this worker's
+ * members only.
+ */
+static void
+room_publish(struct asockd_conn *c, struct client *cl,
+    struct asockd_writer *w)
+{
+	struct chat *chat = chat_of(c);
+	struct peer *p = cl->peer;
+	const void *data, *ev;
+	size_t len, evlen;
+
+	ev = host->wr_data(w, &evlen);
+	if (chat->bus) {
+		host->wr_reset(chat->bw);
+		if (host->wr_str(chat->bw, cl->room->name,
+		    strlen(cl->room->name)) == 0 &&
+		    host->wr_raw(chat->bw, ev, evlen) == 0 &&
+		    host->wr_uint(chat->bw, cl->token) == 0) {
+			data = host->wr_data(chat->bw, &len);
+			if (host->bus_publish(host->conn_instance(c), CHANNEL,
+			    data, len) == 0) {
+				if (p != NULL && p->sent++ == p->back &&
+				    p->t == NULL)
+					p->t = host->timer_start(
+					    host->conn_instance(c), c, BUS_WAIT,
+					    0, peer_timeout, p);
+				return;
+			}
+		}
+	}
+	if (p != NULL)
+		p->sent++;	/* room_event takes it back at once */
+	room_event(chat, cl->room, ev, evlen, cl->token);
+}
+
+/* on_bus: [room, event, token] from any worker of any instance. */
+static void
+chat_bus(struct asockd_instance *inst, const char *channel,
+    const void *data, size_t len)
+{
+	struct chat *chat = host->instance_data(inst);
+	struct asockd_reader *r;
+	struct room *room;
+	const char *name;
+	const void *ev;
+	size_t nlen, evlen;
+	uint64_t token = 0;
+
+	if ((r = host->rd_open(data, len)) == NULL)
+		return;
+	if (host->rd_str(r, &name, &nlen) == 0 && nlen > 0 &&
+	    host->rd_raw(r, &ev, &evlen) == 0 &&
+	    (host->rd_next_type(r) == ASOCKD_T_NONE ||
+	    host->rd_uint(r, &token) == 0) &&
+	    (room = room_named(chat, name, nlen)) != NULL)
+		room_event(chat, room, ev, evlen, token);
+	else
+		host->log(inst, ASOCKD_LOG_WARNING, "chat: malformed event "
+		    "on the bus (%zu bytes)", len);
+	host->rd_free(r);
+}
 
 /*
  * Drop the members room_send() found behind, one at a time: each one's
- * ["left", nick] goes through room_send() again, which may find more
- * (marked, not dropped there: no recursion).
+ * ["left", nick] goes out again, and room_send() may find more (marked,
+ * not dropped there: no recursion).  A membership that is LEAVING has
+ * told the room already: it just goes.
  */
 static void
 room_drop(struct room *room)
@@ -265,32 +531,72 @@ room_drop(struct room *room)
 		if (cl->conn == chat->cur)
 			chat->cur_stop = 1;
 		host->abort(cl->conn);
-		leave(cl->conn, cl, 1);
+		if (cl->state == LEAVING) {
+			if (cl->peer != NULL)
+				cl->peer->nleaving--;
+			TAILQ_REMOVE(&room->clients, cl, entry);
+			free(cl->nick);
+			free(cl);
+		} else
+			leave(cl->conn, cl, 1);
 	}
 	room->dropping = 0;
 }
 
 /*
- * Send w to every joined client of the room.  (host->wr_broadcast would
- * also reach connections that have not joined.)  A member that is not
- * writable is either closing (a zero-length send fails: it gets nothing,
- * as the host would refuse the message anyway, and on_close will take it
- * out) or over its high-water mark: behind, and dropped.  w may be the
- * shared writer: room_drop() reuses it once w has gone to everyone.
+ * Send one event to this worker's members of the room.  (host->
+ * wr_broadcast would also reach connections that have not joined.)  The
+ * membership whose token the event carries is the one that caused it:
+ * its own ["joined"] makes it a MEMBER, its own ["left"] ends it, and
+ * the connection's held replies may follow.  A member that is not
+ * writable is either closing (a zero-length send fails: it gets
+ * nothing, as the host would refuse the message anyway, and on_close
+ * will take it out) or over its high-water mark: behind, and dropped.
+ * data may be the shared writer's: it is not used again once it has
+ * gone to everyone.
  */
 static void
-room_send(struct room *room, struct asockd_writer *w)
+room_send(struct room *room, const void *data, size_t len, int kind,
+    uint64_t token)
 {
-	struct client *cl;
-	int behind = 0;
+	struct client *cl, *next;
+	struct peer *p;
+	int behind = 0, mine;
 
-	TAILQ_FOREACH(cl, &room->clients, entry) {
-		if (cl->behind)
+	for (cl = TAILQ_FIRST(&room->clients); cl != NULL; cl = next) {
+		next = TAILQ_NEXT(cl, entry);
+		mine = token != 0 && cl->token == token;
+		if (mine && cl->state == JOINING && kind == EV_JOINED)
+			cl->state = MEMBER;
+		/* a newcomer gets the messages before its joined, unless
+		 * its connection's membership that is leaving gets them */
+		if (!cl->behind && (cl->state != JOINING || (kind == EV_MSG &&
+		    (cl->peer == NULL || cl->peer->nleaving == 0)))) {
+			if (host->writable(cl->conn))
+				host->send_frame(cl->conn, data, len);
+			else if (host->send(cl->conn, "", 0) == 0)
+				cl->behind = behind = 1;
+		}
+		if (!mine)
 			continue;
-		if (host->writable(cl->conn))
-			host->wr_send(cl->conn, w);
-		else if (host->send(cl->conn, "", 0) == 0)
-			cl->behind = behind = 1;
+		p = cl->peer;
+		if (cl->state == LEAVING && kind == EV_LEFT && !cl->behind) {
+			if (p != NULL)
+				p->nleaving--;
+			TAILQ_REMOVE(&room->clients, cl, entry);
+			free(cl->nick);
+			free(cl);
+		}
+		if (p != NULL && p->back < p->sent) {
+			p->back++;
+			flush_held(p->conn, p);
+			if (p->back == p->sent && p->t != NULL) {
+				host->timer_stop(p->t);
+				p->t = NULL;
+			}
+			if (p->back == p->sent && p->eof)
+				host->close(p->conn);
+		}
 	}
 	if (behind && !room->dropping)
 		room_drop(room);
@@ -298,15 +604,13 @@ room_send(struct room *room, struct asockd_writer *w)
 
 /* Keep the last `history` messages of the room. */
 static void
-room_remember(struct chat *chat, struct room *room, struct asockd_writer *w)
+room_remember(struct chat *chat, struct room *room, const void *data,
+    size_t len)
 {
 	struct line *l;
-	const void *data;
-	size_t len;
 
 	if (chat->history <= 0)
 		return;
-	data = host->wr_data(w, &len);
 	if ((l = malloc(sizeof(*l) + len)) == NULL)
 		return;
 	l->len = len;
@@ -320,16 +624,32 @@ room_remember(struct chat *chat, struct room *room, struct asockd_writer *w)
 	}
 }
 
+/* c's peer, made on its first frame; NULL when out of memory. */
+static struct peer *
+peer_get(struct asockd_conn *c)
+{
+	struct peer *p = host->udata(c);
+
+	if (p == NULL && (p = calloc(1, sizeof(*p))) != NULL) {
+		TAILQ_INIT(&p->held);
+		p->chat = chat_of(c);
+		p->conn = c;
+		host->set_udata(c, p);
+	}
+	return (p);
+}
+
 static void
 cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 {
 	struct chat *chat = chat_of(c);
+	struct peer *p = host->udata(c);
 	struct room *room;
 	struct client *cl;
 	struct line *l;
 	size_t i;
 
-	if (host->udata(c) != NULL) {
+	if (p->cl != NULL) {
 		send_error(c, "already joined");
 		return;
 	}
@@ -347,7 +667,7 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 		return;
 	}
 	TAILQ_FOREACH(cl, &room->clients, entry)
-		if (is(nick, len, cl->nick)) {
+		if (cl->state != LEAVING && is(nick, len, cl->nick)) {
 			send_error(c, "nick in use");
 			return;
 		}
@@ -358,26 +678,39 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 		return;
 	}
 	cl->conn = c;
+	cl->peer = p;
 	cl->room = room;
-	host->set_udata(c, cl);
+	cl->state = JOINING;
+	cl->token = ++chat->token;
+	p->cl = cl;
 
 	/*
-	 * Replay the history to the newcomer, then tell everyone.  The
-	 * newcomer's own copy goes straight to it: a long replay may have
-	 * taken it over its high-water mark, which is not falling behind.
+	 * Replay the history to the newcomer, then tell everyone, the
+	 * newcomer included, through the bus: its own ["joined"] comes in
+	 * the room's order, and messages said before it joined still reach
+	 * it until then.  A connection that left and joins again while its
+	 * own events are on the bus gets the replay once they are back
+	 * (with what they added to the history).  A replay that leaves it
+	 * over its high-water mark when an event arrives makes it a member
+	 * behind (keep history * max_text under sndq_high, docs/chat.md).
 	 */
-	TAILQ_FOREACH(l, &room->history, entry)
-		host->send_frame(c, l->data, l->len);
-	host->wr_send(c, build(chat, "joined", nick, len, NULL, 0));
-	room_send(room, chat->w);
+	if (p->back == p->sent)
+		replay(c, room);
+	else if ((l = calloc(1, sizeof(*l))) != NULL) {
+		l->after = p->sent;
+		l->replay = room;
+		TAILQ_INSERT_TAIL(&p->held, l, entry);
+	}
 	TAILQ_INSERT_TAIL(&room->clients, cl, entry);
+	room_publish(c, cl, build(chat, "joined", nick, len, NULL, 0));
 }
 
 static void
 cmd_say(struct asockd_conn *c, const char *text, size_t len)
 {
 	struct chat *chat = chat_of(c);
-	struct client *cl = host->udata(c);
+	struct peer *p = host->udata(c);
+	struct client *cl = p->cl;
 	struct asockd_writer *w;
 
 	if (cl == NULL) {
@@ -392,16 +725,15 @@ cmd_say(struct asockd_conn *c, const char *text, size_t len)
 		send_error(c, "text too long");
 		return;
 	}
-	/* Remember first: dropping a member reuses the writer. */
 	w = build(chat, "msg", cl->nick, strlen(cl->nick), text, len);
-	room_remember(chat, cl->room, w);
-	room_send(cl->room, w);
+	room_publish(c, cl, w);
 }
 
 /*
  * Take cl out of its room and tell the room.  A client that leaves with
- * ["leave"] sees its own ["left", nick]; one whose connection is closing
- * cannot be sent to any more.
+ * ["leave"] stays in the room as LEAVING until its own ["left", nick]
+ * comes back, so it sees what was said before it left; one whose
+ * connection is closing cannot be sent to any more and goes at once.
  */
 static void
 leave(struct asockd_conn *c, struct client *cl, int closing)
@@ -409,11 +741,18 @@ leave(struct asockd_conn *c, struct client *cl, int closing)
 	struct asockd_writer *w;
 
 	w = build(chat_of(c), "left", cl->nick, strlen(cl->nick), NULL, 0);
-	if (!closing)
-		host->wr_send(c, w);
+	if (cl->peer != NULL && cl->peer->cl == cl)
+		cl->peer->cl = NULL;
+	if (!closing) {
+		cl->state = LEAVING;
+		if (cl->peer != NULL)
+			cl->peer->nleaving++;
+		room_publish(c, cl, w);
+		return;
+	}
 	TAILQ_REMOVE(&cl->room->clients, cl, entry);
-	host->set_udata(c, NULL);
-	room_send(cl->room, w);
+	cl->peer = NULL;
+	room_publish(c, cl, w);
 	free(cl->nick);
 	free(cl);
 }
@@ -455,10 +794,10 @@ command(struct asockd_conn *c, struct asockd_reader *r)
 		cmd_join(c, s[1], len[1]);
 	else if (is(s[0], len[0], "say"))
 		cmd_say(c, s[1], len[1]);
-	else if (host->udata(c) == NULL)
+	else if (((struct peer *)host->udata(c))->cl == NULL)
 		send_error(c, "not joined");
 	else
-		leave(c, host->udata(c), 0);
+		leave(c, ((struct peer *)host->udata(c))->cl, 0);
 	return (0);
 }
 
@@ -472,7 +811,7 @@ chat_message(struct asockd_conn *c, const void *msg, size_t len)
 	chat->cur = c;
 	chat->cur_errors = 0;
 	chat->cur_stop = 0;
-	if ((r = host->rd_open(msg, len)) == NULL) {
+	if (peer_get(c) == NULL || (r = host->rd_open(msg, len)) == NULL) {
 		send_error(c, "out of memory");
 		chat->cur = NULL;
 		return;
@@ -486,13 +825,50 @@ chat_message(struct asockd_conn *c, const void *msg, size_t len)
 	chat->cur = NULL;
 }
 
+/*
+ * The client ended its stream: close once its own events are back (and
+ * the replies held behind them sent), not before.
+ */
+static void
+chat_eof(struct asockd_conn *c)
+{
+	struct peer *p = host->udata(c);
+
+	if (p == NULL || p->back == p->sent)
+		host->close(c);
+	else
+		p->eof = 1;
+}
+
 static void
 chat_close(struct asockd_conn *c, int reason)
 {
-	struct client *cl = host->udata(c);
+	struct peer *p = host->udata(c);
+	struct room *room;
+	struct client *cl, *next;
+	struct line *l;
 
-	if (cl != NULL)
-		leave(c, cl, 1);
+	if (p == NULL)
+		return;
+	p->t = NULL;	/* the host stopped c's timers */
+	if (p->cl != NULL)
+		leave(c, p->cl, 1);
+	/* memberships still LEAVING (their timer went with c) */
+	TAILQ_FOREACH(room, &chat_of(c)->rooms, entry)
+		for (cl = TAILQ_FIRST(&room->clients); cl != NULL; cl = next) {
+			next = TAILQ_NEXT(cl, entry);
+			if (cl->peer != p)
+				continue;
+			TAILQ_REMOVE(&room->clients, cl, entry);
+			free(cl->nick);
+			free(cl);
+		}
+	while ((l = TAILQ_FIRST(&p->held)) != NULL) {
+		TAILQ_REMOVE(&p->held, l, entry);
+		free(l);
+	}
+	host->set_udata(c, NULL);
+	free(p);
 }
 
 /*
@@ -520,5 +896,7 @@ ASOCKD_PLUGIN_DEFINE(
 	.fini = chat_fini,
 	.on_message = chat_message,
 	.on_close = chat_close,
-	.settings = chat_settings
+	.on_eof = chat_eof,
+	.settings = chat_settings,
+	.on_bus = chat_bus
 );

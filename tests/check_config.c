@@ -476,6 +476,56 @@ START_TEST(types_and_ranges)
 }
 END_TEST
 
+/* daemon.bus: the Redis URIs it takes, and FILE:LINE for the others. */
+START_TEST(bus_uri)
+{
+	static const char *const bad[] = {
+		"redis:/x", "redis://", "redis://localhost:6379",
+		"redis://127.0.0.1:0", "redis://127.0.0.1:x",
+		"redis://127.0.0.1/x", "redis://pw@127.0.0.1",
+		"redis://[::1", "unix:", "unix:rel", "unix:/s?db=x",
+		"unix:/s?x=1", "tcp://127.0.0.1:6379", NULL
+	};
+	struct bus_uri	 u;
+	char		 err[256], *d = testdir(), *f;
+	int		 i;
+
+	ck_assert_int_eq(config_bus_parse("redis://127.0.0.1", &u, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(u.host, "127.0.0.1");
+	ck_assert_int_eq(u.port, 6379);
+	ck_assert_int_eq(u.db, 0);
+	ck_assert_str_eq(u.password, "");
+	ck_assert_int_eq(config_bus_parse("redis://:s3cret@[::1]:7000/2",
+	    &u, err, sizeof(err)), 0);
+	ck_assert_str_eq(u.host, "::1");
+	ck_assert_int_eq(u.port, 7000);
+	ck_assert_int_eq(u.db, 2);
+	ck_assert_str_eq(u.password, "s3cret");
+	ck_assert_int_eq(config_bus_parse("unix:/run/r.sock?db=3&password=p",
+	    &u, err, sizeof(err)), 0);
+	ck_assert(u.is_unix);
+	ck_assert_str_eq(u.path, "/run/r.sock");
+	ck_assert_int_eq(u.db, 3);
+	ck_assert_str_eq(u.password, "p");
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(config_bus_parse(bad[i], &u, err,
+		    sizeof(err)) == -1, "%s accepted", bad[i]);
+
+	f = writef(d, "b.conf",
+	    "daemon: {\n"
+	    "\tbus = \"redis://redis.example:6379\";\n"		/* 2 */
+	    "};\n"
+	    "plugins: { p = { path = \"p.so\"; }; };\n"
+	    "listeners: ();\n");
+	ck_assert_ptr_null(load(f, NULL));
+	log_has_at(f, 2, "daemon: bus: 'redis.example': the host must be "
+	    "an IPv4 or [IPv6] address");
+	free(f);
+	free(d);
+}
+END_TEST
+
 START_TEST(same_address)
 {
 	char	*d = testdir(), *f;
@@ -1100,6 +1150,7 @@ config_suite(void)
 	tcase_add_test(tc, strict_modes_config);
 	tcase_add_test(tc, strict_modes_ini);
 	tcase_add_test(tc, unix_owner_group);
+	tcase_add_test(tc, bus_uri);
 	suite_add_tcase(s, tc);
 	return s;
 }

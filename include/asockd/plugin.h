@@ -8,9 +8,10 @@
  * fills in the version and size fields.
  *
  * Notifications follow MFC's CAsyncSocket: one optional callback per event
- * (accept, receive, send, out-of-band, connect, close, datagram).  A NULL
- * callback means "not interested".  The host does all reading and writing;
- * plugins hand it bytes and get bytes back.
+ * (accept, receive, send, out-of-band, connect, close, datagram, and a
+ * message on the bus, ABI 1.3).  A NULL callback means "not interested".
+ * The host does all reading and writing; plugins hand it bytes and get
+ * bytes back.
  *
  * The contract (each rule is tested in tests/):
  *  1. Callbacks for one connection never nest.  What a plugin asks for inside
@@ -515,6 +516,46 @@ struct asockd_host {
 	 */
 	int	(*ini_each)(struct asockd_instance *inst, const char *section,
 		    asockd_ini_cb fn, void *arg);
+
+	/* --- message bus (ABI 1.3) --- */
+
+	/*
+	 * The bus carries messages (bytes; archive-encoded by convention)
+	 * on named channels between the plugins of every worker of the
+	 * daemon, and with daemon.bus = "redis://..." of every asockd that
+	 * uses that Redis.  Every subscriber of a channel sees its
+	 * messages in one order, the publisher's own subscribers included:
+	 * a message comes back through the bus, never inside the publish
+	 * call.  Delivery is at most once: a subscriber that falls too far
+	 * behind, or a bus that is down, loses messages (counted, logged).
+	 *
+	 * A channel name is 1..ASOCKD_BUS_CHANNEL_MAX bytes of
+	 * [A-Za-z0-9._:/-]; -EINVAL otherwise.  channel and data are
+	 * copied.
+	 *
+	 * bus_publish returns 0 once the message is on its way; -EMSGSIZE
+	 * for len 0 or over ASOCKD_BUS_MSG_MAX; -ENOBUFS when the bus's
+	 * bounded outgoing queue is full; -ENOTCONN while the Redis bus is
+	 * down.  After an error nothing was sent: the plugin decides (the
+	 * chat plugin then serves the message to its own worker only).
+	 */
+	int	(*bus_publish)(struct asockd_instance *inst,
+		    const char *channel, const void *data, size_t len);
+	/*
+	 * Subscribe inst to channel: its on_bus gets every message
+	 * published on it from now on, preceded by up to backlog (at most
+	 * ASOCKD_BUS_BACKLOG_MAX) of the newest messages the bus kept from
+	 * before, oldest first.  The backlog and the live messages arrive
+	 * after the call returns, never inside it.  Returns 0; -EINVAL for
+	 * a bad name or backlog; -ENOTSUP when the plugin has no on_bus;
+	 * -EALREADY when inst is subscribed to channel already.
+	 */
+	int	(*bus_subscribe)(struct asockd_instance *inst,
+		    const char *channel, unsigned int backlog);
+	/* Stop delivery of channel to inst: 0, or -ENOENT when it was not
+	 * subscribed.  Safe inside on_bus. */
+	int	(*bus_unsubscribe)(struct asockd_instance *inst,
+		    const char *channel);
 };
 
 /* TLV types for host->proxy_tlv (HAProxy's proxy-protocol.txt). */
@@ -523,6 +564,11 @@ struct asockd_host {
 #define ASOCKD_PP2_SSL		0x20	/* the SSL block as it came */
 /* The TLS version ("TLSv1.3"), from inside the SSL block. */
 #define ASOCKD_PP2_SSL_VERSION	0x21
+
+/* Limits of the message bus (ABI 1.3). */
+#define ASOCKD_BUS_CHANNEL_MAX	128	/* bytes of a channel name */
+#define ASOCKD_BUS_MSG_MAX	65536	/* bytes of one message */
+#define ASOCKD_BUS_BACKLOG_MAX	1000	/* messages kept per channel */
 
 /*
  * A setting of the plugin's INI file, declared in the descriptor's
@@ -679,6 +725,17 @@ struct asockd_plugin {
 	const struct asockd_setting *settings;
 	/* sizeof(struct asockd_setting); set by ASOCKD_PLUGIN_DEFINE. */
 	uint32_t setting_size;
+
+	/* --- message bus (ABI 1.3) --- */
+
+	/*
+	 * A message arrived on a channel inst subscribed to (see
+	 * host->bus_subscribe).  channel and data are borrowed.  It runs on
+	 * the loop like every callback and never nests with another one;
+	 * messages published from here are delivered later, in bus order.
+	 */
+	void	(*on_bus)(struct asockd_instance *inst, const char *channel,
+		    const void *data, size_t len);
 };
 
 /* The descriptor the plugin exports (defined by ASOCKD_PLUGIN_DEFINE). */
