@@ -87,6 +87,16 @@ socket_of(const char *file)
 	return path;
 }
 
+/* What main allocates, freed at exit whichever way it returns. */
+static char	*answer, *sock_found;
+
+static void
+cleanup(void)
+{
+	free(answer);
+	free(sock_found);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -105,6 +115,7 @@ main(int argc, char *argv[])
 	ssize_t			 n;
 	int			 ch, fd, json = 0, i;
 
+	atexit(cleanup);
 	while ((ch = getopt_long(argc, argv, "s:c:jh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -140,7 +151,7 @@ main(int argc, char *argv[])
 		strcat(line, argv[i]);
 	}
 	strcat(line, "\n");
-	if (sock == NULL && (sock = socket_of(config)) == NULL)
+	if (sock == NULL && (sock = sock_found = socket_of(config)) == NULL)
 		return 1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -167,6 +178,7 @@ main(int argc, char *argv[])
 				fprintf(stderr, "asockctl: out of memory\n");
 				return 1;
 			}
+			answer = buf;
 		}
 		n = read(fd, buf + len, cap - 1 - len);
 		if (n == -1 && errno == EINTR)

@@ -730,6 +730,7 @@ lconf_free(struct listener_conf *l)
 	free(l->plugin);
 	free(l->owner);
 	free(l->group);
+	free(l->record);
 	free(l->file);
 	acl_free(l->allow);
 	acl_free(l->deny);
