@@ -209,6 +209,8 @@ config_test(void)
 		errors++;
 	if (listener_check_all(proc.conf) == -1)
 		errors++;
+	if (tls_load_all(proc.conf) == -1)
+		errors++;
 	if (dir_check(proc.conf->log_file, "daemon.log_file") == -1 ||
 	    dir_check(proc.conf->pidfile, "daemon.pidfile") == -1)
 		errors++;
