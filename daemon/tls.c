@@ -857,7 +857,7 @@ tls_free(struct tls *t)
  * source address, so that a scanner cannot flood the log.
  */
 #define LOG_SLOTS	64
-#define LOGS_PER_MIN	5
+#define LOGS_PER_MIN	10
 
 static struct {
 	char		 host[64];
