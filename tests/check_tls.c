@@ -42,22 +42,28 @@ static const char conf_main[] =
 	"    chargen: { path = \"chargen.so\"; };\n"
 	"    chat: { path = \"chat.so\"; }; };\n"
 	"listeners: (\n"
-	"  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\";\n"
+	"  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"echo\";\n"
 	"    tls = { " TLS_KEYS "\n"
 	"      sni = ( { server_name = \"b.example\";\n"
-	"        certificate = \"@TMP@/c/b.pem\"; key = \"@TMP@/c/b.key\"; } );\n"
+	"        certificate = \"@TMP@/c/b.pem\";\n"
+	"        key = \"@TMP@/c/b.key\"; } );\n"
 	"    }; },\n"
-	"  { name = \"web\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"http\";\n"
+	"  { name = \"web\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"http\";\n"
 	"    tls = { " TLS_KEYS " alpn = [ \"http/1.1\" ]; }; },\n"
 	"  { name = \"gen\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"chargen\"; sndq_high = 65536; sndq_low = 16384;\n"
 	"    tls = { " TLS_KEYS " }; },\n"
-	"  { name = \"chat\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"chat\";\n"
+	"  { name = \"chat\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"chat\";\n"
 	"    framing = \"archive\"; tls = { " TLS_KEYS " }; },\n"
-	"  { name = \"mtls\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\";\n"
+	"  { name = \"mtls\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"echo\";\n"
 	"    tls = { " TLS_KEYS " client_ca = \"@TMP@/c/ca.pem\";\n"
 	"      verify_client = \"require\"; }; },\n"
-	"  { name = \"slow\"; listen = \"tcp://127.0.0.1:0\"; plugin = \"echo\";\n"
+	"  { name = \"slow\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"echo\";\n"
 	"    tls = { " TLS_KEYS " handshake_timeout = 0.5; }; }\n"
 	");\n";
 
@@ -221,7 +227,8 @@ START_TEST(test_s_client_http)
 	int		 port = h_port(d, "web");
 
 	ck_assert_int_gt(port, 0);
-	sh(out, sizeof(out), "printf \"GET / HTTP/1.1\\r\\nHost: localhost\\r\\n"
+	sh(out, sizeof(out), "printf \"GET / HTTP/1.1\\r\\n"
+	    "Host: localhost\\r\\n"
 	    "Connection: close\\r\\n\\r\\n\" | openssl s_client -connect "
 	    "127.0.0.1:%d -servername localhost -CAfile %s/ca.pem "
 	    "-alpn http/1.1 -ign_eof", port, certs);
@@ -520,7 +527,8 @@ START_TEST(test_python_chat)
 	    "def unpack(b):\n"
 	    "    n = b[0] & 15; i = 1; r = []\n"
 	    "    for _ in range(n):\n"
-	    "        m = b[i] & 31; r.append(b[i+1:i+1+m].decode()); i += 1 + m\n"
+	    "        m = b[i] & 31\n"
+	    "        r.append(b[i+1:i+1+m].decode()); i += 1 + m\n"
 	    "    return r\n"
 	    "def send(*v):\n"
 	    "    b = pack(v)\n"
@@ -589,7 +597,8 @@ START_TEST(test_reload)
 	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
 	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";\n"
 	    "    plugin = \"echo\"; tls = {\n"
-	    "    certificate = \"@TMP@/r.pem\"; key = \"@TMP@/r.key\"; }; } );\n";
+	    "    certificate = \"@TMP@/r.pem\";\n"
+	    "    key = \"@TMP@/r.key\"; }; } );\n";
 	struct daemon	*dd;
 	struct cl	 cl;
 	char		 cn[128], out[256];
