@@ -449,6 +449,8 @@ void	 tls_shutdown(struct tls *);
 void	 tls_free(struct tls *);
 /* OpenSSL's reason for the last failure, for the log. */
 const char *tls_error(const struct tls *);
+/* The facts host->tls_info gives plugins (out->tls = 1). */
+void	 tls_info(const struct tls *, struct asockd_tls_info *);
 /*
  * May a failed handshake from peer ("ADDR:PORT") be logged?  At most a
  * few a minute per address; *suppressed counts those not logged in the
@@ -589,6 +591,8 @@ void	 conn_set_udata(struct asockd_conn *, void *);
 void	*conn_udata(const struct asockd_conn *);
 struct asockd_instance *conn_instance(const struct asockd_conn *);
 struct asockd_listener *conn_listener(const struct asockd_conn *);
+/* host->tls_info: 0 (out->tls 0 for plaintext), or -ENOTCONN. */
+int	 conn_tls_info(const struct asockd_conn *, struct asockd_tls_info *);
 /* conn_send_frame to every live connection of l; the first error. */
 int	 conn_broadcast_frame(struct asockd_listener *, const void *, size_t);
 /* Set up the EPOLLPRI watcher for out-of-band data. */

@@ -222,6 +222,17 @@ conn_listener(const struct asockd_conn *c)
 }
 
 int
+conn_tls_info(const struct asockd_conn *c, struct asockd_tls_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->state == CONN_CONNECTING && c->listener == NULL)
+		return -ENOTCONN;
+	if (c->tls != NULL)
+		tls_info(c->tls, out);
+	return 0;
+}
+
+int
 conn_broadcast_frame(struct asockd_listener *l, const void *p, size_t len)
 {
 	struct asockd_conn	*c, *tmp;

@@ -293,6 +293,14 @@ host_send_frame(struct asockd_conn *c, const void *buf, size_t len)
 }
 
 static int
+host_tls_info(struct asockd_conn *c, struct asockd_tls_info *out)
+{
+	if (c == NULL || out == NULL)
+		return -EINVAL;
+	return conn_tls_info(c, out);
+}
+
+static int
 host_wr_send(struct asockd_conn *c, struct asockd_writer *w)
 {
 	const void	*p;
@@ -382,4 +390,6 @@ const struct asockd_host host_api = {
 	.rd_copy = archive_rd_copy,
 	.wr_ext = archive_wr_ext,
 	.wr_raw = archive_wr_raw,
+	/* --- TLS (ABI 1.3) --- */
+	.tls_info = host_tls_info,
 };

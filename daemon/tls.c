@@ -895,6 +895,51 @@ tls_log_ok(const char *peer, unsigned int *suppressed)
 	return ++logslots[slot].count <= LOGS_PER_MIN;
 }
 
+void
+tls_info(const struct tls *t, struct asockd_tls_info *out)
+{
+	const unsigned char	*alpn;
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 alen, mdlen, i;
+	const char		*s;
+	X509			*x;
+	BIO			*m;
+	int			 n;
+	long			 vr;
+
+	out->tls = 1;
+	snprintf(out->version, sizeof(out->version), "%s",
+	    SSL_get_version(t->ssl));
+	s = SSL_get_cipher_name(t->ssl);
+	snprintf(out->cipher, sizeof(out->cipher), "%s", s ? s : "");
+	s = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+	snprintf(out->sni, sizeof(out->sni), "%s", s ? s : "");
+	SSL_get0_alpn_selected(t->ssl, &alpn, &alen);
+	if (alen >= sizeof(out->alpn))
+		alen = sizeof(out->alpn) - 1;
+	memcpy(out->alpn, alpn, alen);
+	out->alpn[alen] = '\0';
+	vr = SSL_get_verify_result(t->ssl);
+	out->verify_result = vr;
+	if (vr != X509_V_OK)
+		snprintf(out->verify_error, sizeof(out->verify_error), "%s",
+		    X509_verify_cert_error_string(vr));
+	if ((x = SSL_get0_peer_certificate(t->ssl)) == NULL)
+		return;
+	out->client_cert = 1;
+	if ((m = BIO_new(BIO_s_mem())) == NULL)
+		fatalx("BIO_new");
+	X509_NAME_print_ex(m, X509_get_subject_name(x), 0, XN_FLAG_RFC2253);
+	n = BIO_read(m, out->client_subject, sizeof(out->client_subject) - 1);
+	out->client_subject[n > 0 ? n : 0] = '\0';
+	BIO_free(m);
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1)
+		for (i = 0; i < mdlen && 3 * i + 3 <=
+		    sizeof(out->client_sha256); i++)
+			snprintf(out->client_sha256 + 3 * i, 4, "%02X%s", md[i],
+			    i + 1 < mdlen ? ":" : "");
+}
+
 const char *
 tls_error(const struct tls *t)
 {

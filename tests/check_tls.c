@@ -40,7 +40,8 @@ static const char conf_main[] =
 	"plugins: { echo: { path = \"echo.so\"; };\n"
 	"    http: { path = \"http.so\"; };\n"
 	"    chargen: { path = \"chargen.so\"; };\n"
-	"    chat: { path = \"chat.so\"; }; };\n"
+	"    chat: { path = \"chat.so\"; };\n"
+	"    tlsinfo: { path = \"@TEST_PLUGIN_DIR@/tlsinfo.so\"; }; };\n"
 	"listeners: (\n"
 	"  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"echo\";\n"
@@ -64,7 +65,14 @@ static const char conf_main[] =
 	"      verify_client = \"require\"; }; },\n"
 	"  { name = \"slow\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"echo\";\n"
-	"    tls = { " TLS_KEYS " handshake_timeout = 0.5; }; }\n"
+	"    tls = { " TLS_KEYS " handshake_timeout = 0.5; }; },\n"
+	"  { name = \"info\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"tlsinfo\";\n"
+	"    tls = { " TLS_KEYS " client_ca = \"@TMP@/c/ca.pem\";\n"
+	"      verify_client = \"optional\"; alpn = [ \"x/1\", \"y/2\" ];\n"
+	"      }; },\n"
+	"  { name = \"plain\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"tlsinfo\"; }\n"
 	");\n";
 
 static struct daemon	*d;
@@ -554,6 +562,49 @@ START_TEST(test_python_chat)
 }
 END_TEST
 
+/* host->tls_info (ABI 1.3), through tests/plugins/tlsinfo.c */
+START_TEST(test_tls_info)
+{
+	static char	 out[65536];
+	char		 fp[200], want[512], *p;
+	int		 fd;
+	ssize_t		 n;
+
+	sh(out, sizeof(out), "openssl x509 -in %s/client.pem -noout "
+	    "-fingerprint -sha256", certs);
+	ck_assert_ptr_nonnull(p = strchr(out, '='));
+	snprintf(fp, sizeof(fp), "%.*s", (int)strcspn(p + 1, "\n"), p + 1);
+
+	sh(out, sizeof(out), "echo x | openssl s_client -connect "
+	    "127.0.0.1:%d -servername localhost -alpn y/2 -cert "
+	    "%s/client.pem -key %s/client.key -quiet -ign_eof -tls1_3 "
+	    "-ciphersuites TLS_AES_128_GCM_SHA256", h_port(d, "info"), certs,
+	    certs);
+	snprintf(want, sizeof(want), "rc=0\ntls=1\nversion=TLSv1.3\n"
+	    "cipher=TLS_AES_128_GCM_SHA256\nsni=localhost\nalpn=y/2\n"
+	    "cert=1\nsubject=CN=test client\nsha256=%s\nverify=0 \n", fp);
+	ck_assert_msg(strstr(out, want) != NULL, "%s\nwant:\n%s", out, want);
+
+	/* TLS 1.2, no SNI, no ALPN, no certificate */
+	sh(out, sizeof(out), "echo x | openssl s_client -connect "
+	    "127.0.0.1:%d -noservername -quiet -ign_eof -tls1_2",
+	    h_port(d, "info"));
+	ck_assert_msg(strstr(out, "rc=0\ntls=1\nversion=TLSv1.2\n") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "\nsni=\nalpn=\ncert=0\nsubject=\n"
+	    "sha256=\nverify=0 \n") != NULL, "%s", out);
+
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "plain"));
+	ck_assert_int_eq(h_write_all(fd, "x", 1), 1);
+	n = h_read_eof(fd, out, sizeof(out) - 1, 5000);
+	ck_assert_int_gt(n, 0);
+	out[n] = '\0';
+	ck_assert_str_eq(out, "rc=0\ntls=0\nversion=\ncipher=\nsni=\n"
+	    "alpn=\ncert=0\nsubject=\nsha256=\nverify=0 \n");
+	close(fd);
+}
+END_TEST
+
 /* ------------------------------------------------ daemons of their own */
 
 /* A key only root may read works with daemon.user: the master reads it. */
@@ -780,6 +831,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_close_notify);
 	tcase_add_test(tc, test_resumption);
 	tcase_add_test(tc, test_python_chat);
+	tcase_add_test(tc, test_tls_info);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("own");

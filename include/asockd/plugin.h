@@ -63,7 +63,7 @@ extern "C" {
  * host->size) before it calls a host function added in a later minor.
  */
 #define ASOCKD_ABI_MAJOR	1
-#define ASOCKD_ABI_MINOR	2
+#define ASOCKD_ABI_MINOR	3
 
 /* Name of the exported descriptor symbol. */
 #define ASOCKD_PLUGIN_SYMBOL	asockd_plugin
@@ -130,6 +130,33 @@ typedef void (*asockd_timer_cb)(struct asockd_timer *t, void *arg);
  * host->size (or host->abi_minor) before calling a member that a newer
  * minor version added.
  */
+/*
+ * What host->tls_info tells of a connection (ABI 1.3).  Filled by the
+ * host, owned by the plugin (a copy: it stays valid after the call).
+ * Strings are NUL-terminated, "" when there is nothing to say, and cut
+ * short to fit.
+ */
+struct asockd_tls_info {
+	int	 tls;			/* 1: TLS; 0: plaintext (all else
+					   empty) */
+	char	 version[16];		/* "TLSv1.2", "TLSv1.3" */
+	char	 cipher[64];		/* "TLS_AES_256_GCM_SHA384" */
+	char	 sni[256];		/* server name the client asked for */
+	char	 alpn[256];		/* ALPN protocol agreed on */
+	int	 client_cert;		/* 1: the client sent a certificate */
+	char	 client_subject[512];	/* its subject, RFC 2253 */
+	char	 client_sha256[96];	/* its SHA-256, "AB:CD:..." */
+	/*
+	 * The verification of the client certificate: 0 verified (or none
+	 * asked for and sent), else OpenSSL's X509_V_ERR_* code, with its
+	 * text in verify_error.  With verify_client = "require" or
+	 * "optional" a certificate that fails is refused at the handshake,
+	 * so a plugin sees 0 there.
+	 */
+	long	 verify_result;
+	char	 verify_error[128];
+};
+
 struct asockd_host {
 	uint16_t abi_major;	/* read-only: the daemon's ASOCKD_ABI_MAJOR */
 	uint16_t abi_minor;	/* read-only: the daemon's ASOCKD_ABI_MINOR */
@@ -380,6 +407,18 @@ struct asockd_host {
 	 * enclosing wr_array or wr_map.
 	 */
 	int	(*wr_raw)(struct asockd_writer *w, const void *p, size_t len);
+
+	/* --- TLS (ABI 1.3) --- */
+
+	/*
+	 * Fill *out (owned by the caller) with the TLS facts of c: whether
+	 * it speaks TLS, the protocol version, the cipher, the SNI name,
+	 * the ALPN protocol and the client certificate.  0 (also for a
+	 * plaintext connection: out->tls = 0), -EINVAL for a NULL argument,
+	 * -ENOTCONN for an outbound connection not yet connected.  Valid
+	 * from on_accept to on_close included.
+	 */
+	int	(*tls_info)(struct asockd_conn *c, struct asockd_tls_info *out);
 };
 
 /*
