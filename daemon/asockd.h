@@ -172,6 +172,7 @@ enum framing {
 #define DEF_SNDQ_LOW		65536
 #define DEF_SNDQ_MAX		4194304
 #define DEF_MAX_INPUT		65536
+#define DEF_HANDSHAKE_TIMEOUT	10.0	/* tls; outbound tls:// too */
 /* The most workers daemon.workers asks for, and "one per CPU" gives. */
 #define WORKERS_MAX		1024
 #define DEF_STR_(x)		#x
@@ -420,6 +421,12 @@ int	 tls_load_all(struct config *conf);
 /* A server session on an accepted fd of a listener with tls. */
 struct tls *tls_server(struct tls_conf *, int fd);
 /*
+ * A client session on a connected fd (host->connect "tls://"): the
+ * system's CA store (SSL_CERT_FILE / SSL_CERT_DIR override it), SNI and
+ * the certificate's name checked against host.
+ */
+struct tls *tls_client(int fd, const char *host);
+/*
  * Advance the handshake: 1 done, 0 in progress (wait for the socket to be
  * readable, or writable when tls_want_write()), -1 failed (tls_error()).
  */
@@ -533,6 +540,7 @@ struct asockd_conn {
 	char			*peer;		/* peer name, for logs */
 	struct resolve		*resolving;	/* outbound name lookup */
 	struct tls		*tls;		/* NULL: plaintext */
+	char			*tls_host;	/* outbound tls://: the name */
 	TAILQ_HEAD(, asockd_timer) timers;
 	TAILQ_ENTRY(asockd_conn) entry;	/* in listener's or outbound list */
 	TAILQ_ENTRY(asockd_conn) reap_entry;	/* close deferred */

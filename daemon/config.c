@@ -204,7 +204,8 @@ static const struct ckey keys[] = {
 	    T(session_tickets), "resume sessions with tickets whose keys "
 	    "all workers share (rotated hourly, the previous key still "
 	    "accepted)" },
-	{ SC_TLS, "handshake_timeout", KT_DOUBLE, 0, 0.001, 3600, "10.0",
+	{ SC_TLS, "handshake_timeout", KT_DOUBLE, 0, 0.001, 3600,
+	    DEF_STR(DEF_HANDSHAKE_TIMEOUT),
 	    T(handshake_timeout), "seconds a client gets to finish its "
 	    "handshake before it is closed" },
 

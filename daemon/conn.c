@@ -438,6 +438,19 @@ conn_open(struct asockd_conn *c)
 	conn_oob_register(c);
 }
 
+/* The handshake is over: the watchers go back to the read/write paths. */
+static void
+conn_hs_over(struct asockd_conn *c)
+{
+	c->handshaking = 0;
+	ev_io_stop(proc.loop, &c->rio);
+	ev_io_stop(proc.loop, &c->wio);
+	ev_timer_stop(proc.loop, &c->idle);
+	ev_set_cb(&c->rio, conn_read_cb);
+	ev_set_cb(&c->wio, conn_write_cb);
+	c->last_active = ev_now(proc.loop);
+}
+
 /*
  * A TLS connection's handshake: the read and write watchers call this
  * instead of the read and write paths until it is done, and the idle
@@ -462,6 +475,13 @@ conn_hs_cb(struct ev_loop *l, ev_io *w, int revents)
 			ev_io_stop(l, &c->wio);
 		return;
 	}
+	if (r == -1 && c->listener == NULL) {
+		conn_log(c, LOG_NOTICE, "TLS handshake failed: %s",
+		    tls_error(c->tls));
+		conn_hs_over(c);
+		conn_connected(c, -EPROTO);
+		return;
+	}
 	if (r == -1) {
 		if (tls_log_ok(c->peer, &supp))
 			conn_log(c, LOG_NOTICE, "TLS handshake failed: %s%s",
@@ -471,14 +491,14 @@ conn_hs_cb(struct ev_loop *l, ev_io *w, int revents)
 		conn_finish(c, ASOCKD_CLOSE_LOCAL);	/* the alert goes out */
 		return;
 	}
-	c->handshaking = 0;
-	ev_io_stop(l, &c->rio);
-	ev_io_stop(l, &c->wio);
-	ev_timer_stop(l, &c->idle);
-	ev_set_cb(&c->rio, conn_read_cb);
-	ev_set_cb(&c->wio, conn_write_cb);
-	c->last_active = ev_now(l);
+	conn_hs_over(c);
 	conn_log(c, LOG_DEBUG, "TLS handshake done");
+	if (c->listener == NULL) {
+		conn_connected(c, 0);	/* on_connect */
+		if (c->state == CONN_OPEN && tls_want_write(c->tls))
+			ev_io_start(l, &c->wio);
+		return;
+	}
 	if (tls_want_write(c->tls))
 		ev_io_start(l, &c->wio);
 	conn_accepted(c);
@@ -560,9 +580,22 @@ conn_connected(struct asockd_conn *c, int err)
 		err = -soerr;
 	}
 	ev_io_stop(proc.loop, &c->wio);
-	if (err != 0 && connect_retry(c, err) == 0)
+	if (err != 0 && c->tls == NULL && connect_retry(c, err) == 0)
 		return;		/* another address of the name is tried */
 	connect_forget(c);
+	if (err == 0 && c->tls_host != NULL && c->tls == NULL) {
+		/* tls://: on_connect once the handshake is done */
+		c->tls = tls_client(c->fd, c->tls_host);
+		c->handshaking = 1;
+		ev_set_cb(&c->rio, conn_hs_cb);
+		ev_set_cb(&c->wio, conn_hs_cb);
+		ev_io_start(proc.loop, &c->rio);
+		ev_timer_set(&c->idle, DEF_HANDSHAKE_TIMEOUT, 0.);
+		ev_timer_start(proc.loop, &c->idle);
+		/* the ClientHello goes out now */
+		conn_hs_cb(proc.loop, &c->wio, EV_WRITE);
+		return;
+	}
 	if (err == 0) {
 		conn_set_state(c, CONN_OPEN);
 		conn_log(c, LOG_DEBUG, "connected");
@@ -697,6 +730,7 @@ conn_finish(struct asockd_conn *c, int reason)
 		fatalx("conn %llu freed while held (refs %d)",
 		    (unsigned long long)c->id, c->refs);
 	free(c->peer);
+	free(c->tls_host);
 	free(c);
 	if (l != NULL)
 		listener_conn_gone(l);
@@ -1207,10 +1241,16 @@ static void
 conn_idle_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct asockd_conn	*c = w->data;
-	double			 timeout = c->listener->conf->idle_timeout;
-	double			 left;
+	double			 timeout, left;
 	unsigned int		 supp;
 
+	if (c->handshaking && c->listener == NULL) {
+		conn_log(c, LOG_NOTICE, "TLS handshake timed out after %.1f s",
+		    DEF_HANDSHAKE_TIMEOUT);
+		conn_hs_over(c);
+		conn_connected(c, -ETIMEDOUT);
+		return;
+	}
 	if (c->handshaking) {
 		if (tls_log_ok(c->peer, &supp))
 			conn_log(c, LOG_NOTICE, "TLS handshake timed out after"
@@ -1220,6 +1260,7 @@ conn_idle_cb(struct ev_loop *l, ev_timer *w, int revents)
 		conn_finish(c, ASOCKD_CLOSE_LOCAL);
 		return;
 	}
+	timeout = c->listener->conf->idle_timeout;
 
 	/* lazy re-arming: activity only updates last_active */
 	left = c->last_active + timeout - ev_now(l);

@@ -32,6 +32,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,6 +615,51 @@ tls_server(struct tls_conf *tc, int fd)
 	BIO_set_data(b, t);
 	SSL_set_bio(t->ssl, b, b);
 	SSL_set_accept_state(t->ssl);
+	return t;
+}
+
+static SSL_CTX	*client_ctx;	/* outbound tls:// */
+
+struct tls *
+tls_client(int fd, const char *host)
+{
+	unsigned char	 ip[16];
+	struct tls	*t;
+	BIO		*b;
+	int		 literal;
+
+	tls_init_once();
+	if (client_ctx == NULL) {
+		if ((client_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+			fatalx("SSL_CTX_new: %s", ERR_reason_error_string(
+			    ERR_get_error()));
+		SSL_CTX_set_min_proto_version(client_ctx, TLS1_2_VERSION);
+		SSL_CTX_set_options(client_ctx, SSL_OP_NO_RENEGOTIATION |
+		    SSL_OP_NO_COMPRESSION);
+		SSL_CTX_set_mode(client_ctx, SSL_MODE_RELEASE_BUFFERS);
+		if (SSL_CTX_set_default_verify_paths(client_ctx) != 1)
+			log_warnx("tls: no system CA store: outbound TLS "
+			    "connections will not verify");
+		SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER, NULL);
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->fd = fd;
+	if ((t->ssl = SSL_new(client_ctx)) == NULL ||
+	    (b = BIO_new(bio_meth)) == NULL)
+		fatalx("SSL_new: %s", ERR_reason_error_string(
+		    ERR_get_error()));
+	BIO_set_data(b, t);
+	SSL_set_bio(t->ssl, b, b);
+	SSL_set_connect_state(t->ssl);
+	literal = inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1;
+	/* SNI takes names only; the certificate must name host either way */
+	if (!literal)
+		SSL_set_tlsext_host_name(t->ssl, host);
+	if ((literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl),
+	    host) : SSL_set1_host(t->ssl, host)) != 1)
+		fatalx("SSL_set1_host: %s", ERR_reason_error_string(
+		    ERR_get_error()));
 	return t;
 }
 

@@ -41,7 +41,8 @@ static const char conf_main[] =
 	"    http: { path = \"http.so\"; };\n"
 	"    chargen: { path = \"chargen.so\"; };\n"
 	"    chat: { path = \"chat.so\"; };\n"
-	"    tlsinfo: { path = \"@TEST_PLUGIN_DIR@/tlsinfo.so\"; }; };\n"
+	"    tlsinfo: { path = \"@TEST_PLUGIN_DIR@/tlsinfo.so\"; };\n"
+	"    probe: { path = \"@TEST_PLUGIN_DIR@/probe.so\"; }; };\n"
 	"listeners: (\n"
 	"  { name = \"echo\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"echo\";\n"
@@ -72,7 +73,12 @@ static const char conf_main[] =
 	"      verify_client = \"optional\"; alpn = [ \"x/1\", \"y/2\" ];\n"
 	"      }; },\n"
 	"  { name = \"plain\"; listen = \"tcp://127.0.0.1:0\";\n"
-	"    plugin = \"tlsinfo\"; }\n"
+	"    plugin = \"tlsinfo\"; },\n"
+	"  { name = \"probe\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"probe\"; },\n"
+	"  { name = \"bname\"; listen = \"tcp://127.0.0.1:0\";\n"
+	"    plugin = \"chargen\"; tls = {\n"
+	"      certificate = \"@TMP@/c/b.pem\"; key = \"@TMP@/c/b.key\"; }; }\n"
 	");\n";
 
 static struct daemon	*d;
@@ -111,6 +117,11 @@ start(const char *conf)
 static void
 setup(void)
 {
+	char	*ca = h_expand("@TMP@/c/ca.pem");
+
+	/* outbound tls:// verifies against "the system store": ours */
+	setenv("SSL_CERT_FILE", ca, 1);
+	free(ca);
 	d = start(conf_main);
 }
 
@@ -605,6 +616,50 @@ START_TEST(test_tls_info)
 }
 END_TEST
 
+/* Outbound host->connect("tls://..."), through tests/plugins/probe.c. */
+START_TEST(test_outbound)
+{
+	char	 buf[4096], cmd[128];
+	int	 fd;
+	ssize_t	 n;
+
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "probe"));
+	ck_assert_int_ge(fd, 0);
+	snprintf(cmd, sizeof(cmd), "connect tls://localhost:%d\n",
+	    h_port(d, "gen"));
+	ck_assert_int_ge(h_write_all(fd, cmd, strlen(cmd)), 0);
+	n = h_read_n(fd, buf, 11 + 8 + 10, 5000);
+	ck_assert_int_eq(n, 29);
+	ck_assert_int_eq(memcmp(buf, "connect ok\nremote: ", 19), 0);
+	/* chargen's first line, decrypted by the host */
+	ck_assert_int_eq(memcmp(buf + 19, " !\"#$%&'()", 10), 0);
+	close(fd);
+
+	/* an address literal is checked against the IP SAN */
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "probe"));
+	snprintf(cmd, sizeof(cmd), "connect tls://127.0.0.1:%d\n",
+	    h_port(d, "gen"));
+	ck_assert_int_ge(h_write_all(fd, cmd, strlen(cmd)), 0);
+	ck_assert_int_eq(h_read_n(fd, buf, 11, 5000), 11);
+	ck_assert_int_eq(memcmp(buf, "connect ok\n", 11), 0);
+	close(fd);
+
+	/* a certificate for another name: refused, on_connect says so */
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "probe"));
+	snprintf(cmd, sizeof(cmd), "connect tls://localhost:%d\n",
+	    h_port(d, "bname"));
+	ck_assert_int_ge(h_write_all(fd, cmd, strlen(cmd)), 0);
+	snprintf(cmd, sizeof(cmd), "connect error %d\n", EPROTO);
+	n = h_read_n(fd, buf, strlen(cmd), 5000);
+	ck_assert_int_eq(n, (ssize_t)strlen(cmd));
+	ck_assert_int_eq(memcmp(buf, cmd, n), 0);
+	close(fd);
+	ck_assert(h_log_wait(d, "outbound probe conn", 5000));
+	ck_assert(h_log_wait(d, "TLS handshake failed: certificate verify "
+	    "failed", 5000));
+}
+END_TEST
+
 /* ------------------------------------------------ daemons of their own */
 
 /* A key only root may read works with daemon.user: the master reads it. */
@@ -832,6 +887,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_resumption);
 	tcase_add_test(tc, test_python_chat);
 	tcase_add_test(tc, test_tls_info);
+	tcase_add_test(tc, test_outbound);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("own");

@@ -291,7 +291,12 @@ struct asockd_host {
 	 * *out (may be NULL); -EINVAL for a malformed target,
 	 * -EPROTONOSUPPORT for udp:// or unix-dgram:, or the error of a
 	 * literal address's connect(2) that failed at once (then
-	 * on_connect is not called).
+	 * on_connect is not called).  Since ABI 1.3 target may be
+	 * "tls://host:port": the connect, then a verified TLS client
+	 * handshake (the system's CA store, SNI, the certificate must name
+	 * host) before on_connect, which gets -EPROTO when the handshake
+	 * fails and -ETIMEDOUT when it takes over 10 s; the plugin then
+	 * sends and receives plaintext.
 	 */
 	int	(*connect)(struct asockd_instance *inst, const char *target,
 		    void *udata, struct asockd_conn **out);
