@@ -438,7 +438,11 @@ int	 tls_want_write(const struct tls *);
  * close_notify: truncated), EPROTO (a TLS error: tls_error()).
  */
 ssize_t	 tls_read(struct tls *, void *, size_t);
-/* Decrypted bytes left after a read filled the buffer. */
+/*
+ * Bytes TLS holds that the socket no longer signals: decrypted ones left
+ * after a read filled the buffer, records read ahead (also right after
+ * the handshake).
+ */
 int	 tls_pending(const struct tls *);
 /*
  * Encrypt and write iov: the plaintext bytes taken (0 while ciphertext

@@ -429,8 +429,10 @@ conn_open(struct asockd_conn *c)
 
 	conn_set_state(c, CONN_OPEN);
 	c->notified = 1;
-	if (!c->rpaused)
+	if (!c->rpaused) {
 		ev_io_start(proc.loop, &c->rio);
+		conn_read_kick(c);	/* read ahead with the handshake */
+	}
 	if (idle > 0) {
 		ev_timer_set(&c->idle, idle, 0.);
 		ev_timer_start(proc.loop, &c->idle);

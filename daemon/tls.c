@@ -424,6 +424,8 @@ ctx_options(SSL_CTX *ctx, struct tls_ctxs *x)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* one recv for a record, not one for its header and one for the rest */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (tc->ciphers != NULL &&
 	    SSL_CTX_set_cipher_list(ctx, tc->ciphers) != 1) {
 		ssl_errors(err, sizeof(err));
@@ -753,7 +755,8 @@ tls_read(struct tls *t, void *buf, size_t cap)
 int
 tls_pending(const struct tls *t)
 {
-	return SSL_pending(t->ssl) > 0;
+	/* decrypted bytes, or records read ahead and not yet decrypted */
+	return SSL_has_pending(t->ssl);
 }
 
 int
