@@ -840,6 +840,31 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* session_tickets = false: no ticket, so nothing resumes. */
+START_TEST(test_no_tickets)
+{
+	static char	 out[65536];
+	struct daemon	*dd;
+	char		*sess = h_expand("@TMP@/nosess.pem");
+	int		 port;
+
+	dd = start("daemon: { workers = 1; };\n"
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"echo\";\n"
+	    "    tls = { " TLS_KEYS " session_tickets = false; }; } );\n");
+	port = h_port(dd, "e");
+	sh(out, sizeof(out), "sleep 0.3 | openssl s_client -connect "
+	    "127.0.0.1:%d -CAfile %s/ca.pem -sess_out %s", port, certs, sess);
+	ck_assert_msg(strstr(out, "New, TLSv1.3") != NULL, "%s", out);
+	/* TLS 1.3 without a ticket: s_client has no session to save */
+	ck_assert_msg(access(sess, F_OK) == -1, "a session was saved");
+	free(sess);
+	h_daemon_stop(dd, 5000);
+	h_daemon_free(dd);
+}
+END_TEST
+
 /* Handshake failures from one address are rate-limited in the log. */
 START_TEST(test_log_ratelimit)
 {
@@ -897,6 +922,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_check_files);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_log_ratelimit);
+	tcase_add_test(tc, test_no_tickets);
 	suite_add_tcase(s, tc);
 	return s;
 }
