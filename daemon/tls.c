@@ -721,6 +721,12 @@ tls_read(struct tls *t, void *buf, size_t cap)
 		ERR_clear_error();
 		if (SSL_read_ex(t->ssl, (char *)buf + got, cap - got, &n)) {
 			got += n;
+			/*
+			 * Nothing buffered: stop, as a plain recv would; the
+			 * socket says when more comes (no recv for EAGAIN).
+			 */
+			if (!SSL_has_pending(t->ssl))
+				break;
 			continue;
 		}
 		e = SSL_get_error(t->ssl, 0);
