@@ -433,6 +433,8 @@ conn_open(struct asockd_conn *c)
 		ev_io_start(proc.loop, &c->rio);
 		conn_read_kick(c);	/* read ahead with the handshake */
 	}
+	if (c->tls != NULL && tls_want_write(c->tls))
+		ev_io_start(proc.loop, &c->wio);	/* its last flight */
 	if (idle > 0) {
 		ev_timer_set(&c->idle, idle, 0.);
 		ev_timer_start(proc.loop, &c->idle);
@@ -495,15 +497,11 @@ conn_hs_cb(struct ev_loop *l, ev_io *w, int revents)
 	}
 	conn_hs_over(c);
 	conn_log(c, LOG_DEBUG, "TLS handshake done");
-	if (c->listener == NULL) {
+	/* either may free c; conn_open() flushes the handshake's tail */
+	if (c->listener == NULL)
 		conn_connected(c, 0);	/* on_connect */
-		if (c->state == CONN_OPEN && tls_want_write(c->tls))
-			ev_io_start(l, &c->wio);
-		return;
-	}
-	if (tls_want_write(c->tls))
-		ev_io_start(l, &c->wio);
-	conn_accepted(c);
+	else
+		conn_accepted(c);	/* on_accept */
 }
 
 void

@@ -828,7 +828,7 @@ START_TEST(daemon_roundtrip)
 }
 END_TEST
 
-/* A plugin built for ABI 1.1 loads and runs in a 1.2 daemon. */
+/* A plugin built for ABI 1.1 loads and runs in a 1.3 daemon. */
 START_TEST(daemon_minor1)
 {
 	unsigned char	 reply[64];
@@ -836,12 +836,12 @@ START_TEST(daemon_minor1)
 	int		 fd;
 
 	values_start();
-	ck_assert_int_eq(ASOCKD_ABI_MINOR, 2);
+	ck_assert_int_eq(ASOCKD_ABI_MINOR, 3);
 	fd = h_tcp_connect("127.0.0.1", h_port(vd, "old"));
 	ck_assert_int_ge(fd, 0);
 	n = exchange(fd, "\x91\xc0", 2, reply, sizeof(reply));
 	ck_assert_uint_eq(n, 9);
-	ck_assert_int_eq(memcmp(reply, "\x93\xa5minor\x01\x02", n), 0);
+	ck_assert_int_eq(memcmp(reply, "\x93\xa5minor\x01\x03", n), 0);
 	close(fd);
 	values_stop();
 }
