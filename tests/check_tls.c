@@ -172,12 +172,15 @@ struct cl {
 
 /*
  * A TLS client to port: verify against the test CA, send sni (NULL:
- * none), present the client certificate when cert is set.  1 when the
+ * none), present the client certificate when cert is set (2: the
+ * self-signed expired one, which the CA did not issue).  1 when the
  * handshake succeeded.
  */
 static int
 cl_open(struct cl *cl, int port, const char *sni, int cert)
 {
+	const char	*name = cert == 2 ? "expired" : "client";
+
 	char	 path[600], kpath[600];
 
 	memset(cl, 0, sizeof(*cl));
@@ -188,8 +191,8 @@ cl_open(struct cl *cl, int port, const char *sni, int cert)
 	    1);
 	SSL_CTX_set_verify(cl->ctx, SSL_VERIFY_PEER, NULL);
 	if (cert) {
-		snprintf(path, sizeof(path), "%s/client.pem", certs);
-		snprintf(kpath, sizeof(kpath), "%s/client.key", certs);
+		snprintf(path, sizeof(path), "%s/%s.pem", certs, name);
+		snprintf(kpath, sizeof(kpath), "%s/%s.key", certs, name);
 		ck_assert_int_eq(SSL_CTX_use_certificate_file(cl->ctx, path,
 		    SSL_FILETYPE_PEM), 1);
 		ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(cl->ctx, kpath,
@@ -371,6 +374,17 @@ START_TEST(test_mtls)
 	cl_close(&cl);
 	ck_assert(h_log_wait(d, "TLS handshake failed: peer did not return "
 	    "a certificate", 5000));
+
+	/* a certificate the CA did not issue: refused too */
+	ok = cl_open(&cl, h_port(d, "mtls"), "localhost", 2);
+	if (ok) {
+		SSL_write(cl.ssl, "x", 1);
+		ok = SSL_read_ex(cl.ssl, buf, 1, &n);
+	}
+	ck_assert_int_eq(ok, 0);
+	cl_close(&cl);
+	ck_assert(h_log_wait(d, "TLS handshake failed: certificate verify "
+	    "failed (client certificate: ", 5000));
 
 	ck_assert(cl_open(&cl, h_port(d, "mtls"), "localhost", 1));
 	ck_assert_int_eq(SSL_write(cl.ssl, "mtls", 4), 4);
