@@ -76,6 +76,8 @@ static const char conf_main[] =
 	"    plugin = \"tlsinfo\"; },\n"
 	"  { name = \"probe\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"probe\"; },\n"
+	"  { name = \"ux\"; listen = \"unix:@TMP@/tls.sock\";\n"
+	"    plugin = \"echo\"; tls = { " TLS_KEYS " }; },\n"
 	"  { name = \"bname\"; listen = \"tcp://127.0.0.1:0\";\n"
 	"    plugin = \"chargen\"; tls = {\n"
 	"      certificate = \"@TMP@/c/b.pem\"; key = \"@TMP@/c/b.key\"; }; }\n"
@@ -465,6 +467,21 @@ START_TEST(test_garbage_and_stall)
 	ck_assert_uint_eq(cl_read_n(&cl, buf, 5), 5);
 	ck_assert_int_eq(memcmp(buf, "still", 5), 0);
 	cl_close(&cl);
+}
+END_TEST
+
+/* TLS on a unix stream listener, with s_client -unix. */
+START_TEST(test_unix)
+{
+	static char	 out[65536];
+	char		*sock = h_expand("@TMP@/tls.sock");
+
+	sh(out, sizeof(out), "(echo over-unix; sleep 0.5) | openssl s_client "
+	    "-unix %s -servername localhost -CAfile %s/ca.pem -quiet", sock,
+	    certs);
+	ck_assert_msg(strstr(out, "over-unix\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "verify return:1") != NULL, "%s", out);
+	free(sock);
 }
 END_TEST
 
@@ -923,6 +940,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_never_reads);
 	tcase_add_test(tc, test_garbage_and_stall);
 	tcase_add_test(tc, test_close_notify);
+	tcase_add_test(tc, test_unix);
 	tcase_add_test(tc, test_resumption);
 	tcase_add_test(tc, test_python_chat);
 	tcase_add_test(tc, test_tls_info);
