@@ -476,9 +476,10 @@ START_TEST(test_unix)
 	static char	 out[65536];
 	char		*sock = h_expand("@TMP@/tls.sock");
 
-	sh(out, sizeof(out), "(echo over-unix; sleep 0.5) | openssl s_client "
-	    "-unix %s -servername localhost -CAfile %s/ca.pem -quiet", sock,
-	    certs);
+	/* -quiet implies -ign_eof: -no_ign_eof ends it after stdin */
+	sh(out, sizeof(out), "(echo over-unix; sleep 1) | openssl s_client "
+	    "-unix %s -servername localhost -CAfile %s/ca.pem -quiet "
+	    "-no_ign_eof", sock, certs);
 	ck_assert_msg(strstr(out, "over-unix\n") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "verify return:1") != NULL, "%s", out);
 	free(sock);
@@ -540,12 +541,13 @@ START_TEST(test_resumption)
 	char		*sess = h_expand("@TMP@/sess.pem");
 	int		 i, port = h_port(d, "echo");
 
-	sh(out, sizeof(out), "sleep 0.3 | openssl s_client -connect "
+	/* the tickets come after the handshake: give them time */
+	sh(out, sizeof(out), "sleep 1 | openssl s_client -connect "
 	    "127.0.0.1:%d -CAfile %s/ca.pem -sess_out %s", port, certs, sess);
 	ck_assert_msg(strstr(out, "New, TLSv1.3") != NULL, "%s", out);
 	/* until both workers have resumed one (the kernel picks) */
 	for (i = 0; i < 30 && npids(port) < 2; i++) {
-		sh(out, sizeof(out), "sleep 0.1 | openssl s_client -connect "
+		sh(out, sizeof(out), "sleep 0.5 | openssl s_client -connect "
 		    "127.0.0.1:%d -CAfile %s/ca.pem -sess_in %s", port,
 		    certs, sess);
 		ck_assert_msg(strstr(out, "Reused, TLSv1.3") != NULL,
@@ -885,7 +887,7 @@ START_TEST(test_no_tickets)
 	    "    plugin = \"echo\";\n"
 	    "    tls = { " TLS_KEYS " session_tickets = false; }; } );\n");
 	port = h_port(dd, "e");
-	sh(out, sizeof(out), "sleep 0.3 | openssl s_client -connect "
+	sh(out, sizeof(out), "sleep 1 | openssl s_client -connect "
 	    "127.0.0.1:%d -CAfile %s/ca.pem -sess_out %s", port, certs, sess);
 	ck_assert_msg(strstr(out, "New, TLSv1.3") != NULL, "%s", out);
 	/* TLS 1.3 without a ticket: s_client has no session to save */
