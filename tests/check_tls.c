@@ -127,13 +127,17 @@ setup(void)
 	d = start(conf_main);
 }
 
+/* A clean exit (0; 97 when valgrind, ASOCKD_WRAPPER, found errors). */
 static void
 teardown(void)
 {
+	int	 st;
+
 	if (d != NULL) {
-		h_daemon_stop(d, 5000);
+		st = h_daemon_stop(d, 10000);
 		h_daemon_free(d);
 		d = NULL;
+		ck_assert_int_eq(st, 0);
 	}
 }
 
@@ -470,6 +474,20 @@ START_TEST(test_garbage_and_stall)
 }
 END_TEST
 
+/* A TLS 1.2 client asking to renegotiate is refused and closed. */
+START_TEST(test_renegotiation)
+{
+	static char	 out[65536];
+
+	sh(out, sizeof(out), "(sleep 0.5; echo R; sleep 1) | openssl "
+	    "s_client -connect 127.0.0.1:%d -tls1_2 -CAfile %s/ca.pem",
+	    h_port(d, "echo"), certs);
+	ck_assert_msg(strstr(out, "RENEGOTIATING") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "no renegotiation") != NULL, "%s", out);
+	ck_assert(h_log_wait(d, "closed (protocol) after", 5000));
+}
+END_TEST
+
 /* TLS on a unix stream listener, with s_client -unix. */
 START_TEST(test_unix)
 {
@@ -723,7 +741,7 @@ START_TEST(test_root_key_user)
 	ck_assert_uint_eq(cl_read_n(&cl, buf, 3), 3);
 	ck_assert_int_eq(memcmp(buf, "key", 3), 0);
 	cl_close(&cl);
-	h_daemon_stop(dd, 5000);
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
 	h_daemon_free(dd);
 }
 END_TEST
@@ -773,7 +791,7 @@ START_TEST(test_reload)
 	cl_peer_cn(&cl, cn, sizeof(cn));
 	ck_assert_str_eq(cn, "b.example");
 	cl_close(&cl);
-	h_daemon_stop(dd, 5000);
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
 	h_daemon_free(dd);
 }
 END_TEST
@@ -893,7 +911,7 @@ START_TEST(test_no_tickets)
 	/* TLS 1.3 without a ticket: s_client has no session to save */
 	ck_assert_msg(access(sess, F_OK) == -1, "a session was saved");
 	free(sess);
-	h_daemon_stop(dd, 5000);
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
 	h_daemon_free(dd);
 }
 END_TEST
@@ -919,7 +937,7 @@ START_TEST(test_log_ratelimit)
 	/* ten a minute; a minute boundary in between allows ten more */
 	ck_assert_int_ge(n, 10);
 	ck_assert_int_le(n, 20);
-	h_daemon_stop(dd, 5000);
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
 	h_daemon_free(dd);
 }
 END_TEST
@@ -943,6 +961,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_garbage_and_stall);
 	tcase_add_test(tc, test_close_notify);
 	tcase_add_test(tc, test_unix);
+	tcase_add_test(tc, test_renegotiation);
 	tcase_add_test(tc, test_resumption);
 	tcase_add_test(tc, test_python_chat);
 	tcase_add_test(tc, test_tls_info);
