@@ -916,6 +916,73 @@ START_TEST(test_no_tickets)
 }
 END_TEST
 
+/* The first 16 bytes of a saved session's ticket: the key's name. */
+static void
+ticket_name(const char *sess, char *name, size_t len)
+{
+	static char	 out[65536];
+	char		*p;
+
+	sh(out, sizeof(out), "openssl sess_id -in %s -noout -text", sess);
+	p = strstr(out, "TLS session ticket:");
+	ck_assert_msg(p != NULL, "%s", out);
+	p = strstr(p, "0000 - ");
+	ck_assert_ptr_nonnull(p);
+	snprintf(name, len, "%.47s", p + 7);	/* 16 bytes in hex */
+}
+
+/*
+ * Ticket keys rotate with the clock: an hour later a ticket is still
+ * taken (the previous key) and the new one is under another key name.
+ * tests/preload/clock.so moves the daemon's time().
+ */
+START_TEST(test_ticket_rotation)
+{
+	static char	 out[65536];
+	struct daemon	*dd;
+	char		 pre[1024], n1[64], n2[64], *clk, *s1, *s2;
+	const char	*asan = getenv("ASAN_OPTIONS");
+	int		 port;
+
+	make_certs();
+	clk = h_write_file("clock", "0\n");
+	s1 = h_expand("@TMP@/rot1.pem");
+	s2 = h_expand("@TMP@/rot2.pem");
+	snprintf(pre, sizeof(pre), "%s/clock.so",
+	    getenv("ASOCKD_PRELOAD_DIR"));
+	ck_assert_int_eq(access(pre, R_OK), 0);
+	setenv("LD_PRELOAD", pre, 1);
+	setenv("ASOCKD_TEST_CLOCK", clk, 1);
+	if (asan == NULL || *asan == '\0')
+		setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
+	dd = start("daemon: { workers = 2; };\n"
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"e\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"echo\"; tls = { " TLS_KEYS " }; } );\n");
+	unsetenv("LD_PRELOAD");
+	port = h_port(dd, "e");
+
+	sh(out, sizeof(out), "sleep 1 | openssl s_client -connect "
+	    "127.0.0.1:%d -CAfile %s/ca.pem -sess_out %s", port, certs, s1);
+	ck_assert_msg(strstr(out, "New, TLSv1.3") != NULL, "%s", out);
+	ticket_name(s1, n1, sizeof(n1));
+
+	free(h_write_file("clock", "3600\n"));
+	sh(out, sizeof(out), "sleep 1 | openssl s_client -connect "
+	    "127.0.0.1:%d -CAfile %s/ca.pem -sess_in %s -sess_out %s", port,
+	    certs, s1, s2);
+	ck_assert_msg(strstr(out, "Reused, TLSv1.3") != NULL, "%.2000s", out);
+	ticket_name(s2, n2, sizeof(n2));
+	ck_assert_msg(strcmp(n1, n2) != 0, "the key did not rotate: %s", n1);
+
+	ck_assert_int_eq(h_daemon_stop(dd, 10000), 0);
+	h_daemon_free(dd);
+	free(clk);
+	free(s1);
+	free(s2);
+}
+END_TEST
+
 /* Handshake failures from one address are rate-limited in the log. */
 START_TEST(test_log_ratelimit)
 {
@@ -976,6 +1043,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_log_ratelimit);
 	tcase_add_test(tc, test_no_tickets);
+	tcase_add_test(tc, test_ticket_rotation);
 	suite_add_tcase(s, tc);
 	return s;
 }
