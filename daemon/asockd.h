@@ -278,6 +278,7 @@ enum framing {
 /* proxy_protocol: the header versions taken (a bit each). */
 #define PROXY_V1		1
 #define PROXY_V2		2
+#define DEF_HANDSHAKE_TIMEOUT	10.0	/* tls; outbound tls:// too */
 /* The most workers daemon.workers asks for, and "one per CPU" gives. */
 #define WORKERS_MAX		1024
 #define DEF_STR_(x)		#x
@@ -292,6 +293,54 @@ struct plugin_conf {
 	TAILQ_ENTRY(plugin_conf) entry;
 };
 TAILQ_HEAD(plugin_confs, plugin_conf);
+
+/* verify_client */
+enum tls_verify {
+	TLS_VERIFY_NONE = 0,
+	TLS_VERIFY_OPTIONAL,
+	TLS_VERIFY_REQUIRE
+};
+
+/* One tls.sni entry: a certificate chosen by the client's server name. */
+struct tls_sni_conf {
+	char			*server_name;
+	char			*certificate;	/* resolved path */
+	char			*key;		/* resolved path */
+	char			*file;		/* where it was defined */
+	int			 line;
+	int			 cert_line;
+	int			 key_line;
+};
+
+/*
+ * A listener's tls group.  config.c parses it; tls.c (the transport room)
+ * builds the OpenSSL contexts in the master before the workers fork and
+ * hangs them on ctx, with ctx_free for config_free() to call.
+ */
+struct tls_conf {
+	char			*certificate;	/* resolved path */
+	char			*key;		/* resolved path */
+	char			**protocols;	/* NULL-terminated, or NULL */
+	char			*ciphers;
+	char			*ciphersuites;
+	char			**alpn;		/* NULL-terminated, or NULL */
+	char			*client_ca;	/* resolved path, or NULL */
+	int			 verify_client;	/* enum tls_verify */
+	int			 session_tickets;
+	double			 handshake_timeout;
+	struct tls_sni_conf	*sni;
+	size_t			 nsni;
+	char			*file;		/* where it was defined */
+	int			 line;
+	int			 cert_line;
+	int			 key_line;
+	int			 ca_line;
+	int			 proto_line;
+	int			 ciphers_line;
+	int			 suites_line;
+	void			*ctx;		/* tls.c's contexts, or NULL */
+	void			(*ctx_free)(void *);
+};
 
 struct listener_conf {
 	char			*name;
@@ -327,6 +376,7 @@ struct listener_conf {
 	int			 proxy_protocol; /* PROXY_V1|V2 bits; 0: off */
 	struct acl		*proxy_trusted;	/* who may send the header */
 	double			 proxy_timeout;
+	struct tls_conf		*tls;		/* NULL: plaintext */
 	char			*file;		/* where it was defined */
 	int			 line;
 	TAILQ_ENTRY(listener_conf) entry;
@@ -629,6 +679,70 @@ const char *listener_name(const struct asockd_listener *);
 /* Close and free every listener (at exit). */
 void	 listener_free_all(void);
 
+/* ---------------------------------------------------------------- tls.c */
+
+struct tls;
+struct sendq;
+
+/*
+ * Build the OpenSSL contexts of every TLS listener of conf (the master,
+ * before the workers fork: keys readable only by root are read here), and
+ * the ticket key seed their workers share.  Certificates that expired or
+ * expire within 30 days are warned about (-t, start-up, reload).  -1
+ * after logging each problem as FILE:LINE; conf is then unchanged.
+ */
+int	 tls_load_all(struct config *conf);
+/* A server session on an accepted fd of a listener with tls. */
+struct tls *tls_server(struct tls_conf *, int fd);
+/*
+ * A client session on a connected fd (host->connect "tls://"): the
+ * system's CA store (SSL_CERT_FILE / SSL_CERT_DIR override it), SNI and
+ * the certificate's name checked against host.
+ */
+struct tls *tls_client(int fd, const char *host);
+/*
+ * Advance the handshake: 1 done, 0 in progress (wait for the socket to be
+ * readable, or writable when tls_want_write()), -1 failed (tls_error()).
+ */
+int	 tls_handshake(struct tls *);
+int	 tls_want_write(const struct tls *);
+/*
+ * Read plaintext: bytes (> 0), 0 at the peer's close_notify, -1 with
+ * errno: EAGAIN (wait), ECONNRESET (the stream ended without
+ * close_notify: truncated), EPROTO (a TLS error: tls_error()).
+ */
+ssize_t	 tls_read(struct tls *, void *, size_t);
+/*
+ * Bytes TLS holds that the socket no longer signals: decrypted ones left
+ * after a read filled the buffer, records read ahead (also right after
+ * the handshake).
+ */
+int	 tls_pending(const struct tls *);
+/*
+ * Encrypt and write iov: the plaintext bytes taken (0 while ciphertext
+ * from before is still waiting for the socket), or -1 with errno.
+ */
+ssize_t	 tls_writev(struct tls *, const struct iovec *, int cnt);
+/* tls_writev from the head of a send queue, consuming what was taken. */
+ssize_t	 tls_flush_queue(struct tls *, struct sendq *);
+/* Ciphertext waiting for the socket: write it; 1 when some is left. */
+int	 tls_flush(struct tls *);
+/* A write waits for the peer (renegotiation refused: never in practice). */
+int	 tls_write_wants_read(const struct tls *);
+/* Send close_notify (best effort; a graceful close or shutdown_write). */
+void	 tls_shutdown(struct tls *);
+void	 tls_free(struct tls *);
+/* OpenSSL's reason for the last failure, for the log. */
+const char *tls_error(const struct tls *);
+/* The facts host->tls_info gives plugins (out->tls = 1). */
+void	 tls_info(const struct tls *, struct asockd_tls_info *);
+/*
+ * May a failed handshake from peer ("ADDR:PORT") be logged?  At most a
+ * few a minute per address; *suppressed counts those not logged in the
+ * address's previous minute.
+ */
+int	 tls_log_ok(const char *peer, unsigned int *suppressed);
+
 /* ---------------------------------------------------------------- conn.c */
 
 enum conn_state {
@@ -690,6 +804,7 @@ struct asockd_conn {
 	unsigned int		 runq:1;	/* on the run queue */
 	unsigned int		 pending:1;	/* in may hold whole messages
 						   not yet delivered */
+	unsigned int		 handshaking:1;	/* TLS handshake running */
 	uint32_t		 sndq_high;	/* output high-water mark */
 	uint32_t		 sndq_low;	/* output low-water mark */
 	uint32_t		 sndq_max;	/* output hard cap: abort */
@@ -705,6 +820,8 @@ struct asockd_conn {
 	struct policy_peer	*pp;		/* policy.c's, or NULL */
 	struct record		*rec;		/* record = "DIR", or NULL */
 	struct resolve		*resolving;	/* outbound name lookup */
+	struct tls		*tls;		/* NULL: plaintext */
+	char			*tls_host;	/* outbound tls://: the name */
 	TAILQ_HEAD(, asockd_timer) timers;
 	TAILQ_ENTRY(asockd_conn) entry;	/* in listener's or outbound list */
 	TAILQ_ENTRY(asockd_conn) reap_entry;	/* close deferred */
@@ -772,6 +889,8 @@ void	 conn_set_udata(struct asockd_conn *, void *);
 void	*conn_udata(const struct asockd_conn *);
 struct asockd_instance *conn_instance(const struct asockd_conn *);
 struct asockd_listener *conn_listener(const struct asockd_conn *);
+/* host->tls_info: 0 (out->tls 0 for plaintext), or -ENOTCONN. */
+int	 conn_tls_info(const struct asockd_conn *, struct asockd_tls_info *);
 /* conn_send_frame to every live connection of l; the first error. */
 int	 conn_broadcast_frame(struct asockd_listener *, const void *, size_t);
 /* Set up the EPOLLPRI watcher for out-of-band data. */

@@ -48,7 +48,9 @@
 enum scope {
 	SC_DAEMON,
 	SC_PLUGIN,
-	SC_LISTENER
+	SC_LISTENER,
+	SC_TLS,		/* listeners[].tls */
+	SC_SNI		/* listeners[].tls.sni[] */
 };
 
 enum ktype {
@@ -64,7 +66,11 @@ enum ktype {
 	KT_BOOL,	/* int: true or false */
 	KT_ACL,		/* struct acl *: [ "10.0.0.0/8", "::1", "unix" ] */
 	KT_LDEF,	/* daemon.listener_defaults: parsed on its own */
-	KT_PROXY	/* int: PROXY_V1 | PROXY_V2 bits, 0: none */
+	KT_PROXY,	/* int: PROXY_V1 | PROXY_V2 bits, 0: none */
+	KT_LIST,	/* char **: array of strings, NULL-terminated */
+	KT_VERIFY,	/* int: enum tls_verify */
+	KT_TLS,		/* struct tls_conf *: a group */
+	KT_SNI		/* struct tls_conf: a list of SC_SNI groups */
 };
 
 struct ckey {
@@ -81,6 +87,8 @@ struct ckey {
 #define D(f)	offsetof(struct config, f)
 #define P(f)	offsetof(struct plugin_conf, f)
 #define L(f)	offsetof(struct listener_conf, f)
+#define T(f)	offsetof(struct tls_conf, f)
+#define S(f)	offsetof(struct tls_sni_conf, f)
 
 static const struct ckey keys[] = {
 	{ SC_DAEMON, "plugin_dir", KT_STRING, 0, 0, 0, PLUGINDIR,
@@ -215,6 +223,53 @@ static const struct ckey keys[] = {
 	    "proxy_protocol); other peers are refused" },
 	{ SC_LISTENER, "proxy_timeout", KT_DOUBLE, 0, 0.001, 3600, "5.0",
 	    L(proxy_timeout), "seconds the PROXY header may take" },
+	{ SC_LISTENER, "tls", KT_TLS, 0, 0, 0, NULL, L(tls),
+	    "TLS on this stream listener: a group of the tls.* keys; "
+	    "unset: plaintext" },
+
+	{ SC_TLS, "certificate", KT_FILE, 1, 0, 0, NULL, T(certificate),
+	    "PEM certificate, the chain after the leaf; relative to the "
+	    "config file" },
+	{ SC_TLS, "key", KT_FILE, 1, 0, 0, NULL, T(key),
+	    "PEM private key of the certificate; read by the master before "
+	    "privileges drop (may be readable by root only)" },
+	{ SC_TLS, "protocols", KT_LIST, 0, 0, 0, "[ \"TLSv1.2\", "
+	    "\"TLSv1.3\" ]", T(protocols), "protocol versions accepted, "
+	    "of TLSv1.2 and TLSv1.3; older ones are always refused" },
+	{ SC_TLS, "ciphers", KT_STRING, 0, 0, 0, NULL, T(ciphers),
+	    "TLS 1.2 cipher list, OpenSSL syntax; unset: OpenSSL's default" },
+	{ SC_TLS, "ciphersuites", KT_STRING, 0, 0, 0, NULL, T(ciphersuites),
+	    "TLS 1.3 cipher suites, OpenSSL syntax; unset: OpenSSL's "
+	    "default" },
+	{ SC_TLS, "alpn", KT_LIST, 0, 0, 0, NULL, T(alpn),
+	    "ALPN protocols offered, in order of preference, e.g. "
+	    "[ \"http/1.1\" ]; a client offering none of them is refused; "
+	    "unset: no ALPN" },
+	{ SC_TLS, "client_ca", KT_FILE, 0, 0, 0, NULL, T(client_ca),
+	    "PEM CA certificates that client certificates are verified "
+	    "against" },
+	{ SC_TLS, "verify_client", KT_VERIFY, 0, 0, 0, "none",
+	    T(verify_client), "none, optional (verify a certificate if "
+	    "the client sends one) or require (refuse clients without a "
+	    "valid one); not none needs client_ca" },
+	{ SC_TLS, "sni", KT_SNI, 0, 0, 0, NULL, 0,
+	    "( { server_name; certificate; key; }, ... ): certificates "
+	    "chosen by the client's server name; others get certificate" },
+	{ SC_TLS, "session_tickets", KT_BOOL, 0, 0, 0, "true",
+	    T(session_tickets), "resume sessions with tickets whose keys "
+	    "all workers share (rotated hourly, the previous key still "
+	    "accepted)" },
+	{ SC_TLS, "handshake_timeout", KT_DOUBLE, 0, 0.001, 3600,
+	    DEF_STR(DEF_HANDSHAKE_TIMEOUT),
+	    T(handshake_timeout), "seconds a client gets to finish its "
+	    "handshake before it is closed" },
+
+	{ SC_SNI, "server_name", KT_STRING, 1, 0, 0, NULL, S(server_name),
+	    "host name the client asks for (exact, case-insensitive)" },
+	{ SC_SNI, "certificate", KT_FILE, 1, 0, 0, NULL, S(certificate),
+	    "PEM certificate for that name" },
+	{ SC_SNI, "key", KT_FILE, 1, 0, 0, NULL, S(key),
+	    "PEM private key for that name" },
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
@@ -398,8 +453,62 @@ defaults_apply(int scope, void *base)
 		case KT_PROXY:
 			*(int *)p = 0;
 			break;
+		case KT_VERIFY:
+			*(int *)p = TLS_VERIFY_NONE;
+			break;
+		case KT_LIST:	/* the documented default is the NULL case */
+		case KT_TLS:
+			*(void **)p = NULL;
+			break;
+		case KT_SNI:	/* no field of its own */
+			break;
 		}
 	}
+}
+
+static const char *const verifies[] = {
+	[TLS_VERIFY_NONE] = "none",
+	[TLS_VERIFY_OPTIONAL] = "optional",
+	[TLS_VERIFY_REQUIRE] = "require",
+};
+
+static void
+strlist_free(char **v)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+tls_conf_free(struct tls_conf *t)
+{
+	size_t	 i;
+
+	if (t == NULL)
+		return;
+	if (t->ctx != NULL && t->ctx_free != NULL)
+		t->ctx_free(t->ctx);
+	free(t->certificate);
+	free(t->key);
+	strlist_free(t->protocols);
+	free(t->ciphers);
+	free(t->ciphersuites);
+	strlist_free(t->alpn);
+	free(t->client_ca);
+	for (i = 0; i < t->nsni; i++) {
+		free(t->sni[i].server_name);
+		free(t->sni[i].certificate);
+		free(t->sni[i].key);
+		free(t->sni[i].file);
+	}
+	free(t->sni);
+	free(t->file);
+	free(t);
 }
 
 /* Resolve a KT_FILE path against the directory of the file naming it. */
@@ -492,6 +601,15 @@ key_set_string(struct cparse *cp, const config_setting_t *s,
 		else
 			*(int *)p = n;
 		break;
+	case KT_VERIFY:
+		for (n = 0; n < 3 && strcmp(v, verifies[n]) != 0; n++)
+			;
+		if (n == 3)
+			cerr(cp, s, "%s: %s: unknown value '%s' (none, "
+			    "optional, require)", ctx, k->name, v);
+		else
+			*(int *)p = n;
+		break;
 	case KT_MODE:
 		if ((n = mode_parse(v)) == -1)
 			cerr(cp, s, "%s: %s: '%s' is not an octal file mode "
@@ -570,6 +688,117 @@ acl_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
 	*ap = a;
 }
 
+static void	 group_parse(struct cparse *, const config_setting_t *, int,
+		    const char *, void *);
+
+/* An array of non-empty strings into a NULL-terminated char **. */
+static void
+strlist_set(struct cparse *cp, const config_setting_t *s,
+    const struct ckey *k, const char *ctx, char ***p)
+{
+	const config_setting_t	*e;
+	const char		*v;
+	char			**r;
+	int			 i, n = config_setting_length(s);
+
+	if (n == 0) {
+		cerr(cp, s, "%s: %s: must not be empty", ctx, k->name);
+		return;
+	}
+	r = xcalloc(n + 1, sizeof(*r));
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    *(v = config_setting_get_string(e)) == '\0') {
+			cerr(cp, e, "%s: %s: expected non-empty strings", ctx,
+			    k->name);
+			strlist_free(r);
+			return;
+		}
+		r[i] = xstrdup(v);
+	}
+	strlist_free(*p);
+	*p = r;
+}
+
+/* tls.sni = ( { server_name; certificate; key; }, ... ) */
+static void
+sni_parse(struct cparse *cp, const config_setting_t *s, const char *ctx,
+    struct tls_conf *t)
+{
+	const config_setting_t	*g;
+	struct tls_sni_conf	*e;
+	char			 sctx[160];
+	int			 i, n = config_setting_length(s);
+
+	t->sni = xcalloc(n > 0 ? n : 1, sizeof(*t->sni));
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(s, i);
+		snprintf(sctx, sizeof(sctx), "%s: tls.sni #%d", ctx, i + 1);
+		if (!config_setting_is_group(g)) {
+			cerr(cp, g, "%s: expected a group { server_name; "
+			    "certificate; key; }", sctx);
+			continue;
+		}
+		e = &t->sni[t->nsni++];
+		e->file = xstrdup(src_file(cp, g));
+		e->line = src_line(g);
+		defaults_apply(SC_SNI, e);
+		group_parse(cp, g, SC_SNI, sctx, e);
+		e->cert_line = src_line(config_setting_get_member(g,
+		    "certificate"));
+		e->key_line = src_line(config_setting_get_member(g, "key"));
+	}
+}
+
+static int
+member_line(const config_setting_t *g, const char *name)
+{
+	return src_line(config_setting_get_member(g, name));
+}
+
+/* listeners[].tls = { ... } */
+static void
+tls_parse(struct cparse *cp, const config_setting_t *g, const char *ctx,
+    struct tls_conf **p)
+{
+	const config_setting_t	*s;
+	struct tls_conf		*t;
+	char			 tctx[160];
+	size_t			 i;
+
+	snprintf(tctx, sizeof(tctx), "%s: tls", ctx);
+	t = xcalloc(1, sizeof(*t));
+	t->file = xstrdup(src_file(cp, g));
+	t->line = src_line(g);
+	defaults_apply(SC_TLS, t);
+	group_parse(cp, g, SC_TLS, tctx, t);
+	t->cert_line = member_line(g, "certificate");
+	t->key_line = member_line(g, "key");
+	t->ca_line = member_line(g, "client_ca");
+	t->proto_line = member_line(g, "protocols");
+	t->ciphers_line = member_line(g, "ciphers");
+	t->suites_line = member_line(g, "ciphersuites");
+	s = config_setting_get_member(g, "protocols");
+	for (i = 0; t->protocols != NULL && t->protocols[i] != NULL; i++)
+		if (strcmp(t->protocols[i], "TLSv1.2") != 0 &&
+		    strcmp(t->protocols[i], "TLSv1.3") != 0)
+			cerr(cp, s, "%s: protocols: '%s' is not supported "
+			    "(TLSv1.2, TLSv1.3; older versions are refused)",
+			    tctx, t->protocols[i]);
+	s = config_setting_get_member(g, "alpn");
+	for (i = 0; t->alpn != NULL && t->alpn[i] != NULL; i++)
+		if (strlen(t->alpn[i]) > 255)
+			cerr(cp, s, "%s: alpn: '%.20s...' is longer than 255 "
+			    "bytes", tctx, t->alpn[i]);
+	if (t->verify_client != TLS_VERIFY_NONE && t->client_ca == NULL)
+		cerr(cp, config_setting_get_member(g, "verify_client"),
+		    "%s: verify_client = \"%s\" needs client_ca", tctx,
+		    verifies[t->verify_client]);
+	tls_conf_free(*p);
+	*p = t;
+}
+
 /* Check the type of s against k and store its value into base. */
 static void
 key_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
@@ -627,6 +856,34 @@ key_set(struct cparse *cp, const config_setting_t *s, const struct ckey *k,
 		return;
 	case KT_LDEF:
 		return;		/* ldef_parse() read it */
+	case KT_LIST:
+		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+			cerr(cp, s, "%s: %s: expected an array [ \"...\" ], "
+			    "got %s", ctx, k->name, type_name(t));
+			return;
+		}
+		strlist_set(cp, s, k, ctx, (char ***)p);
+		return;
+	case KT_TLS:
+		if (t != CONFIG_TYPE_GROUP) {
+			cerr(cp, s, "%s: %s: expected a group { ... }, got %s",
+			    ctx, k->name, type_name(t));
+			return;
+		}
+		tls_parse(cp, s, ctx, (struct tls_conf **)p);
+		return;
+	case KT_SNI:
+		if (t != CONFIG_TYPE_LIST) {
+			cerr(cp, s, "%s: %s: expected a list ( { ... } ), got "
+			    "%s", ctx, k->name, type_name(t));
+			return;
+		}
+		if (((struct tls_conf *)base)->sni != NULL) {
+			cerr(cp, s, "%s: %s: given twice", ctx, k->name);
+			return;
+		}
+		sni_parse(cp, s, ctx, base);
+		return;
 	default:
 		if (t != CONFIG_TYPE_STRING)
 			break;
@@ -701,7 +958,7 @@ ldef_parse(struct cparse *cp, const config_setting_t *g)
 		name = config_setting_name(s);
 		if ((k = key_find(SC_LISTENER, name)) == NULL)
 			cerr(cp, s, "%s: unknown key '%s'", ctx, name);
-		else if (k->required)
+		else if (k->required || k->type == KT_TLS)
 			cerr(cp, s, "%s: %s must be set in each listener",
 			    ctx, name);
 		else
@@ -717,6 +974,8 @@ lconf_copy(struct listener_conf *l, const struct listener_conf *t)
 	*l = *t;
 	l->owner = t->owner != NULL ? xstrdup(t->owner) : NULL;
 	l->group = t->group != NULL ? xstrdup(t->group) : NULL;
+	l->record = t->record != NULL ? xstrdup(t->record) : NULL;
+	l->tls = NULL;		/* never in listener_defaults */
 	l->allow = acl_ref(t->allow);
 	l->deny = acl_ref(t->deny);
 	l->proxy_trusted = acl_ref(t->proxy_trusted);
@@ -735,6 +994,7 @@ lconf_free(struct listener_conf *l)
 	acl_free(l->allow);
 	acl_free(l->deny);
 	acl_free(l->proxy_trusted);
+	tls_conf_free(l->tls);
 	free(l);
 }
 
@@ -994,6 +1254,10 @@ listener_check(struct cparse *cp, const config_setting_t *g,
 		} else
 			unix_owner_check(cp, g, ctx, l);
 	}
+	if (l->tls != NULL && (l->addr.kind == ASOCKD_UDP ||
+	    l->addr.kind == ASOCKD_UNIX_DGRAM))
+		cerr(cp, config_setting_get_member(g, "tls"), "%s: tls applies "
+		    "only to stream listeners (tcp://, unix:)", ctx);
 	if (l->sndq_low >= l->sndq_high)
 		cerr(cp, config_setting_get_member(g, "sndq_low") != NULL ?
 		    config_setting_get_member(g, "sndq_low") :
@@ -1504,6 +1768,14 @@ ktype_name(int type)
 		return "group";
 	case KT_PROXY:
 		return "string";
+	case KT_LIST:
+		return "array of strings";
+	case KT_VERIFY:
+		return "none|optional|require";
+	case KT_TLS:
+		return "group";
+	case KT_SNI:
+		return "list of groups";
 	}
 	return "?";
 }
@@ -1623,6 +1895,8 @@ config_print_keys(FILE *fp)
 		[SC_DAEMON] = "daemon",
 		[SC_PLUGIN] = "plugins.NAME",
 		[SC_LISTENER] = "listeners[]",
+		[SC_TLS] = "listeners[].tls",
+		[SC_SNI] = "listeners[].tls.sni[]",
 	};
 	const struct ckey	*k;
 	size_t			 i;

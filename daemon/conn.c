@@ -80,6 +80,28 @@ static void	 runq_cb(struct ev_loop *, ev_check *, int);
 static void	 runq_idle_cb(struct ev_loop *, ev_idle *, int);
 static void	 conn_sched(struct asockd_conn *);
 static void	 conn_input_resume(struct asockd_conn *);
+static void	 conn_accepted(struct asockd_conn *);
+
+/*
+ * Output not yet on the wire: the queue, and for TLS the ciphertext of
+ * the last record the kernel did not take.
+ */
+static int
+conn_unsent(const struct asockd_conn *c)
+{
+	return c->sendq.len > 0 || (c->tls != NULL && tls_want_write(c->tls));
+}
+
+/*
+ * The read watcher runs again: TLS may hold decrypted bytes the socket no
+ * longer signals, so make libev call us once more for them.
+ */
+static void
+conn_read_kick(struct asockd_conn *c)
+{
+	if (c->tls != NULL && ev_is_active(&c->rio) && tls_pending(c->tls))
+		ev_feed_event(proc.loop, &c->rio, EV_READ);
+}
 
 /*
  * Reading from c is held because c's own output queue is over its
@@ -219,6 +241,17 @@ conn_listener(const struct asockd_conn *c)
 }
 
 int
+conn_tls_info(const struct asockd_conn *c, struct asockd_tls_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->state == CONN_CONNECTING && c->listener == NULL)
+		return -ENOTCONN;
+	if (c->tls != NULL)
+		tls_info(c->tls, out);
+	return 0;
+}
+
+int
 conn_broadcast_frame(struct asockd_listener *l, const void *p, size_t len)
 {
 	struct asockd_conn	*c, *tmp;
@@ -338,7 +371,7 @@ conn_unref_finish(struct asockd_conn *c)
 	/* graceful: stop reading, flush, then finish */
 	conn_set_state(c, CONN_CLOSING);
 	ev_io_stop(proc.loop, &c->rio);
-	if (c->sendq.len == 0)
+	if (!conn_unsent(c))
 		conn_finish(c, reason);
 	else
 		ev_io_start(proc.loop, &c->wio);
@@ -455,13 +488,79 @@ conn_open(struct asockd_conn *c)
 
 	conn_set_state(c, CONN_OPEN);
 	c->notified = 1;
-	if (!c->rpaused)
+	if (!c->rpaused) {
 		ev_io_start(proc.loop, &c->rio);
+		conn_read_kick(c);	/* read ahead with the handshake */
+	}
+	if (c->tls != NULL && tls_want_write(c->tls))
+		ev_io_start(proc.loop, &c->wio);	/* its last flight */
 	if (idle > 0) {
 		ev_timer_set(&c->idle, idle, 0.);
 		ev_timer_start(proc.loop, &c->idle);
 	}
 	conn_oob_register(c);
+}
+
+/* The handshake is over: the watchers go back to the read/write paths. */
+static void
+conn_hs_over(struct asockd_conn *c)
+{
+	c->handshaking = 0;
+	ev_io_stop(proc.loop, &c->rio);
+	ev_io_stop(proc.loop, &c->wio);
+	ev_timer_stop(proc.loop, &c->idle);
+	ev_set_cb(&c->rio, conn_read_cb);
+	ev_set_cb(&c->wio, conn_write_cb);
+	c->last_active = ev_now(proc.loop);
+}
+
+/*
+ * A TLS connection's handshake: the read and write watchers call this
+ * instead of the read and write paths until it is done, and the idle
+ * timer counts handshake_timeout.  The plugin hears of the connection
+ * only once it is done (on_accept); a failure is one log line.
+ */
+static void
+conn_hs_cb(struct ev_loop *l, ev_io *w, int revents)
+{
+	struct asockd_conn	*c = w->data;
+	unsigned int		 supp;
+	int			 r;
+
+	if (tls_want_write(c->tls) && tls_flush(c->tls) == -1)
+		r = -1;
+	else
+		r = tls_handshake(c->tls);
+	if (r == 0) {
+		if (tls_want_write(c->tls))
+			ev_io_start(l, &c->wio);
+		else
+			ev_io_stop(l, &c->wio);
+		return;
+	}
+	if (r == -1 && c->listener == NULL) {
+		conn_log(c, LOG_NOTICE, "TLS handshake failed: %s",
+		    tls_error(c->tls));
+		conn_hs_over(c);
+		conn_connected(c, -EPROTO);
+		return;
+	}
+	if (r == -1) {
+		if (tls_log_ok(c->peer, &supp))
+			conn_log(c, LOG_NOTICE, "TLS handshake failed: %s%s",
+			    tls_error(c->tls), supp ? " (more failures from "
+			    "this address were not logged)" : "");
+		c->close_reason = ASOCKD_CLOSE_LOCAL;
+		conn_finish(c, ASOCKD_CLOSE_LOCAL);	/* the alert goes out */
+		return;
+	}
+	conn_hs_over(c);
+	conn_log(c, LOG_DEBUG, "TLS handshake done");
+	/* either may free c; conn_open() flushes the handshake's tail */
+	if (c->listener == NULL)
+		conn_connected(c, 0);	/* on_connect */
+	else
+		conn_accepted(c);	/* on_accept */
 }
 
 void
@@ -470,7 +569,7 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 {
 	struct asockd_conn	*c;
 	char			 peer[160];
-	int			 one = 1, rc = 0;
+	int			 one = 1;
 
 	if (l->kind == ASOCKD_TCP)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -482,6 +581,26 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 	if (l->conf->record != NULL)
 		c->rec = record_open(l->conf->record, l->conf, c->id, peer, fd,
 		    ev_now(proc.loop));
+	if (l->conf->tls == NULL) {
+		conn_accepted(c);
+		return;
+	}
+	/* CONN_CONNECTING until the handshake is done */
+	c->tls = tls_server(l->conf->tls, fd);
+	c->handshaking = 1;
+	ev_set_cb(&c->rio, conn_hs_cb);
+	ev_set_cb(&c->wio, conn_hs_cb);
+	ev_io_start(proc.loop, &c->rio);
+	ev_timer_set(&c->idle, l->conf->tls->handshake_timeout, 0.);
+	ev_timer_start(proc.loop, &c->idle);
+}
+
+/* The connection is set up (and its handshake done): tell the plugin. */
+static void
+conn_accepted(struct asockd_conn *c)
+{
+	struct asockd_listener	*l = c->listener;
+	int			 rc = 0;
 
 	conn_ref(c);
 	conn_set_state(c, CONN_OPEN);	/* on_accept may send a greeting */
@@ -543,9 +662,22 @@ conn_connected(struct asockd_conn *c, int err)
 		err = -soerr;
 	}
 	ev_io_stop(proc.loop, &c->wio);
-	if (err != 0 && connect_retry(c, err) == 0)
+	if (err != 0 && c->tls == NULL && connect_retry(c, err) == 0)
 		return;		/* another address of the name is tried */
 	connect_forget(c);
+	if (err == 0 && c->tls_host != NULL && c->tls == NULL) {
+		/* tls://: on_connect once the handshake is done */
+		c->tls = tls_client(c->fd, c->tls_host);
+		c->handshaking = 1;
+		ev_set_cb(&c->rio, conn_hs_cb);
+		ev_set_cb(&c->wio, conn_hs_cb);
+		ev_io_start(proc.loop, &c->rio);
+		ev_timer_set(&c->idle, DEF_HANDSHAKE_TIMEOUT, 0.);
+		ev_timer_start(proc.loop, &c->idle);
+		/* the ClientHello goes out now */
+		conn_hs_cb(proc.loop, &c->wio, EV_WRITE);
+		return;
+	}
 	if (err == 0) {
 		conn_set_state(c, CONN_OPEN);
 		conn_log(c, LOG_DEBUG, "connected");
@@ -656,6 +788,13 @@ conn_finish(struct asockd_conn *c, int reason)
 		CB_CALL_P(c->inst, d->on_close(c, reason));
 		c->refs--;
 	}
+	if (c->tls != NULL) {
+		/* a graceful close ends the TLS stream with close_notify */
+		if (!c->aborting)
+			tls_shutdown(c->tls);
+		tls_free(c->tls);
+		c->tls = NULL;
+	}
 	if (c->fd != -1) {
 		/* an abort discards output: tell a TCP peer with a reset */
 		if (c->aborting)
@@ -689,6 +828,7 @@ conn_finish(struct asockd_conn *c, int reason)
 		    (unsigned long long)c->id, c->refs);
 	free(c->peer);
 	policy_peer_free(c->pp);
+	free(c->tls_host);
 	free(c);
 	if (l != NULL)
 		listener_conn_gone(l);
@@ -863,12 +1003,25 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 		if (cap > ASOCKD_READ_BUF)
 			cap = ASOCKD_READ_BUF;	/* a bounded share per turn */
 	}
-	n = recv(c->fd, buf, cap, 0);
+	if (c->tls == NULL)
+		n = recv(c->fd, buf, cap, 0);
+	else {
+		if (tls_write_wants_read(c->tls))
+			ev_io_start(l, &c->wio);	/* the write goes on */
+		n = tls_read(c->tls, buf, cap);
+		if (tls_want_write(c->tls))
+			ev_io_start(l, &c->wio);	/* e.g. a key update */
+	}
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		conn_log(c, LOG_DEBUG, "recv: %s", strerror(errno));
-		conn_abort(c, errno_reason(errno));
+		if (c->tls != NULL)
+			conn_log(c, errno == EPROTO ? LOG_NOTICE : LOG_DEBUG,
+			    "TLS: %s", tls_error(c->tls));
+		else
+			conn_log(c, LOG_DEBUG, "recv: %s", strerror(errno));
+		conn_abort(c, errno == EPROTO ? ASOCKD_CLOSE_PROTOCOL :
+		    errno_reason(errno));
 		return;
 	}
 	conn_ref(c);
@@ -896,6 +1049,8 @@ conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
 	}
 	if (consumed >= 0 && c->pending)
 		conn_sched(c);
+	else if (c->tls != NULL && c->state == CONN_OPEN)
+		conn_read_kick(c);
 	conn_unref(c);
 }
 
@@ -975,8 +1130,10 @@ conn_input_resume(struct asockd_conn *c)
 		return;
 	if (c->pending)
 		conn_sched(c);
-	else if (!c->eof)
+	else if (!c->eof) {
 		ev_io_start(proc.loop, &c->rio);
+		conn_read_kick(c);
+	}
 }
 
 static void
@@ -984,11 +1141,18 @@ conn_drained(struct asockd_conn *c)
 {
 	const struct asockd_plugin	*d = c->inst->desc;
 
-	if (c->sendq.len == 0) {
+	if (!conn_unsent(c)) {
 		ev_io_stop(proc.loop, &c->wio);
 		if (c->state == CONN_CLOSING) {
 			conn_finish(c, c->close_reason);
 			return;
+		}
+		if (c->shut_wr && !c->wr_done && c->tls != NULL) {
+			tls_shutdown(c->tls);	/* close_notify first */
+			if (tls_want_write(c->tls)) {
+				ev_io_start(proc.loop, &c->wio);
+				return;
+			}
 		}
 		if (c->shut_wr && !c->wr_done) {
 			shutdown(c->fd, SHUT_WR);
@@ -1020,9 +1184,17 @@ conn_write_cb(struct ev_loop *l, ev_io *w, int revents)
 		conn_connected(c, 0);
 		return;
 	}
-	n = sendq_flush(&c->sendq, c->fd);
+	if (c->tls == NULL)
+		n = sendq_flush(&c->sendq, c->fd);
+	else if ((n = tls_flush(c->tls)) == 0) {
+		n = tls_flush_queue(c->tls, &c->sendq);
+		if (tls_write_wants_read(c->tls))
+			ev_io_stop(l, &c->wio);	/* conn_read_cb restarts it */
+	} else if (n == 1)
+		n = 0;
 	if (n == -1) {
-		conn_log(c, LOG_DEBUG, "sendmsg: %s", strerror(errno));
+		conn_log(c, LOG_DEBUG, "%s: %s", c->tls ? "TLS write" :
+		    "sendmsg", strerror(errno));
 		c->aborting = 1;
 		conn_finish(c, errno_reason(errno));
 		return;
@@ -1058,11 +1230,14 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 			msg.msg_iov = (struct iovec *)(uintptr_t)iov;
 			msg.msg_iovlen = cnt;
 		}
-		do
-			n = cnt == 1 ? send(c->fd, iov[0].iov_base,
-			    iov[0].iov_len, MSG_NOSIGNAL) :
-			    sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-		while (n == -1 && errno == EINTR);
+		if (c->tls != NULL)
+			n = tls_writev(c->tls, iov, cnt);
+		else
+			do
+				n = cnt == 1 ? send(c->fd, iov[0].iov_base,
+				    iov[0].iov_len, MSG_NOSIGNAL) :
+				    sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+			while (n == -1 && errno == EINTR);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				err = errno;
@@ -1079,8 +1254,11 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 			/* traffic out */
 			c->last_active = ev_now(proc.loop);
 		}
-		if ((size_t)n == total)
+		if ((size_t)n == total) {
+			if (c->tls != NULL && tls_want_write(c->tls))
+				ev_io_start(proc.loop, &c->wio);
 			return 0;	/* the common case: nothing copied */
+		}
 	}
 	if (c->sendq.len + (total - (size_t)n) > c->sndq_max) {
 		/* a safety net for plugins that ignore writable() */
@@ -1148,6 +1326,15 @@ conn_shutdown_write(struct asockd_conn *c)
 	if (c->shut_wr)
 		return -EALREADY;
 	c->shut_wr = 1;
+	if (c->tls != NULL) {
+		/* close_notify, then SHUT_WR, once all is out */
+		if (!conn_unsent(c))
+			tls_shutdown(c->tls);
+		if (conn_unsent(c)) {
+			ev_io_start(proc.loop, &c->wio);
+			return 0;
+		}
+	}
 	if (c->sendq.len == 0) {
 		if (shutdown(c->fd, SHUT_WR) == -1)
 			return -errno;
@@ -1173,8 +1360,26 @@ static void
 conn_idle_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct asockd_conn	*c = w->data;
-	double			 timeout = c->listener->conf->idle_timeout;
-	double			 left;
+	double			 timeout, left;
+	unsigned int		 supp;
+
+	if (c->handshaking && c->listener == NULL) {
+		conn_log(c, LOG_NOTICE, "TLS handshake timed out after %.1f s",
+		    DEF_HANDSHAKE_TIMEOUT);
+		conn_hs_over(c);
+		conn_connected(c, -ETIMEDOUT);
+		return;
+	}
+	if (c->handshaking) {
+		if (tls_log_ok(c->peer, &supp))
+			conn_log(c, LOG_NOTICE, "TLS handshake timed out after"
+			    " %.1f s",
+			    c->listener->conf->tls->handshake_timeout);
+		c->close_reason = ASOCKD_CLOSE_LOCAL;
+		conn_finish(c, ASOCKD_CLOSE_LOCAL);
+		return;
+	}
+	timeout = c->listener->conf->idle_timeout;
 
 	/* lazy re-arming: activity only updates last_active */
 	left = c->last_active + timeout - ev_now(l);

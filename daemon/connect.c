@@ -205,15 +205,25 @@ connect_start(struct asockd_instance *inst, const char *target,
 	struct addr		 a;
 	pthread_t		 tid;
 	pthread_attr_t		 attr;
-	char			 err[256], peer[300];
-	int			 fd;
+	char			 err[256], peer[300], *tcp = NULL;
+	int			 fd, tls = 0, rc;
 
 	if (!connect_ready)
 		return -EAGAIN;
-	if (addr_parse(target, 0, &a, err, sizeof(err)) == -1)
+	/* tls://HOST:PORT is tcp://HOST:PORT with a verified TLS client */
+	if (strncmp(target, "tls://", 6) == 0) {
+		tls = 1;
+		xasprintf(&tcp, "tcp://%s", target + 6);
+		target = tcp;
+	}
+	rc = addr_parse(target, 0, &a, err, sizeof(err));
+	free(tcp);
+	if (rc == -1)
 		return -EINVAL;
 	if (a.kind != ASOCKD_TCP && a.kind != ASOCKD_UNIX)
 		return -EPROTONOSUPPORT;
+	if (tls && a.host[0] == '\0')
+		return -EINVAL;		/* nothing to verify against */
 	if (a.sslen > 0) {
 		/* a literal address: connect now */
 		if ((fd = connect_sock(&a)) < 0)
@@ -221,6 +231,8 @@ connect_start(struct asockd_instance *inst, const char *target,
 		addr_format((struct sockaddr *)&a.ss, a.sslen, peer,
 		    sizeof(peer));
 		c = conn_outbound(inst, fd, peer, udata);
+		if (tls)
+			c->tls_host = xstrdup(a.host);
 		if (out != NULL)
 			*out = c;
 		return 0;
@@ -231,6 +243,8 @@ connect_start(struct asockd_instance *inst, const char *target,
 	xasprintf(&r->port, "%d", a.port);
 	snprintf(peer, sizeof(peer), "%s:%d", a.host, a.port);
 	c = conn_outbound(inst, -1, peer, udata);
+	if (tls)
+		c->tls_host = xstrdup(a.host);
 	c->resolving = r;
 	r->conn = c;
 	r->in_thread = 1;

@@ -380,6 +380,14 @@ host_send_frame(struct asockd_conn *c, const void *buf, size_t len)
 }
 
 static int
+host_tls_info(struct asockd_conn *c, struct asockd_tls_info *out)
+{
+	if (c == NULL || out == NULL)
+		return -EINVAL;
+	return conn_tls_info(c, out);
+}
+
+static int
 host_wr_send(struct asockd_conn *c, struct asockd_writer *w)
 {
 	const void	*p;
@@ -550,4 +558,6 @@ const struct asockd_host host_api = {
 	.bus_publish = bus_publish,
 	.bus_subscribe = bus_subscribe,
 	.bus_unsubscribe = bus_unsubscribe,
+	/* --- TLS (ABI 1.3) --- */
+	.tls_info = host_tls_info,
 };

@@ -215,6 +215,8 @@ config_test(FILE *okfp)
 		errors++;
 	if (listener_check_all(proc.conf) == -1)
 		errors++;
+	if (tls_load_all(proc.conf) == -1)
+		errors++;
 	if (dir_check(proc.conf->log_file, "daemon.log_file") == -1 ||
 	    dir_check(proc.conf->pidfile, "daemon.pidfile") == -1 ||
 	    dir_check(proc.conf->control, "daemon.control") == -1)

@@ -610,7 +610,9 @@ master_reload(void)
 		notify_status("READY=1\n");
 		return;
 	}
-	if (worker_privs(nc, 0) == -1 || listener_swap(nc, &oldl) == -1) {
+	/* certificates and keys are read here, before the fork */
+	if (tls_load_all(nc) == -1 || worker_privs(nc, 0) == -1 ||
+	    listener_swap(nc, &oldl) == -1) {
 		log_warnx("reload: keeping the running configuration");
 		master_stats.reloads_failed++;
 		config_free(nc);
@@ -946,6 +948,12 @@ master_run(const char *pd, int foreground)
 	/* from here on every line (the bound addresses too) goes there */
 	if (proc.conf->log_file != NULL && master_log_open(proc.conf) == -1)
 		return 1;
+	/* keys readable only by root: read while we still are root */
+	if (tls_load_all(proc.conf) == -1) {
+		log_errx("%s: a TLS certificate or key could not be loaded",
+		    proc.conf->file);
+		return 1;
+	}
 	if (listener_open_all(proc.conf) == -1) {
 		log_errx("%s: a listener could not be opened", proc.conf->file);
 		listener_free_all();

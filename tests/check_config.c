@@ -805,7 +805,11 @@ START_TEST(print_keys)
 		"listeners[].max_input", "listeners[].framing",
 		"listeners[].max_line", "listeners[].max_frame",
 		"listeners[].mode", "listeners[].owner", "listeners[].group",
-		"listeners[].workers",
+		"listeners[].workers", "listeners[].tls",
+		"listeners[].tls.certificate", "listeners[].tls.key",
+		"listeners[].tls.verify_client",
+		"listeners[].tls.handshake_timeout",
+		"listeners[].tls.sni[].server_name",
 	};
 	FILE	*fp;
 	size_t	 i;

@@ -175,6 +175,33 @@ struct asockd_spawn {
  * host->size (or host->abi_minor) before calling a member that a newer
  * minor version added.
  */
+/*
+ * What host->tls_info tells of a connection (ABI 1.3).  Filled by the
+ * host, owned by the plugin (a copy: it stays valid after the call).
+ * Strings are NUL-terminated, "" when there is nothing to say, and cut
+ * short to fit.
+ */
+struct asockd_tls_info {
+	int	 tls;			/* 1: TLS; 0: plaintext (all else
+					   empty) */
+	char	 version[16];		/* "TLSv1.2", "TLSv1.3" */
+	char	 cipher[64];		/* "TLS_AES_256_GCM_SHA384" */
+	char	 sni[256];		/* server name the client asked for */
+	char	 alpn[256];		/* ALPN protocol agreed on */
+	int	 client_cert;		/* 1: the client sent a certificate */
+	char	 client_subject[512];	/* its subject, RFC 2253 */
+	char	 client_sha256[96];	/* its SHA-256, "AB:CD:..." */
+	/*
+	 * The verification of the client certificate: 0 verified (or none
+	 * asked for and sent), else OpenSSL's X509_V_ERR_* code, with its
+	 * text in verify_error.  With verify_client = "require" or
+	 * "optional" a certificate that fails is refused at the handshake,
+	 * so a plugin sees 0 there.
+	 */
+	long	 verify_result;
+	char	 verify_error[128];
+};
+
 struct asockd_host {
 	uint16_t abi_major;	/* read-only: the daemon's ASOCKD_ABI_MAJOR */
 	uint16_t abi_minor;	/* read-only: the daemon's ASOCKD_ABI_MINOR */
@@ -311,7 +338,12 @@ struct asockd_host {
 	 * *out (may be NULL); -EINVAL for a malformed target,
 	 * -EPROTONOSUPPORT for udp:// or unix-dgram:, or the error of a
 	 * literal address's connect(2) that failed at once (then
-	 * on_connect is not called).
+	 * on_connect is not called).  Since ABI 1.3 target may be
+	 * "tls://host:port": the connect, then a verified TLS client
+	 * handshake (the system's CA store, SNI, the certificate must name
+	 * host) before on_connect, which gets -EPROTO when the handshake
+	 * fails and -ETIMEDOUT when it takes over 10 s; the plugin then
+	 * sends and receives plaintext.
 	 */
 	int	(*connect)(struct asockd_instance *inst, const char *target,
 		    void *udata, struct asockd_conn **out);
@@ -556,6 +588,18 @@ struct asockd_host {
 	 * subscribed.  Safe inside on_bus. */
 	int	(*bus_unsubscribe)(struct asockd_instance *inst,
 		    const char *channel);
+
+	/* --- TLS (ABI 1.3) --- */
+
+	/*
+	 * Fill *out (owned by the caller) with the TLS facts of c: whether
+	 * it speaks TLS, the protocol version, the cipher, the SNI name,
+	 * the ALPN protocol and the client certificate.  0 (also for a
+	 * plaintext connection: out->tls = 0), -EINVAL for a NULL argument,
+	 * -ENOTCONN for an outbound connection not yet connected.  Valid
+	 * from on_accept to on_close included.
+	 */
+	int	(*tls_info)(struct asockd_conn *c, struct asockd_tls_info *out);
 };
 
 /* TLV types for host->proxy_tlv (HAProxy's proxy-protocol.txt). */
