@@ -33,6 +33,8 @@ struct acl {
 	int			 has_unix;	/* "unix" was listed */
 	size_t			 n, cap;
 	struct acl_range	*r;
+	char			**src;		/* the entries as written */
+	size_t			 nsrc;
 };
 
 static int
@@ -173,12 +175,39 @@ acl_free(struct acl *a)
 {
 	if (a == NULL || --a->refs > 0)
 		return;
+	while (a->nsrc > 0)
+		free(a->src[--a->nsrc]);
+	free(a->src);
 	free(a->r);
 	free(a);
 }
 
+static int	 add(struct acl *, const char *, char *, size_t);
+
 int
 acl_add(struct acl *a, const char *s, char *err, size_t errlen)
+{
+	if (add(a, s, err, errlen) == -1)
+		return -1;
+	a->src = xrealloc(a->src, (a->nsrc + 1) * sizeof(*a->src));
+	a->src[a->nsrc++] = xstrdup(s);
+	return 0;
+}
+
+/* "[ "10.0.0.0/8", "unix" ]": the entries as they were added (asockd -T). */
+void
+acl_print(const struct acl *a, FILE *fp)
+{
+	size_t	 i;
+
+	fputs("[", fp);
+	for (i = 0; i < a->nsrc; i++)
+		fprintf(fp, "%s \"%s\"", i > 0 ? "," : "", a->src[i]);
+	fputs(" ]", fp);
+}
+
+static int
+add(struct acl *a, const char *s, char *err, size_t errlen)
 {
 	unsigned char	 b[16];
 	char		 host[INET6_ADDRSTRLEN + 1], *end;

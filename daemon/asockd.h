@@ -439,6 +439,8 @@ void	 acl_finish(struct acl *);
 int	 acl_match(const struct acl *, const struct acl_key *);
 int	 acl_match_unix(const struct acl *);
 size_t	 acl_ranges(const struct acl *);
+/* Print the entries as they were added, as a libconfig array. */
+void	 acl_print(const struct acl *, FILE *);
 /* The canonical key of an AF_INET/AF_INET6 address; -1 for others. */
 int	 acl_key(const struct sockaddr *, socklen_t, struct acl_key *);
 /* 1 when k is an IPv4 (mapped) address. */

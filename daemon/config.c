@@ -1780,6 +1780,10 @@ ktype_name(int type)
 	return "?";
 }
 
+static void	 list_dump(FILE *, const char *, char *const *, const char *);
+static void	 tls_dump(FILE *, const char *, const struct tls_conf *,
+		    const char *);
+
 /* One key of scope at base as libconfig text; nothing when unset. */
 static void
 key_dump(FILE *fp, const struct ckey *k, const void *base, const char *ind)
@@ -1834,7 +1838,84 @@ key_dump(FILE *fp, const struct ckey *k, const void *base, const char *ind)
 		fprintf(fp, "%s%s = \"%04o\";\n", ind, k->name,
 		    *(const int *)(const void *)p);
 		break;
+	case KT_BOOL:
+		fprintf(fp, "%s%s = %s;\n", ind, k->name,
+		    *(const int *)(const void *)p ? "true" : "false");
+		break;
+	case KT_PROXY:
+		if ((v = *(const int *)(const void *)p) == 0)
+			return;
+		fprintf(fp, "%s%s = \"%s\";\n", ind, k->name,
+		    v == PROXY_V1 ? "v1" : v == PROXY_V2 ? "v2" : "any");
+		break;
+	case KT_ACL:
+		if (*(struct acl *const *)(const void *)p == NULL)
+			return;
+		fprintf(fp, "%s%s = ", ind, k->name);
+		acl_print(*(struct acl *const *)(const void *)p, fp);
+		fputs(";\n", fp);
+		break;
+	case KT_LIST:
+		list_dump(fp, k->name, *(char **const *)(const void *)p, ind);
+		break;
+	case KT_VERIFY:
+		fprintf(fp, "%s%s = \"%s\";\n", ind, k->name,
+		    verifies[*(const int *)(const void *)p]);
+		break;
+	case KT_TLS:
+		tls_dump(fp, k->name,
+		    *(struct tls_conf *const *)(const void *)p, ind);
+		break;
+	case KT_LDEF:	/* merged into every listener */
+	case KT_SNI:	/* inside tls_dump */
+		break;
 	}
+}
+
+/* name = [ "a", "b" ]; nothing when unset. */
+static void
+list_dump(FILE *fp, const char *name, char *const *l, const char *ind)
+{
+	size_t	 i;
+
+	if (l == NULL)
+		return;
+	fprintf(fp, "%s%s = [", ind, name);
+	for (i = 0; l[i] != NULL; i++)
+		fprintf(fp, "%s \"%s\"", i > 0 ? "," : "", l[i]);
+	fputs(" ];\n", fp);
+}
+
+/* A listener's tls group with its sni list; nothing when plaintext. */
+static void
+tls_dump(FILE *fp, const char *name, const struct tls_conf *t,
+    const char *ind)
+{
+	char	 in2[32], in3[32];
+	size_t	 i, j;
+
+	if (t == NULL)
+		return;
+	snprintf(in2, sizeof(in2), "%s  ", ind);
+	snprintf(in3, sizeof(in3), "%s    ", ind);
+	fprintf(fp, "%s%s = {\n", ind, name);
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].scope == SC_TLS)
+			key_dump(fp, &keys[i], t, in2);
+	if (t->nsni > 0) {
+		fprintf(fp, "%ssni = (\n", in2);
+		for (j = 0; j < t->nsni; j++) {
+			fprintf(fp, "%s  {\n", in2);
+			for (i = 0; i < NKEYS; i++)
+				if (keys[i].scope == SC_SNI)
+					key_dump(fp, &keys[i], &t->sni[j],
+					    in3);
+			fprintf(fp, "%s  }%s\n", in2,
+			    j + 1 < t->nsni ? "," : "");
+		}
+		fprintf(fp, "%s);\n", in2);
+	}
+	fprintf(fp, "%s};\n", ind);
 }
 
 void
@@ -1872,6 +1953,10 @@ config_dump(FILE *fp, const struct config *c)
 			if (!unix_l && (strcmp(keys[i].name, "mode") == 0 ||
 			    strcmp(keys[i].name, "owner") == 0 ||
 			    strcmp(keys[i].name, "group") == 0))
+				continue;
+			/* ipv6only: IPv6 listeners only */
+			if (lc->addr.ss.ss_family != AF_INET6 &&
+			    strcmp(keys[i].name, "ipv6only") == 0)
 				continue;
 			if (unix_l && strcmp(keys[i].name, "listen") == 0) {
 				/* as resolved against its file's directory */

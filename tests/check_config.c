@@ -1116,6 +1116,55 @@ START_TEST(test_dump)
 }
 END_TEST
 
+/* -T prints TLS groups, address lists, PROXY and ipv6only so that the
+ * dump reads back as the same configuration. */
+START_TEST(test_dump_tls_access)
+{
+	struct config	*c, *c2;
+	char		*dir, *path, *again, *t1, *t2;
+
+	dir = testdir();
+	free(writef(dir, "c.pem", "x"));
+	free(writef(dir, "k.pem", "x"));
+	free(writef(dir, "b.pem", "x"));
+	path = writef(dir, "tls.conf",
+	    "plugins: { echo: { path = \"echo.so\"; }; };\n"
+	    "listeners: (\n"
+	    " { name = \"t\"; listen = \"tcp://127.0.0.1:0\"; plugin ="
+	    " \"echo\"; allow = [ \"127.0.0.0/8\", \"::1\" ];"
+	    " deny = \"127.0.0.3\"; tls = { certificate = \"c.pem\";"
+	    " key = \"k.pem\"; alpn = [ \"http/1.1\" ];"
+	    " sni = ( { server_name = \"b.example\"; certificate ="
+	    " \"b.pem\"; key = \"k.pem\"; } ); }; },\n"
+	    " { name = \"p\"; listen = \"tcp://[::1]:0\"; plugin ="
+	    " \"echo\"; ipv6only = false; proxy_protocol = \"v2\";"
+	    " proxy_trusted = [ \"::1\" ]; }\n"
+	    ");\n");
+	ck_assert_ptr_nonnull(c = load(path, NULL));
+	t1 = dump_text(c);
+	ck_assert_msg(strstr(t1, "    allow = [ \"127.0.0.0/8\", \"::1\" ];\n")
+	    != NULL && strstr(t1, "    deny = [ \"127.0.0.3\" ];\n") != NULL &&
+	    strstr(t1, "    tls = {\n") != NULL &&
+	    strstr(t1, "      alpn = [ \"http/1.1\" ];\n") != NULL &&
+	    strstr(t1, "        server_name = \"b.example\";\n") != NULL &&
+	    strstr(t1, "    ipv6only = false;\n") != NULL &&
+	    strstr(t1, "    proxy_protocol = \"v2\";\n") != NULL, "%s", t1);
+	again = writef(dir, "again.conf", t1);
+	ck_assert_ptr_nonnull(c2 = load(again, NULL));
+	t2 = dump_text(c2);
+	strip_comments(t1);
+	strip_comments(t2);
+	ck_assert_str_eq(t1, t2);
+	config_free(c);
+	config_free(c2);
+	free(t1);
+	free(t2);
+	free(again);
+	free(path);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1141,6 +1190,7 @@ config_suite(void)
 	tcase_add_test(tc, include);
 	tcase_add_test(tc, relative_pidfile);
 	tcase_add_test(tc, test_dump);
+	tcase_add_test(tc, test_dump_tls_access);
 	tcase_add_test(tc, dropin_order);
 	tcase_add_test(tc, dropin_errors);
 	suite_add_tcase(s, tc);
