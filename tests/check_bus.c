@@ -321,7 +321,7 @@ START_TEST(test_local_slow)
 		nfast++;
 	}
 	ck_assert_msg(other != -1, "every client landed on one worker");
-	memset(text, 'x', sizeof(text));
+	memset(text, 'x', sizeof(text) - 1);
 	for (sent = 0; sent < 300; sent++) {
 		cmd(fast[0], "say", text, NULL);
 		/* every fast member gets it; left events may come between */
@@ -947,7 +947,7 @@ START_TEST(test_local_stopped_worker)
 	ck_assert_msg(talker != -1, "every client landed on one worker");
 	stopped = pid0;
 	ck_assert_int_eq(kill((pid_t)stopped, SIGSTOP), 0);
-	memset(text, 'x', sizeof(text));
+	memset(text, 'x', sizeof(text) - 1);
 	/* 300 x 60 kB: far more than the socket and the 8 MiB queue */
 	for (sent = 0; sent < 300; sent++) {
 		cmd(fd[talker], "say", text, NULL);

@@ -87,6 +87,13 @@ int		 h_wait_eof(int fd, int timeout_ms);
 
 /* Resident set size of pid in KiB (from /proc), -1 on error. */
 long		 h_rss_kb(pid_t pid);
+/* A bound on memory growth in KiB: kb, or 8 times it under
+ * AddressSanitizer, whose quarantine keeps freed memory resident. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_BOUND_KB(kb)	((kb) * 8L)
+#else
+#define RSS_BOUND_KB(kb)	((long)(kb))
+#endif
 /* Milliseconds from a monotonic clock. */
 long long	 h_now_ms(void);
 
