@@ -225,10 +225,17 @@ stream_read(const redisReply *st)
 	    st->element[0]->len - plen);
 	if (c == NULL || (ents = st->element[1])->type != REDIS_REPLY_ARRAY)
 		return;
-	for (j = 0; j < ents->elements; j++)
+	for (j = 0; j < ents->elements; j++) {
 		if (entry_parse(ents->element[j], &ms, &seq, &data,
 		    &len) == 0)
 			entry_live(c, ms, seq, data, len);
+		/* a subscriber may have left inside on_bus, and with the
+		 * last one the channel is freed: look it up again */
+		if (j + 1 < ents->elements && (c = rchan_find(
+		    st->element[0]->str + plen, st->element[0]->len -
+		    plen)) == NULL)
+			break;
+	}
 }
 
 static void
