@@ -241,6 +241,28 @@ START_TEST(test_environment)
 }
 END_TEST
 
+/*
+ * The program leads a process group of its own (child_kill signals the
+ * group) and has no controlling terminal: /proc/self/stat's pgrp is its
+ * pid, tty_nr is 0.
+ */
+START_TEST(test_process_group)
+{
+	char	 out[1024], *p;
+	int	 pid, pgrp, tty;
+
+	start("[exec]\ncommand = /bin/cat /proc/self/stat\n");
+	ck_assert_int_gt(talk("", out, sizeof(out)), 0);
+	ck_assert_int_eq(sscanf(out, "%d", &pid), 1);
+	ck_assert_ptr_nonnull(p = strrchr(out, ')'));
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %d %*d %d", &pgrp, &tty), 2);
+	ck_assert_int_eq(pgrp, pid);
+	ck_assert_int_eq(tty, 0);
+	ck_assert(no_children());
+	stop();
+}
+END_TEST
+
 /* On a unix: listener only PROTO=UNIX is set. */
 START_TEST(test_environment_unix)
 {
@@ -644,6 +666,7 @@ exec_suite(void)
 	tcase_add_checked_fixture(tc, NULL, stop);
 	tcase_add_test(tc, test_echo);
 	tcase_add_test(tc, test_environment);
+	tcase_add_test(tc, test_process_group);
 	tcase_add_test(tc, test_environment_unix);
 	tcase_add_test(tc, test_no_fd_leak);
 	tcase_add_test(tc, test_stderr);

@@ -463,7 +463,9 @@ struct asockd_host {
 
 	/*
 	 * Start a program (vfork + execve, so it is cheap even from a big
-	 * worker).  The child gets a session and process group of its own,
+	 * worker).  The child gets a process group of its own and no
+	 * controlling terminal (a session of its own only when the worker
+	 * has one: setsid costs a scheduler autogroup per program),
 	 * SIGTERM when the worker dies (PR_SET_PDEATHSIG), default signal
 	 * handlers, an empty signal mask, the limits, nice
 	 * value, directory and ids of sp, and exactly three descriptors:
