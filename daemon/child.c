@@ -1,20 +1,28 @@
 /*
  * child.c - child processes that plugins start (host->spawn).
  *
- * A child is started with vfork() and execve(): the parent is suspended
- * until the exec (or the child's _exit), so no page tables are copied and
- * the cost does not grow with the worker's size.  Between the two the
- * child runs on the parent's memory, so it does only async-signal-safe
- * system calls on data the parent prepared: it resets every signal
- * handler (the parent blocks all signals around vfork so that none of
- * its handlers runs in the child), makes a session of its own (so a kill
- * reaches a shell's children too), wires its standard descriptors,
- * closes every other one, applies the limits, nice value, directory and
- * ids, and execs.  The ids are set with the raw system calls: glibc's
- * setuid() would signal the parent's other threads (the resolver's).
- * A step that fails leaves its errno in memory the parent reads once
- * vfork returns, and the child _exits; then the call fails with that
- * errno and no exit callback follows.
+ * A child is started with fork() and execve().  The worker goes on at
+ * once: it does not wait for the child to be scheduled, set itself up
+ * and exec, as it would with vfork().  On a busy machine that wait was
+ * the worker's bottleneck (0.4 to 0.8 ms per program with 8 programs
+ * starting at a time on 2 CPUs, against 0.13 ms with one; a setsid()
+ * in the vfork window alone took up to 0.27 ms, a scheduler autogroup
+ * per session), while fork() copies the page tables of a worker that is
+ * a few megabytes (docs/performance.md).  The child does only system
+ * calls (the resolver's thread may hold locks): it resets every signal
+ * handler (the parent blocks all signals around fork, so none of its
+ * handlers runs before), makes a session of its own (so a kill reaches
+ * a shell's children too), wires its standard descriptors, marks every
+ * other one close-on-exec, applies the limits, nice value, directory
+ * and ids, and execs.  The ids are set with the raw system calls, as
+ * glibc's setuid() would signal threads the child does not have.
+ *
+ * What is likely to fail (no such program, not executable, no such
+ * directory) is checked before the fork and fails the call.  A step
+ * that fails in the child after all writes its number and errno to a
+ * close-on-exec pipe and _exits with 127; when the child is reaped the
+ * host logs the step and the error, and the exit callback follows as for
+ * any exit.
  *
  * The host owns SIGCHLD: each child has an ev_child watcher, libev's
  * SIGCHLD handler reaps every child (also ones no watcher asked for), and
@@ -28,6 +36,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -50,6 +59,8 @@ struct asockd_child {
 	ev_tstamp		 started;
 	int			 killing;	/* SIGTERM sent */
 	int			 killed;	/* SIGKILL sent */
+	int			 errfd;		/* the child's failed step */
+	char			*prog;		/* argv[0], for that log line */
 	TAILQ_ENTRY(asockd_child) entry;
 };
 
@@ -58,12 +69,11 @@ static TAILQ_HEAD(, asockd_child) children =
     TAILQ_HEAD_INITIALIZER(children);
 static void		(*gone_hook)(void);
 
-/* What the vfork child needs, prepared by the parent. */
+/* What the child needs, prepared by the parent. */
 struct spawn_ctx {
 	const struct asockd_spawn *sp;
 	int			 fd0, fd1, fd2;	/* for stdin, stdout, stderr */
-	volatile int		 err;		/* errno of the failed step */
-	volatile int		 step;		/* which step failed */
+	int			 errfd;		/* close-on-exec pipe */
 };
 
 static const char *const step_names[] = {
@@ -76,16 +86,18 @@ enum {
 	STEP_CHDIR, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_SIGNALS
 };
 
+/* The step and errno to the parent (read when it reaps us), and out. */
 static void __attribute__((noreturn))
 child_fail(struct spawn_ctx *x, int step)
 {
-	x->err = errno;
-	x->step = step;
+	int	 msg[2] = { step, errno };
+
+	(void)write(x->errfd, msg, sizeof(msg));
 	_exit(127);
 }
 
-/* In the vfork child: only system calls, on memory the parent owns. */
-static void __attribute__((noreturn, noinline))
+/* In the forked child, up to the exec. */
+static void __attribute__((noreturn))
 child_exec(struct spawn_ctx *x)
 {
 	const struct asockd_spawn *sp = x->sp;
@@ -108,9 +120,11 @@ child_exec(struct spawn_ctx *x)
 	if (dup2(x->fd0, 0) == -1 || dup2(x->fd1, 1) == -1 ||
 	    dup2(x->fd2, 2) == -1)
 		child_fail(x, STEP_DUP2);
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) == -1)
+	/* every other one goes at the exec; errfd stays until then */
+	if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOEXEC */) == -1)
 		for (fd = 3; fd < 65536; fd++)
-			(void)close(fd);
+			if (fd != x->errfd)
+				(void)close(fd);
 	for (i = 0; i < sp->nrlimits; i++) {
 		rl.rlim_cur = sp->rlimits[i].cur;
 		rl.rlim_max = sp->rlimits[i].max;
@@ -141,16 +155,6 @@ child_exec(struct spawn_ctx *x)
 	child_fail(x, STEP_EXEC);
 }
 
-/* vfork in a frame of its own, so nothing of the caller is clobbered. */
-static pid_t __attribute__((noinline))
-child_vfork(struct spawn_ctx *x)
-{
-	pid_t	 pid;
-
-	if ((pid = vfork()) == 0)
-		child_exec(x);
-	return pid;
-}
 
 pid_t
 child_pid(const struct asockd_child *ch)
@@ -184,12 +188,21 @@ static void
 child_done(struct asockd_child *ch, int status)
 {
 	char	 what[128];
+	int	 msg[2];
 
 	ev_child_stop(proc.loop, &ch->w);
 	ev_timer_stop(proc.loop, &ch->kill_timer);
 	TAILQ_REMOVE(&children, ch, entry);
 	child_count--;
 	status_text(status, what, sizeof(what));
+	if (ch->errfd != -1) {
+		if (read(ch->errfd, msg, sizeof(msg)) == sizeof(msg) &&
+		    msg[0] >= 0 && msg[0] <= STEP_SIGNALS)
+			logit(LOG_NOTICE, "plugin %s: child %ld: cannot run %s:"
+			    " %s: %s", ch->inst->name, (long)ch->pid, ch->prog,
+			    step_names[msg[0]], strerror(msg[1]));
+		close(ch->errfd);
+	}
 	logit(LOG_INFO, "plugin %s: child %ld %s after %.3f s%s",
 	    ch->inst->name, (long)ch->pid, what,
 	    ev_now(proc.loop) - ch->started, ch->killed ?
@@ -197,6 +210,7 @@ child_done(struct asockd_child *ch, int status)
 	if (ch->cb != NULL) {
 		CB_CALL(ch->cb(ch, status, ch->arg));
 	}
+	free(ch->prog);
 	free(ch);
 	if (gone_hook != NULL)
 		gone_hook();
@@ -265,6 +279,8 @@ child_pair(int *ours, int *theirs)
 static int
 spawn_check(const struct asockd_spawn *sp)
 {
+	struct stat	 st;
+
 	if (sp == NULL || sp->size < sizeof(*sp) || sp->argv == NULL ||
 	    sp->argv[0] == NULL || strchr(sp->argv[0], '/') == NULL ||
 	    (sp->flags & ~(ASOCKD_SPAWN_STDIO | ASOCKD_SPAWN_STDERR)) != 0 ||
@@ -275,6 +291,18 @@ spawn_check(const struct asockd_spawn *sp)
 	    ((sp->uid != (uid_t)-1 && sp->uid != geteuid()) ||
 	    (sp->gid != (gid_t)-1 && sp->gid != getegid())))
 		return -EPERM;
+	/*
+	 * What is likely to fail is asked here, so that it fails the call;
+	 * what fails in the child after all is its exit (status 127).
+	 */
+	if (access(sp->argv[0], X_OK) == -1)
+		return -errno;
+	if (sp->cwd != NULL) {
+		if (stat(sp->cwd, &st) == -1)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
 	return 0;
 }
 
@@ -286,7 +314,7 @@ child_spawn(struct asockd_instance *inst, const struct asockd_spawn *sp,
 	struct spawn_ctx	 x;
 	sigset_t		 all, old;
 	int			 io[2] = { -1, -1 }, kid[2] = { -1, -1 };
-	int			 null, r, i;
+	int			 ep[2], null, r, i;
 	pid_t			 pid;
 
 	fds[0] = fds[1] = -1;
@@ -304,28 +332,32 @@ child_spawn(struct asockd_instance *inst, const struct asockd_spawn *sp,
 	x.sp = sp;
 	x.fd0 = x.fd1 = kid[0] != -1 ? kid[0] : null;
 	x.fd2 = kid[1] != -1 ? kid[1] : null;
-	x.step = -1;
+
+	if (pipe2(ep, O_CLOEXEC | O_NONBLOCK) == -1) {
+		r = -errno;
+		goto out;
+	}
+	x.errfd = ep[1];
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = child_vfork(&x);
+	if ((pid = fork()) == 0)
+		child_exec(&x);
 	r = pid == -1 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid != -1 && x.step != -1) {
-		/* it _exited before the exec: collect it here, not in libev */
-		(void)waitpid(pid, NULL, 0);
-		r = x.err != 0 ? -x.err : -EIO;
-		log_debug("plugin %s: spawn %s: %s: %s", inst->name,
-		    sp->argv[0], step_names[x.step], strerror(x.err));
-	}
-	if (r < 0)
+	close(ep[1]);
+	if (r < 0) {
+		close(ep[0]);
 		goto out;
+	}
 
 	ch = xcalloc(1, sizeof(*ch));
 	ch->pid = pid;
 	ch->inst = inst;
 	ch->cb = cb;
 	ch->arg = arg;
+	ch->errfd = ep[0];
+	ch->prog = xstrdup(sp->argv[0]);
 	ch->started = ev_now(proc.loop);
 	ev_child_init(&ch->w, child_cb, pid, 0);
 	ch->w.data = ch;

@@ -17,6 +17,9 @@
  * half-close (shutdown_write); once both directions have ended, both are
  * closed.  A reset, an error or a timeout on one side aborts the other.
  *
+ * With send_proxy the upstream's first bytes are a PROXY header (v1 or
+ * v2, host->connect_proxy) naming the client.
+ *
  * Passive health: max_fails failed connects within fail_timeout seconds
  * mark an upstream down for fail_timeout seconds.  When every upstream is
  * down they are all tried anyway (as nginx does), so a pool that has
@@ -60,6 +63,7 @@ struct proxy {
 	long long		 tries;
 	long long		 max_fails;	/* 0: no passive health */
 	double			 fail_timeout;
+	int			 send_proxy;	/* 0: off, 1: v1, 2: v2 */
 };
 
 struct pair {
@@ -149,7 +153,7 @@ proxy_init(const struct asockd_host *h, struct asockd_instance *inst,
     void **pdata)
 {
 	struct proxy	*px;
-	const char	*bal;
+	const char	*bal, *sp;
 	int		 r;
 
 	host = h;
@@ -171,6 +175,9 @@ proxy_init(const struct asockd_host *h, struct asockd_instance *inst,
 	bal = h->ini_str(inst, "proxy", "balance", "round_robin");
 	px->balance = strcmp(bal, "least_conn") == 0 ? BAL_LEAST :
 	    strcmp(bal, "source_hash") == 0 ? BAL_HASH : BAL_RR;
+	sp = h->ini_str(inst, "proxy", "send_proxy", "off");
+	px->send_proxy = strcmp(sp, "v1") == 0 ? 1 : strcmp(sp, "v2") == 0 ?
+	    2 : 0;
 	if (h->ini_double(inst, "proxy", "connect_timeout", 5,
 	    &px->connect_timeout) < 0 ||
 	    h->ini_int(inst, "proxy", "tries", 3, &px->tries) < 0 ||
@@ -319,7 +326,11 @@ pair_connect(struct pair *p)
 		p->ntries++;
 		p->ups = u;
 		u->active++;
-		r = host->connect(px->inst, u->uri, p, &p->up);
+		if (px->send_proxy != 0)
+			r = host->connect_proxy(px->inst, u->uri, p, &p->up,
+			    p->client, px->send_proxy);
+		else
+			r = host->connect(px->inst, u->uri, p, &p->up);
 		if (r == 0) {
 			if (px->connect_timeout > 0)
 				p->ctimer = host->timer_start(px->inst, NULL,
@@ -515,6 +526,8 @@ static const struct asockd_setting proxy_settings[] = {
 	    "failed connects within fail_timeout that mark one down (0: off)" },
 	{ "proxy", "fail_timeout", ASOCKD_SET_DOUBLE, "10", 0.001, 86400,
 	    NULL, "the window for max_fails, and how long it stays down" },
+	{ "proxy", "send_proxy", ASOCKD_SET_ENUM, "off", 0, 0, "off|v1|v2",
+	    "a PROXY header naming the client first to the upstream" },
 	{ "upstreams", "*", ASOCKD_SET_STRING, NULL, 0, 0, NULL,
 	    "NAME = tcp://host:port or unix:/path, optional weight=N" },
 	{ .name = NULL }

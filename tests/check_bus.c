@@ -301,7 +301,7 @@ END_TEST
 START_TEST(test_local_slow)
 {
 	static unsigned char buf[70000];
-	static char text[60000];
+	static char text[60001];	/* 60,000 bytes and a NUL */
 	struct daemon *d;
 	int slow, fast[NTRY], nfast = 0, other = -1, i, k, sent, left = 0;
 	long spid, pid;
@@ -333,7 +333,8 @@ START_TEST(test_local_slow)
 					left += k == other;
 					continue;
 				}
-				if (n == 1 + 4 + 3 + 3 + (ssize_t)sizeof(text))
+				if (n == 1 + 4 + 3 + 3 +
+				    (ssize_t)sizeof(text) - 1)
 					break;
 			}
 	}
@@ -924,7 +925,7 @@ END_TEST
 START_TEST(test_local_stopped_worker)
 {
 	static unsigned char buf[70000];
-	static char text[60000];
+	static char text[60001];	/* 60,000 bytes and a NUL */
 	struct daemon *d;
 	int fd[NTRY], nfd = 0, talker = -1, i, sent;
 	long pid0 = 0, pid, stopped;
@@ -954,7 +955,7 @@ START_TEST(test_local_stopped_worker)
 		for (i = 0; i < 4; i++) {
 			n = frame(fd[talker], buf, sizeof(buf), TMO);
 			ck_assert_msg(n > 0, "talker starved at %d", sent);
-			if (n == 1 + 4 + 3 + 3 + (ssize_t)sizeof(text))
+			if (n == 1 + 4 + 3 + 3 + (ssize_t)sizeof(text) - 1)
 				break;
 		}
 	}

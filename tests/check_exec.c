@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <netinet/in.h>
@@ -237,6 +238,30 @@ START_TEST(test_environment)
 	ck_assert_ptr_nonnull(strstr(out, "PATH=/usr/local/bin:/usr/bin:/bin"));
 	/* nothing of the daemon's own environment */
 	ck_assert_ptr_null(strstr(out, "ASOCKD_BIN="));
+	stop();
+}
+END_TEST
+
+/*
+ * The program leads a session and process group of its own (child_kill
+ * signals the group) without a controlling terminal: in /proc/self/stat
+ * pgrp and session are its pid, tty_nr is 0.
+ */
+START_TEST(test_process_group)
+{
+	char	 out[1024], *p;
+	int	 pid, pgrp, sid, tty;
+
+	start("[exec]\ncommand = /bin/cat /proc/self/stat\n");
+	ck_assert_int_gt(talk("", out, sizeof(out)), 0);
+	ck_assert_int_eq(sscanf(out, "%d", &pid), 1);
+	ck_assert_ptr_nonnull(p = strrchr(out, ')'));
+	ck_assert_int_eq(sscanf(p + 2, "%*c %*d %d %d %d", &pgrp, &sid, &tty),
+	    3);
+	ck_assert_int_eq(pgrp, pid);
+	ck_assert_int_eq(sid, pid);
+	ck_assert_int_eq(tty, 0);
+	ck_assert(no_children());
 	stop();
 }
 END_TEST
@@ -548,6 +573,32 @@ START_TEST(test_spawn_fails)
 END_TEST
 
 /* The ABI 1.3 calls' errors, seen by a plugin (tests/plugins/). */
+/*
+ * A step that fails in the child, after the fork (here the exec of an
+ * executable file that is no program: ENOEXEC), is the child's exit with
+ * status 127, and the log names the step and the error.
+ */
+START_TEST(test_spawn_fails_late)
+{
+	char	 out[16], *path, *ini;
+	int	 fd;
+
+	path = h_write_file("noprog", "\x01\x02 not a program\n");
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	ini = h_expand("[exec]\ncommand = @TMP@/noprog\n");
+	start(ini);
+	free(ini);
+	fd = connect_exec();
+	ck_assert_int_le(h_read_eof(fd, out, sizeof(out), TMO), 0);
+	close(fd);
+	ck_assert(h_log_wait(d, "/noprog: exec: Exec format error", TMO));
+	ck_assert(h_log_wait(d, "exited with status 127", TMO));
+	ck_assert(no_children());
+	free(path);
+	stop();
+}
+END_TEST
+
 START_TEST(test_abi_errors)
 {
 	char	 out[512], want[256];
@@ -644,6 +695,7 @@ exec_suite(void)
 	tcase_add_checked_fixture(tc, NULL, stop);
 	tcase_add_test(tc, test_echo);
 	tcase_add_test(tc, test_environment);
+	tcase_add_test(tc, test_process_group);
 	tcase_add_test(tc, test_environment_unix);
 	tcase_add_test(tc, test_no_fd_leak);
 	tcase_add_test(tc, test_stderr);
@@ -656,6 +708,7 @@ exec_suite(void)
 	tcase_add_test(tc, test_daemon_stop);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_spawn_fails);
+	tcase_add_test(tc, test_spawn_fails_late);
 	tcase_add_test(tc, test_abi_errors);
 	tcase_add_test(tc, test_worker_killed);
 	tcase_add_test(tc, test_bad_settings);

@@ -603,6 +603,76 @@ START_TEST(test_bad_settings)
 }
 END_TEST
 
+/* A client bound to 127.0.0.2, connected to the proxy on 127.0.0.1. */
+static int
+connect_from2(int port, int *srcport)
+{
+	struct sockaddr_in	 a, b;
+	socklen_t		 len = sizeof(a);
+	int			 fd;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
+	b = a;
+	inet_pton(AF_INET, "127.0.0.1", &b.sin_addr);
+	b.sin_port = htons(port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&b, sizeof(b)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*srcport = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * send_proxy = v1 and v2: the upstream is a second asockd whose listener
+ * expects that version (from 127.0.0.1 only) and echoes; its log names
+ * the real client, 127.0.0.2 and its port, not the proxy.
+ */
+static void
+send_proxy_check(int version)
+{
+	struct daemon	*u;
+	char		 conf[512], ini[256], want[64], buf[8];
+	int		 port, fd, sport;
+
+	snprintf(conf, sizeof(conf),
+	    "daemon: { workers = 1; log_level = \"info\"; };\n"
+	    "plugins: { echo = { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"up\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"echo\"; proxy_protocol = \"v%d\";\n"
+	    "    proxy_trusted = \"127.0.0.1\"; } );\n", version);
+	u = h_daemon_start(conf, (char *)NULL);
+	ck_assert_ptr_nonnull(u);
+	snprintf(ini, sizeof(ini), "[proxy]\nsend_proxy = v%d\n[upstreams]\n"
+	    "up = tcp://127.0.0.1:%d\n", version, h_port(u, "up"));
+	port = start(ini, 0);
+	fd = connect_from2(port, &sport);
+	ck_assert_int_eq(h_write_all(fd, "ping\n", 5), 5);
+	ck_assert_int_eq(h_read_n(fd, buf, 5, TMO), 5);
+	ck_assert(memcmp(buf, "ping\n", 5) == 0);
+	close(fd);
+	snprintf(want, sizeof(want), "peer 127.0.0.2:%d:", sport);
+	ck_assert_msg(h_log_wait(u, want, TMO), "%s", h_log_text(u));
+	ck_assert_int_eq(h_log_count(u, "PROXY header"), 0);
+	ck_assert_int_eq(h_daemon_stop(u, 10000), 0);
+	h_daemon_free(u);
+}
+
+START_TEST(test_send_proxy_v1)
+{
+	send_proxy_check(1);
+}
+END_TEST
+
+START_TEST(test_send_proxy_v2)
+{
+	send_proxy_check(2);
+}
+END_TEST
+
 static Suite *
 proxy_suite(void)
 {
@@ -625,6 +695,8 @@ proxy_suite(void)
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_idle);
 	tcase_add_test(tc, test_bad_settings);
+	tcase_add_test(tc, test_send_proxy_v1);
+	tcase_add_test(tc, test_send_proxy_v2);
 	suite_add_tcase(s, tc);
 	return s;
 }

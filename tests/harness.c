@@ -849,6 +849,17 @@ h_wait_eof(int fd, int timeout_ms)
 }
 
 long
+h_rss_bound_kb(long kb)
+{
+	const char	*w = getenv("ASOCKD_WRAPPER");
+
+#if defined(__SANITIZE_ADDRESS__)
+	return kb * 8;
+#endif
+	return w != NULL && *w != '\0' ? kb * 8 : kb;
+}
+
+long
 h_rss_kb(pid_t pid)
 {
 	char	 path[64], line[256];

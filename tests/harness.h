@@ -88,12 +88,9 @@ int		 h_wait_eof(int fd, int timeout_ms);
 /* Resident set size of pid in KiB (from /proc), -1 on error. */
 long		 h_rss_kb(pid_t pid);
 /* A bound on memory growth in KiB: kb, or 8 times it under
- * AddressSanitizer, whose quarantine keeps freed memory resident. */
-#if defined(__SANITIZE_ADDRESS__)
-#define RSS_BOUND_KB(kb)	((kb) * 8L)
-#else
-#define RSS_BOUND_KB(kb)	((long)(kb))
-#endif
+ * AddressSanitizer (its quarantine keeps freed memory resident) or with
+ * the daemon under a wrapper such as valgrind (ASOCKD_WRAPPER). */
+long		 h_rss_bound_kb(long kb);
 /* Milliseconds from a monotonic clock. */
 long long	 h_now_ms(void);
 

@@ -495,8 +495,8 @@ struct asockd_host {
 	/* --- child processes and foreign descriptors (ABI 1.3) --- */
 
 	/*
-	 * Start a program (vfork + execve, so it is cheap even from a big
-	 * worker).  The child gets a session and process group of its own,
+	 * Start a program (fork + execve; the worker does not wait for the
+	 * exec).  The child gets a session and process group of its own,
 	 * SIGTERM when the worker dies (PR_SET_PDEATHSIG), default signal
 	 * handlers, an empty signal mask, the limits, nice
 	 * value, directory and ids of sp, and exactly three descriptors:
@@ -511,9 +511,12 @@ struct asockd_host {
 	 * when the worker stops (it kills what is left first).  Returns 0
 	 * and sets *out (may be NULL; the handle is host-owned, valid until
 	 * on_exit returns); -EINVAL for bad arguments, -EPERM when uid/gid
-	 * need privileges the worker lacks, or the errno of the step that
-	 * failed in the child (-ENOENT: no such program, -EACCES, ...);
-	 * then no child runs and on_exit is not called.
+	 * need privileges the worker lacks, -ENOENT, -EACCES or -ENOTDIR
+	 * when argv[0] is not an executable file or cwd not a directory
+	 * (checked before the fork); then no child runs and on_exit is not
+	 * called.  A step that fails in the child after all (an exec
+	 * error such as ENOEXEC, setrlimit, the ids) is its exit: the host
+	 * logs the step and the error, and on_exit gets exit status 127.
 	 */
 	int	(*spawn)(struct asockd_instance *inst,
 		    const struct asockd_spawn *sp, asockd_child_cb on_exit,
