@@ -40,6 +40,7 @@ static int depth;
 struct probe {
 	size_t			 in;	/* bytes received */
 	struct asockd_conn	*client;	/* for an outbound conn */
+	struct asockd_conn	*out;	/* a client's outbound conn */
 	int			 outbound;
 };
 
@@ -178,7 +179,8 @@ command(struct asockd_conn *c, char *line)
 		if (rc < 0) {
 			free(p);
 			reply(c, "connect error %d\n", -rc);
-		}
+		} else if (probe_of(c) != NULL)
+			probe_of(c)->out = out;	/* closed with c */
 	} else
 		reply(c, "unknown\n");
 }
@@ -194,7 +196,8 @@ probe_receive(struct asockd_conn *c, const void *data, size_t len)
 	ENTER(c);
 	if (p->outbound) {
 		/* bytes from a remote we connected to: relay them */
-		reply(p->client, "remote: %.*s", (int)len, s);
+		if (p->client != NULL)
+			reply(p->client, "remote: %.*s", (int)len, s);
 		p->in += len;
 		LEAVE();
 		return len;
@@ -238,10 +241,17 @@ probe_connect(struct asockd_conn *c, int err)
 	struct probe	*p = host->udata(c);
 
 	ENTER(c);
-	if (err == 0)
+	if (p->client == NULL) {	/* the client left meanwhile */
+		if (err == 0)
+			host->close(c);
+		else
+			free(p);
+	} else if (err == 0)
 		reply(p->client, "connect ok\n");
 	else {
 		reply(p->client, "connect error %d\n", -err);
+		if (host->udata(p->client) != NULL)
+			((struct probe *)host->udata(p->client))->out = NULL;
 		free(p);
 	}
 	LEAVE();
@@ -268,6 +278,15 @@ probe_close(struct asockd_conn *c, int reason)
 	    reason, p ? p->in : 0);
 	if (host->send(c, "x", 1) != -EPIPE)
 		host->log(self, ASOCKD_LOG_ERR, "send in on_close worked");
+	/* unlink a client and its outbound connection: neither may use
+	 * the other once it is gone */
+	if (p != NULL && p->outbound && p->client != NULL &&
+	    host->udata(p->client) != NULL)
+		((struct probe *)host->udata(p->client))->out = NULL;
+	if (p != NULL && !p->outbound && p->out != NULL) {
+		((struct probe *)host->udata(p->out))->client = NULL;
+		host->close(p->out);
+	}
 	free(p);
 	LEAVE();
 }
