@@ -1299,8 +1299,9 @@ void	 control_forget(void);
 void	 control_worker_new(int slot, int fd, int index, pid_t pid);
 /* Master: the worker in slot is up (it gets the disabled listeners). */
 void	 control_worker_ready(int slot);
-/* Master: the worker in slot is gone. */
-void	 control_worker_gone(int slot);
+/* Master: the worker in slot is gone; retired: it was retiring or the
+ * daemon stopping, so a question it leaves unanswered is no failure. */
+void	 control_worker_gone(int slot, int retired);
 /* Worker: answer the master's requests on fd. */
 void	 control_child(int fd);
 

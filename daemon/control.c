@@ -1073,7 +1073,7 @@ control_worker_ready(int slot)
 }
 
 void
-control_worker_gone(int slot)
+control_worker_gone(int slot, int retired)
 {
 	struct wchan	*w = chans[slot];
 
@@ -1081,8 +1081,11 @@ control_worker_gone(int slot)
 		return;
 	chans[slot] = NULL;
 	if (w->waiting && busy != NULL) {
-		note(busy, "worker %d (pid %ld) exited before it answered\n",
-		    w->index, (long)w->pid);
+		/* a retiring worker that finished is no failure: the
+		 * answer is its successor's */
+		if (!retired)
+			note(busy, "worker %d (pid %ld) exited before it "
+			    "answered\n", w->index, (long)w->pid);
 		busy->nwait--;
 	}
 	chan_stop(w);

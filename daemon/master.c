@@ -540,7 +540,7 @@ child_cb(struct ev_loop *l, ev_child *c, int revents)
 		g->workers[w->index] = NULL;
 	g->alive--;
 	ctr_slot_fold(w->slot);
-	control_worker_gone(w->slot);
+	control_worker_gone(w->slot, w->retiring || stopping);
 	slot_used[w->slot] = 0;
 	master_shm->slots[w->slot].pid = 0;
 	master_shm->slots[w->slot].nconns = 0;

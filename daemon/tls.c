@@ -973,7 +973,8 @@ tls_info(const struct tls *t, struct asockd_tls_info *out)
 	SSL_get0_alpn_selected(t->ssl, &alpn, &alen);
 	if (alen >= sizeof(out->alpn))
 		alen = sizeof(out->alpn) - 1;
-	memcpy(out->alpn, alpn, alen);
+	if (alen > 0)	/* no ALPN: alpn is NULL */
+		memcpy(out->alpn, alpn, alen);
 	out->alpn[alen] = '\0';
 	vr = SSL_get_verify_result(t->ssl);
 	out->verify_result = vr;
