@@ -12,6 +12,12 @@
 #   keepalive   h2load --h1, 64 keep-alive connections, N requests
 #   bulk        curl downloads a 64 MiB file 4 times over one connection
 #               (the http plugin's document root vs nginx's root): MB/s
+#   echo        bench/tls_bulk sends 256 MiB through one TLS connection
+#               and checks every byte that comes back: asockd's echo
+#               plugin over TLS vs bench/tls_echo_ref (B is not nginx
+#               here), an OpenSSL s_server-style echo server (OpenSSL's
+#               own socket BIO, epoll, nothing else): MB/s, both on
+#               TLS 1.3 with TLS_AES_128_GCM_SHA256
 # and for each the server's CPU time (user + system of all its processes,
 # from /proc) per request (bulk: per MiB).  Prints medians and the ratio A / B.  With 2 or
 # more CPUs the server is pinned to CPU 1 and h2load to CPU 0.
@@ -34,14 +40,17 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+[ -x "$builddir/bench/tls_echo_ref" ] && [ -x "$builddir/bench/tls_bulk" ] ||
+    { echo "no bench/tls_echo_ref or tls_bulk: make bench-tls" >&2; exit 1; }
 for t in h2load nginx openssl; do
 	command -v $t >/dev/null 2>&1 || { echo "no $t" >&2; exit 77; }
 done
 
 dir=$(mktemp -d /tmp/asockd-tlsbench.XXXXXX)
 chmod 700 "$dir"
-trap 'kill $apid $fpid $npid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
-apid= fpid= npid=
+trap 'kill $apid $fpid $npid $epid $rpid 2>/dev/null; wait 2>/dev/null
+    rm -rf "$dir"' EXIT
+apid= fpid= npid= epid= rpid=
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 365 \
     -subj /CN=localhost 2>/dev/null
@@ -56,6 +65,8 @@ fi
 aport=$port_base
 nport=$((port_base + 1))
 fport=$((port_base + 2))	# asockd serving files, for bulk
+eport=$((port_base + 3))	# asockd's echo plugin over TLS
+rport=$((port_base + 4))	# bench/tls_echo_ref
 cat > "$dir/asockd.conf" <<EOF
 daemon = { workers = 1; log_level = "warning"; };
 plugins = { http = { path = "http.so"; }; };
@@ -68,6 +79,13 @@ EOF
 sed -e "s/:$aport\"/:$fport\"/" \
     -e 's/path = "http.so"; }/path = "http.so"; config = "http.ini"; }/' \
     "$dir/asockd.conf" > "$dir/files.conf"
+cat > "$dir/echo.conf" <<EOF
+daemon = { workers = 1; log_level = "warning"; };
+plugins = { echo = { path = "echo.so"; }; };
+listeners = ( { name = "tls-echo"; listen = "tcp://127.0.0.1:$eport";
+  plugin = "echo";
+  tls = { certificate = "cert.pem"; key = "key.pem"; }; } );
+EOF
 mkdir -p "$dir/tmp" "$dir/www"
 printf '[http]\nroot = %s/www\nmax_file_size = 134217728\n' "$dir" > "$dir/http.ini"
 echo hello > "$dir/www/index.html"
@@ -116,10 +134,18 @@ $srv "$builddir/daemon/asockd" -f -c "$dir/files.conf" \
 fpid=$!
 $srv nginx -c "$dir/nginx.conf" -p "$dir" 2>"$dir/nginx.out" &
 npid=$!
+$srv "$builddir/daemon/asockd" -f -c "$dir/echo.conf" \
+    -P "$builddir/plugins/.libs" 2>"$dir/echo.log" &
+epid=$!
+$srv "$builddir/bench/tls_echo_ref" $rport "$dir/cert.pem" "$dir/key.pem" \
+    2>"$dir/ref.log" &
+rpid=$!
 sleep 1
 kill -0 $apid 2>/dev/null || { cat "$dir/asockd.log" >&2; exit 1; }
 kill -0 $fpid 2>/dev/null || { cat "$dir/files.log" >&2; exit 1; }
 kill -0 $npid 2>/dev/null || { cat "$dir/nginx.out" "$dir/nginx-error.log" >&2; exit 1; }
+kill -0 $epid 2>/dev/null || { cat "$dir/echo.log" >&2; exit 1; }
+kill -0 $rpid 2>/dev/null || { cat "$dir/ref.log" >&2; exit 1; }
 
 # CPU ticks (user + system) of a process and its children
 ticks() {
@@ -162,14 +188,33 @@ bulk() {
 	    1000000 / $(getconf CLK_TCK) / 256" | bc -l)"
 }
 
+# echo_bulk PID PORT: prints "MB/s cpu-us-per-MiB" for 256 MiB echoed
+echo_bulk() {
+	local pid=$1 port=$2 t0 t1 out
+	t0=$(ticks "$pid")
+	out=$($gen "$builddir/bench/tls_bulk" "$port" 256) ||
+	    { echo "tls_bulk failed: $out" >&2; exit 1; }
+	t1=$(ticks "$pid")
+	case $out in
+	*"TLSv1.3 TLS_AES_128_GCM_SHA256") ;;
+	*) echo "unexpected protocol or suite: $out" >&2; exit 1 ;;
+	esac
+	echo "${out%% *} $(echo "($t1 - $t0) * 1000000 / $(getconf CLK_TCK) \
+	    / 256" | bc -l)"
+}
+
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-for case in handshakes keepalive bulk; do
+for case in handshakes keepalive bulk echo; do
 	: > "$dir/A" ; : > "$dir/B"
 	for r in $(seq "$rounds"); do
 		if [ $case = bulk ]; then
 			bulk $fpid $fport >> "$dir/A"
 			bulk $npid $nport >> "$dir/B"
+			continue
+		elif [ $case = echo ]; then
+			echo_bulk $epid $eport >> "$dir/A"
+			echo_bulk $rpid $rport >> "$dir/B"
 			continue
 		elif [ $case = handshakes ]; then
 			args="-n $hs_n -c 100 -m 1 -H Connection:close"
@@ -185,11 +230,12 @@ for case in handshakes keepalive bulk; do
 	br=$(awk '{print $1}' "$dir/B" | median)
 	ac=$(awk '{print $2}' "$dir/A" | median)
 	bc_=$(awk '{print $2}' "$dir/B" | median)
-	unit="req/s"
-	[ $case = bulk ] && unit="MiB/s"
-	printf '%-10s asockd %9.1f %s %7.1f us CPU | nginx %9.1f %s %7.1f us CPU | ratio %.2f CPU %.2f\n' \
-	    $case "$ar" "$unit" "$ac" "$br" "$unit" "$bc_" \
+	unit="req/s" ref=nginx
+	case $case in bulk|echo) unit="MiB/s" ;; esac
+	[ $case = echo ] && ref="ref  "
+	printf '%-10s asockd %9.1f %s %7.1f us CPU | %s %9.1f %s %7.1f us CPU | ratio %.2f CPU %.2f\n' \
+	    $case "$ar" "$unit" "$ac" "$ref" "$br" "$unit" "$bc_" \
 	    "$(echo "$ar / $br" | bc -l)" "$(echo "$ac / $bc_" | bc -l)"
 	echo "  raw asockd: $(tr '\n' ';' < "$dir/A")"
-	echo "  raw nginx:  $(tr '\n' ';' < "$dir/B")"
+	echo "  raw $ref:  $(tr '\n' ';' < "$dir/B")"
 done
