@@ -16,9 +16,9 @@
  * read or a write: what it wrote is always taken), the ciphertext waiting
  * is at most TLS_CORK_MAX bytes (a few records: tls_writev() of more than
  * one record's plaintext gathers their ciphertext and sends it with one
- * send(2), not one per record), and tls_writev() takes no new plaintext until it
- * has gone out: the connection's send queue keeps the plaintext, and its
- * backpressure works as for a plain socket.  A write that wants to read
+ * send(2), not one per record), and tls_writev() takes no new plaintext
+ * until it has gone out: the connection's send queue keeps the plaintext,
+ * and its backpressure works as for a plain socket.  A write that wants to read
  * (renegotiation, which is refused) is reported by tls_write_wants_read().
  *
  * Session tickets: every worker of a generation derives the same ticket
