@@ -650,6 +650,28 @@ conn_attach(struct asockd_instance *inst, int fd, const char *peer,
 	return c;
 }
 
+/* Send the queued preface in the clear at once: 0, or -errno. */
+static int
+conn_preface_flush(struct asockd_conn *c)
+{
+	struct iovec	 iov[ASOCKD_IOV_MAX];
+	struct msghdr	 msg;
+	ssize_t		 n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = sendq_iov(&c->sendq, iov, ASOCKD_IOV_MAX);
+	do
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -errno;
+	if ((size_t)n != c->sendq.len)
+		return -EAGAIN;		/* a just-connected socket: not seen */
+	sendq_consume(&c->sendq, (size_t)n);
+	return 0;
+}
+
 void
 conn_connected(struct asockd_conn *c, int err)
 {
@@ -665,8 +687,14 @@ conn_connected(struct asockd_conn *c, int err)
 	if (err != 0 && c->tls == NULL && connect_retry(c, err) == 0)
 		return;		/* another address of the name is tried */
 	connect_forget(c);
-	if (err == 0 && c->tls_host != NULL && c->tls == NULL) {
-		/* tls://: on_connect once the handshake is done */
+	/*
+	 * tls://: on_connect once the handshake is done.  A preface (a
+	 * PROXY header, connect_proxy) goes before the ClientHello, in the
+	 * clear, as with HAProxy's send-proxy and ssl: a socket that has
+	 * just connected takes its few bytes at once.
+	 */
+	if (err == 0 && c->tls_host != NULL && c->tls == NULL &&
+	    (c->sendq.len == 0 || (err = conn_preface_flush(c)) == 0)) {
 		c->tls = tls_client(c->fd, c->tls_host);
 		c->handshaking = 1;
 		ev_set_cb(&c->rio, conn_hs_cb);

@@ -18,7 +18,10 @@
  * closed.  A reset, an error or a timeout on one side aborts the other.
  *
  * With send_proxy the upstream's first bytes are a PROXY header (v1 or
- * v2, host->connect_proxy) naming the client.
+ * v2, host->connect_proxy) naming the client.  A tls:// upstream is a
+ * verified TLS connection made by the host (the handshake is part of
+ * the connect: a failed one is a failed connect); the plugin sees
+ * plaintext on both sides.
  *
  * Passive health: max_fails failed connects within fail_timeout seconds
  * mark an upstream down for fail_timeout seconds.  When every upstream is
@@ -91,7 +94,7 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* "tcp://h:p [weight=N]" or "unix:/path [weight=N]". */
+/* "tcp://h:p", "tls://h:p" or "unix:/path", then "[weight=N]". */
 static int
 upstream_add(const char *key, const char *value, int line, void *arg)
 {
@@ -122,10 +125,11 @@ upstream_add(const char *key, const char *value, int line, void *arg)
 		}
 	}
 	if (strncmp(value, "tcp://", 6) != 0 &&
+	    strncmp(value, "tls://", 6) != 0 &&
 	    strncmp(value, "unix:", 5) != 0) {
 		host->log(px->inst, ASOCKD_LOG_ERR, "line %d: [upstreams]"
-		    " %s: '%.*s' is not a tcp:// or unix: address", line, key,
-		    (int)(sp - value), value);
+		    " %s: '%.*s' is not a tcp://, tls:// or unix: address",
+		    line, key, (int)(sp - value), value);
 		return -EINVAL;
 	}
 	u->name = strdup(key);
@@ -529,7 +533,8 @@ static const struct asockd_setting proxy_settings[] = {
 	{ "proxy", "send_proxy", ASOCKD_SET_ENUM, "off", 0, 0, "off|v1|v2",
 	    "a PROXY header naming the client first to the upstream" },
 	{ "upstreams", "*", ASOCKD_SET_STRING, NULL, 0, 0, NULL,
-	    "NAME = tcp://host:port or unix:/path, optional weight=N" },
+	    "NAME = tcp://host:port, tls://host:port or unix:/path,"
+	    " optional weight=N" },
 	{ .name = NULL }
 };
 

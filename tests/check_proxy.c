@@ -590,7 +590,7 @@ START_TEST(test_bad_settings)
 	ini = h_write_file("proxy.ini", "[upstreams]\na = udp://1.2.3.4:5\n");
 	rc = h_run(argv, out, sizeof(out));
 	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
-	ck_assert_msg(strstr(out, "is not a tcp:// or unix: address") !=
+	ck_assert_msg(strstr(out, "is not a tcp://, tls:// or unix: address") !=
 	    NULL, "%s", out);
 	free(ini);
 	ini = h_write_file("proxy.ini", "[proxy]\ntries = 2\n");
@@ -627,49 +627,125 @@ connect_from2(int port, int *srcport)
 }
 
 /*
- * send_proxy = v1 and v2: the upstream is a second asockd whose listener
- * expects that version (from 127.0.0.1 only) and echoes; its log names
- * the real client, 127.0.0.2 and its port, not the proxy.
+ * send_proxy = v1 and v2 (version 0: off): the upstream is a second
+ * asockd whose listener expects that version (from 127.0.0.1 only) and
+ * echoes; its log names the real client, 127.0.0.2 and its port, not the
+ * proxy.  With tls the upstream's listener speaks TLS (certificates of
+ * tests/tls.sh, its CA as the proxy's "system store") and the proxy's
+ * upstream is tls://localhost:PORT: the PROXY header goes in the clear
+ * before the handshake, the bytes through TLS.
  */
 static void
-send_proxy_check(int version)
+send_proxy_check(int version, int tls)
 {
 	struct daemon	*u;
-	char		 conf[512], ini[256], want[64], buf[8];
+	char		 conf[1024], ini[256], want[64], buf[8], pp[96];
+	char		*cmd, *ca;
 	int		 port, fd, sport;
 
+	pp[0] = '\0';
+	if (version > 0)
+		snprintf(pp, sizeof(pp), " proxy_protocol = \"v%d\";\n"
+		    "    proxy_trusted = \"127.0.0.1\";", version);
+	if (tls) {
+		cmd = h_expand("sh @SRCDIR@/tests/tls.sh @TMP@/c");
+		ck_assert_int_eq(system(cmd), 0);
+		free(cmd);
+		ca = h_expand("@TMP@/c/ca.pem");
+		setenv("SSL_CERT_FILE", ca, 1);	/* the proxy trusts it */
+		free(ca);
+	}
 	snprintf(conf, sizeof(conf),
 	    "daemon: { workers = 1; log_level = \"info\"; };\n"
 	    "plugins: { echo = { path = \"echo.so\"; }; };\n"
 	    "listeners: ( { name = \"up\"; listen = \"tcp://127.0.0.1:0\";\n"
-	    "    plugin = \"echo\"; proxy_protocol = \"v%d\";\n"
-	    "    proxy_trusted = \"127.0.0.1\"; } );\n", version);
+	    "    plugin = \"echo\";%s%s } );\n", pp, tls ?
+	    " tls = { certificate = \"@TMP@/c/server.pem\";\n"
+	    "    key = \"@TMP@/c/server.key\"; };" : "");
 	u = h_daemon_start(conf, (char *)NULL);
 	ck_assert_ptr_nonnull(u);
-	snprintf(ini, sizeof(ini), "[proxy]\nsend_proxy = v%d\n[upstreams]\n"
-	    "up = tcp://127.0.0.1:%d\n", version, h_port(u, "up"));
+	snprintf(ini, sizeof(ini), "[proxy]\nsend_proxy = %s%.0d\n"
+	    "[upstreams]\nup = %s://%s:%d\n", version > 0 ? "v" : "off",
+	    version, tls ? "tls" : "tcp", tls ? "localhost" : "127.0.0.1",
+	    h_port(u, "up"));
 	port = start(ini, 0);
 	fd = connect_from2(port, &sport);
 	ck_assert_int_eq(h_write_all(fd, "ping\n", 5), 5);
-	ck_assert_int_eq(h_read_n(fd, buf, 5, TMO), 5);
+	ck_assert_msg(h_read_n(fd, buf, 5, TMO) == 5, "%s\n---\n%s",
+	    h_log_text(d), h_log_text(u));
 	ck_assert(memcmp(buf, "ping\n", 5) == 0);
 	close(fd);
-	snprintf(want, sizeof(want), "peer 127.0.0.2:%d:", sport);
-	ck_assert_msg(h_log_wait(u, want, TMO), "%s", h_log_text(u));
+	snprintf(want, sizeof(want), "peer 127.0.0.%d:%d:", version > 0 ?
+	    2 : 1, version > 0 ? sport : 0);
+	if (version > 0)
+		ck_assert_msg(h_log_wait(u, want, TMO), "%s", h_log_text(u));
 	ck_assert_int_eq(h_log_count(u, "PROXY header"), 0);
+	ck_assert_int_eq(h_log_count(u, "TLS:"), 0);
 	ck_assert_int_eq(h_daemon_stop(u, 10000), 0);
 	h_daemon_free(u);
 }
 
 START_TEST(test_send_proxy_v1)
 {
-	send_proxy_check(1);
+	send_proxy_check(1, 0);
 }
 END_TEST
 
 START_TEST(test_send_proxy_v2)
 {
-	send_proxy_check(2);
+	send_proxy_check(2, 0);
+}
+END_TEST
+
+/* A tls:// upstream, verified against its CA, with and without PROXY. */
+START_TEST(test_tls_upstream)
+{
+	send_proxy_check(0, 1);
+}
+END_TEST
+
+START_TEST(test_send_proxy_v2_tls)
+{
+	send_proxy_check(2, 1);
+}
+END_TEST
+
+/*
+ * A tls:// upstream whose certificate does not verify (no CA given: the
+ * system store does not know the test CA) is a failed connect: the
+ * client is closed, the proxy's log says why.
+ */
+START_TEST(test_tls_upstream_unverified)
+{
+	struct daemon	*u;
+	char		 conf[512], ini[256], *cmd, buf[8];
+	int		 port, fd;
+
+	cmd = h_expand("sh @SRCDIR@/tests/tls.sh @TMP@/c");
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	unsetenv("SSL_CERT_FILE");
+	snprintf(conf, sizeof(conf),
+	    "daemon: { workers = 1; };\n"
+	    "plugins: { echo = { path = \"echo.so\"; }; };\n"
+	    "listeners: ( { name = \"up\"; listen = \"tcp://127.0.0.1:0\";\n"
+	    "    plugin = \"echo\"; tls = {\n"
+	    "    certificate = \"@TMP@/c/server.pem\";\n"
+	    "    key = \"@TMP@/c/server.key\"; }; } );\n");
+	u = h_daemon_start(conf, (char *)NULL);
+	ck_assert_ptr_nonnull(u);
+	snprintf(ini, sizeof(ini), "[proxy]\ntries = 1\n[upstreams]\n"
+	    "up = tls://localhost:%d\n", h_port(u, "up"));
+	port = start(ini, 0);
+	fd = h_tcp_connect("127.0.0.1", port);
+	ck_assert_int_ge(fd, 0);
+	(void)h_write_all(fd, "ping\n", 5);
+	ck_assert_int_le(h_read_n(fd, buf, 5, TMO), 0);
+	close(fd);
+	ck_assert_msg(h_log_wait(d, "upstream up", TMO), "%s",
+	    h_log_text(d));
+	ck_assert_int_eq(h_daemon_stop(u, 10000), 0);
+	h_daemon_free(u);
 }
 END_TEST
 
@@ -697,6 +773,9 @@ proxy_suite(void)
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_send_proxy_v1);
 	tcase_add_test(tc, test_send_proxy_v2);
+	tcase_add_test(tc, test_tls_upstream);
+	tcase_add_test(tc, test_send_proxy_v2_tls);
+	tcase_add_test(tc, test_tls_upstream_unverified);
 	suite_add_tcase(s, tc);
 	return s;
 }

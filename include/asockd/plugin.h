@@ -485,8 +485,10 @@ struct asockd_host {
 	 * header of version (1 or 2) that names client (an accepted
 	 * connection): its peer (peer_addr) as the source, the address it
 	 * reached as the destination.  Whatever the plugin sends follows
-	 * the header.  -EINVAL for another version or a client that is not
-	 * an accepted connection, and the errors of connect.
+	 * the header; with a "tls://" target the header goes in the clear
+	 * before the TLS handshake, what follows through TLS.  -EINVAL for
+	 * another version or a client that is not an accepted connection,
+	 * and the errors of connect.
 	 */
 	int	(*connect_proxy)(struct asockd_instance *inst,
 		    const char *target, void *udata, struct asockd_conn **out,
