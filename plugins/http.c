@@ -38,7 +38,8 @@
  * Settings, in section [http] of the plugin's INI file:
  *   body             fixed body; C escapes \n \r \t \\ (default "hello\n")
  *   content_type     of the fixed body (default text/plain)
- *   root             document root; when set, files are served from it
+ *   root             document root (an absolute path); when set, files are
+ *                    served from it
  *   index            file served for a path ending in / (index.html)
  *   max_file_size    larger files answer 403 (default 1048576)
  *   max_request_line longer request lines answer 414 (default 8192)
@@ -844,7 +845,16 @@ http_settings(struct asockd_instance *inst, struct http *h)
 		rv = -EINVAL;
 	}
 	if ((root = dup_str(inst, "root", NULL)) != NULL) {
-		if ((h->root = realpath(root, NULL)) == NULL) {
+		/*
+		 * Relative to what?  `asockd -t` runs in the caller's
+		 * directory, the daemon in /: a relative root would pass the
+		 * check and fail at run time.  Refuse it.
+		 */
+		if (root[0] != '/') {
+			host->log(inst, ASOCKD_LOG_ERR, "[http] root %s: not an"
+			    " absolute path", root);
+			rv = -EINVAL;
+		} else if ((h->root = realpath(root, NULL)) == NULL) {
 			host->log(inst, ASOCKD_LOG_ERR, "[http] root %s: %s",
 			    root, strerror(errno));
 			rv = -EINVAL;
@@ -926,7 +936,7 @@ static const struct asockd_setting http_table[] = {
 	  .type = ASOCKD_SET_STRING, .def = "text/plain",
 	  .help = "Content-Type of the fixed body" },
 	{ .section = "http", .name = "root", .type = ASOCKD_SET_STRING,
-	  .help = "serve files from this directory instead" },
+	  .help = "serve files from this directory (absolute) instead" },
 	{ .section = "http", .name = "index", .type = ASOCKD_SET_STRING,
 	  .def = "index.html", .help = "file served for a directory" },
 	{ .section = "http", .name = "max_file_size", .type = ASOCKD_SET_INT,

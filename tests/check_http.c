@@ -923,6 +923,14 @@ START_TEST(test_settings_table)
 	ck_assert_msg(strstr(out, where) != NULL, "no '%s' in: %s", where,
 	    out);
 
+	/* a relative root passes no check: -t runs here, the daemon in / */
+	free(ini);
+	ini = h_write_file("bad.ini", "[http]\nroot = www\n");
+	rc = h_run(argv, out, sizeof(out));
+	ck_assert_msg(rc != 0 && rc < 128, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "[http] root www: not an absolute path") !=
+	    NULL, "%s", out);
+
 	if (asprintf(&so, "%s/http.so", dir) < 0)
 		ck_abort();
 	help[2] = so;
