@@ -149,6 +149,7 @@ struct ctr_block {
 	uint64_t	 iterations;	/* loop turns */
 	uint64_t	 stall_ns[2];	/* worst turn, this and last 30 s */
 	uint64_t	 stall_win;	/* which 30 s window stall_ns[] hold */
+	uint64_t	 bus_dropped;	/* bus messages lost (bus_drop()) */
 	int		 nlisteners, nplugins;
 	struct ctr_listener	 listeners[CTR_LISTENERS];
 	struct ctr_plugin	 plugins[CTR_PLUGINS];
@@ -197,8 +198,11 @@ struct ctr_sum {
 	int			 nl;
 	struct ctr_plugin	*p;
 	int			 np;
+	uint64_t		 bus_dropped;
 };
 void	 ctr_sum(struct ctr_sum *, const char *live);
+/* One bus message lost: a worker's count, or the master's own (relay). */
+void	 ctr_bus_dropped(void);
 void	 ctr_sum_free(struct ctr_sum *);
 
 /* ---------------------------------------------------------------- xmalloc.c */
@@ -1109,6 +1113,11 @@ struct bus_peer;
 
 /* Messages publish refused or the bus lost (this process). */
 extern unsigned long long bus_dropped;
+/* Count one: here, and in asockd_bus_dropped_messages_total. */
+#define BUS_DROP() do {							\
+	bus_dropped++;							\
+	ctr_bus_dropped();						\
+} while (0)
 
 /* The host calls: 0 or -errno, as plugin.h documents them. */
 int	 bus_publish(struct asockd_instance *, const char *channel,

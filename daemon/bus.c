@@ -292,7 +292,7 @@ bus_publish(struct asockd_instance *inst, const char *ch, const void *data,
 		msg_unref(m);
 	}
 	if (rv != 0)
-		bus_dropped++;
+		BUS_DROP();
 	return rv;
 }
 
@@ -543,7 +543,7 @@ peer_send(struct bus_peer *p, struct bus_msg *m)
 		if (p->dropped++ == 0)
 			log_warnx("bus: worker pid %ld is not keeping up: "
 			    "dropping its messages", (long)p->pid);
-		bus_dropped++;
+		BUS_DROP();
 		return;
 	}
 	queue_push(&p->q, &p->qbytes, m);

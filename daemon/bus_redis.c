@@ -188,7 +188,7 @@ entry_live(struct rchan *c, uint64_t ms, uint64_t seq, const void *data,
 			continue;
 		if (s->pending) {
 			if (r->nheld == HELD_MAX) {
-				bus_dropped++;
+				BUS_DROP();
 				continue;
 			}
 			h = xmalloc(sizeof(*h) + len);
@@ -408,11 +408,11 @@ xadd_cb(redisAsyncContext *ac, void *r, void *priv)
 	inflight--;
 	inflight_bytes -= (size_t)(uintptr_t)priv;
 	if (reply == NULL) {
-		bus_dropped++;	/* lost with the connection */
+		BUS_DROP();	/* lost with the connection */
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		bus_dropped++;
+		BUS_DROP();
 		log_warnx("bus: redis %s: XADD: %s", where, reply->str);
 	}
 }

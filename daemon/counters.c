@@ -147,6 +147,7 @@ sum_block(struct ctr_sum *s, const struct ctr_block *b)
 		    &b->listeners[i]);
 	for (i = 0; i < b->nplugins; i++)
 		add_plugin(sum_plugin(s, b->plugins[i].name), &b->plugins[i]);
+	s->bus_dropped += CTR_GET(b->bus_dropped);
 }
 
 void
@@ -172,9 +173,19 @@ ctr_sum(struct ctr_sum *s, const char *live)
 		add_listener(sum_listener(s, gone.l[i].name), &gone.l[i]);
 	for (i = 0; i < gone.np; i++)
 		add_plugin(sum_plugin(s, gone.p[i].name), &gone.p[i]);
+	s->bus_dropped = gone.bus_dropped;
 	for (i = 0; i < nslots; i++)
 		if (live[i])
 			sum_block(s, &ctr_shm[i]);
+}
+
+void
+ctr_bus_dropped(void)
+{
+	if (self != NULL)
+		CTR_ADD(self->bus_dropped, 1);
+	else
+		gone.bus_dropped++;	/* the master's: a relay drop */
 }
 
 void

@@ -339,6 +339,13 @@ metrics_text(size_t *len)
 	    " generation of workers (1 at start, one more per reload).");
 	fprintf(fp, "asockd_generation %u\n", master_stats.generation);
 
+	head(fp, "asockd_bus_dropped_messages_total", "counter",
+	    "Plugin bus messages lost: publishes refused (Redis down, a full"
+	    " queue), messages for a subscriber that fell behind, and those"
+	    " lost with a Redis connection.");
+	fprintf(fp, "asockd_bus_dropped_messages_total %llu\n",
+	    (unsigned long long)s.bus_dropped);
+
 	listeners_out(fp, &s, lv);
 	plugins_out(fp, &s);
 	wo.fp = fp;

@@ -558,6 +558,57 @@ START_TEST(access_refusals)
 }
 END_TEST
 
+/*
+ * Bus messages the bus refused are counted: the chat plugin on a Redis
+ * bus nothing listens on (publish fails, -ENOTCONN) serves its events to
+ * its own worker, and every refused one is in
+ * asockd_bus_dropped_messages_total.
+ */
+START_TEST(bus_dropped)
+{
+	static const unsigned char cmds[] = {
+		0, 0, 0, 18,
+		0x92, 0xa4, 'j', 'o', 'i', 'n', 0xa3, 'a', 'n', 'n',
+		0x92, 0xa3, 's', 'a', 'y', 0xa2, 'h', 'i',
+	};
+	struct daemon	*d;
+	char		 buf[64];
+	double		 v = -1;
+	char		*t;
+	int		 mport, fd, i;
+
+	free(h_write_file("chat.ini", "[chat]\nhistory = 0\n"));
+	d = h_daemon_start(
+	    "daemon: { log_level = \"debug\"; workers = 1;"
+	    " metrics = \"tcp://127.0.0.1:0\"; bus = \"redis://127.0.0.1:1\";"
+	    " };\n"
+	    "plugins: { chat = { path = \"chat.so\";"
+	    " config = \"@TMP@/chat.ini\"; }; };\n"
+	    "listeners: ( { name = \"room\"; listen = \"tcp://127.0.0.1:0\";"
+	    " plugin = \"chat\"; framing = \"archive\"; } );\n", NULL);
+	ck_assert_ptr_nonnull(d);
+	mport = metrics_port(d);
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "room"));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(h_write_all(fd, cmds, sizeof(cmds)),
+	    (ssize_t)sizeof(cmds));
+	/* ["joined", "ann"] and ["msg", "ann", "hi"], served locally */
+	ck_assert_int_eq(h_read_n(fd, buf, 4 + 12 + 4 + 12, 5000), 32);
+	for (i = 0; i < 100; i++) {
+		t = scrape(mport);
+		v = value(t, "asockd_bus_dropped_messages_total");
+		free(t);
+		if (v >= 2)
+			break;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(v >= 2, "asockd_bus_dropped_messages_total %g", v);
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -575,6 +626,7 @@ metrics_suite(void)
 	tcase_add_test(tc, bad_address);
 	tcase_add_test(tc, documented);
 	tcase_add_test(tc, access_refusals);
+	tcase_add_test(tc, bus_dropped);
 	suite_add_tcase(s, tc);
 	return s;
 }
