@@ -605,19 +605,18 @@ void	 policy_shm_init(void);
 int	 policy_active(const struct listener_conf *);
 /*
  * May the peer sa (accepted as fd on a listener of kind) be served?  0
- * and *slot (-1, or the entry to policy_release() when it closes), or -1
- * when it is refused (counted and logged; the caller closes fd).
+ * and *slot (-1, or the entry to policy_release() when it closes), or
+ * -POLICY_DENY .. -POLICY_PER_SOURCE, the reason, when it is refused
+ * (counted and logged; the caller closes fd).
  */
 int	 policy_admit(const struct listener_conf *, int kind, int fd,
 	    const struct sockaddr *, socklen_t, int *slot);
-/* The same for one datagram: 0 pass, -1 drop (counted). */
+/* The same for one datagram: 0 pass, -reason drop (counted). */
 int	 policy_datagram(const struct listener_conf *, int kind,
 	    const struct sockaddr *, socklen_t);
 /* A connection admitted with slot closed. */
 void	 policy_release(int slot);
 uint64_t policy_count(int which);
-/* enum policy_count of the latest refusal in this process, 0: none. */
-int	 policy_last_refusal(void);
 /* Log the counters (the master, at exit), when any is not 0. */
 void	 policy_report(void);
 
@@ -677,9 +676,9 @@ void	 listener_disable(struct asockd_listener *, int);
 /* A connection of l closed: resume accepting if it was paused. */
 void	 listener_conn_gone(struct asockd_listener *);
 unsigned int listener_count(void);
-/* Count the access policy's latest refusal on l (listener_accept_cb,
- * dgram.c), by reason. */
-void	 listener_refused(struct asockd_listener *);
+/* Count a refusal of the access policy on l (listener_accept_cb,
+ * dgram.c) by its reason, -policy_admit() or -policy_datagram(). */
+void	 listener_refused(struct asockd_listener *, int reason);
 /* The listener's name in the config (for hostapi.c). */
 const char *listener_name(const struct asockd_listener *);
 /* Close and free every listener (at exit). */

@@ -24,7 +24,7 @@ dgram_read_cb(struct ev_loop *lp, ev_io *w, int revents)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	ssize_t			 n;
-	int			 i;
+	int			 i, r;
 
 	for (i = 0; i < DGRAM_BATCH; i++) {
 		len = sizeof(ss);
@@ -47,9 +47,9 @@ dgram_read_cb(struct ev_loop *lp, ev_io *w, int revents)
 		CTR_ADD(l->ctr->bytes_in, n);
 		if (l->inst->desc->on_datagram == NULL)
 			continue;
-		if (policy_active(l->conf) && policy_datagram(l->conf,
-		    l->kind, (struct sockaddr *)&ss, len) == -1) {
-			listener_refused(l);	/* dropped: counted */
+		if (policy_active(l->conf) && (r = policy_datagram(l->conf,
+		    l->kind, (struct sockaddr *)&ss, len)) < 0) {
+			listener_refused(l, -r);	/* dropped: counted */
 			continue;
 		}
 		CB_CALL_P(l->inst, l->inst->desc->on_datagram(l, dbuf,

@@ -39,12 +39,10 @@ static struct {
 	unsigned long	 fails;
 } pressure;
 
-/* Count the access policy's latest refusal on l, by its reason. */
+/* Count a refusal of the access policy on l, by its reason. */
 void
-listener_refused(struct asockd_listener *l)
+listener_refused(struct asockd_listener *l, int r)
 {
-	int	 r = policy_last_refusal();
-
 	if (r >= POLICY_DENY && r <= POLICY_PROXY)
 		CTR_ADD(l->ctr->refused[CTR_REFUSE_DENY + r - POLICY_DENY],
 		    1);
@@ -605,7 +603,7 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 	struct linger		 lg = { 1, 0 };
 	socklen_t		 len;
 	struct policy_peer	*pp;
-	int			 fd, i, slot = -1;
+	int			 fd, i, r, slot = -1;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		if (l->nconns >= listener_max(l)) {
@@ -673,10 +671,10 @@ listener_accept_cb(struct ev_loop *lp, ev_io *w, int revents)
 				    (struct sockaddr *)&ss, len, l);
 			continue;
 		}
-		if (policy_active(l->conf) && policy_admit(l->conf, l->kind,
-		    fd, (struct sockaddr *)&ss, len, &slot) == -1) {
+		if (policy_active(l->conf) && (r = policy_admit(l->conf,
+		    l->kind, fd, (struct sockaddr *)&ss, len, &slot)) < 0) {
 			/* refused: closed at once, no plugin callback */
-			listener_refused(l);
+			listener_refused(l, -r);
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
 			continue;

@@ -139,19 +139,10 @@ policy_count(int which)
 	return __atomic_load_n(&shm->counts[which], __ATOMIC_RELAXED);
 }
 
-/* The reason of this process's latest refusal (policy_last_refusal()). */
-static int	 last_refusal;
-
 static void
 count(int which)
 {
 	__atomic_add_fetch(&shm->counts[which], 1, __ATOMIC_RELAXED);
-}
-
-int
-policy_last_refusal(void)
-{
-	return last_refusal;
 }
 
 void
@@ -348,7 +339,6 @@ refuse(const struct listener_conf *lc, uint64_t lid, const struct acl_key *k,
 	struct pending_line	 pl, ev;
 
 	pl.n = ev.n = 0;
-	last_refusal = reason;
 	count(reason);
 	if (dgram)
 		count(POLICY_DGRAM_DROPPED);
@@ -460,7 +450,7 @@ admit(const struct listener_conf *lc, int kind, int fd,
 	shm_lock();
 	if (reason != 0) {
 		refuse(lc, lid, &k, uid, bits, reason, dgram, NULL, now);
-		return -1;
+		return -reason;
 	}
 	ev.n = 0;
 	if ((e = slot_get(lid, &k, uid, bits, now, &ev)) == NULL) {
@@ -477,7 +467,7 @@ admit(const struct listener_conf *lc, int kind, int fd,
 	if (reason != 0) {
 		refuse(lc, lid, &k, uid, bits, reason, dgram, e, now);
 		line_log(&ev);
-		return -1;
+		return -reason;
 	}
 	if (!dgram && lc->max_per_source > 0) {
 		e->conns++;
@@ -640,7 +630,7 @@ wait_done(struct proxy_wait *w, const struct proxy_hdr *h)
 	}
 	if (policy_active(w->lc) && policy_admit(w->lc, h->local ? w->kind :
 	    ASOCKD_TCP, fd, (struct sockaddr *)&pp->peer, pp->peerlen,
-	    &slot) == -1) {
+	    &slot) < 0) {
 		pp->slot = -1;
 		policy_peer_free(pp);
 		wait_free(w, 1);
