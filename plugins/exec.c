@@ -17,7 +17,8 @@
  *     client is closed once its output is flushed.
  *   client reset, idle timeout, daemon stop: the program gets SIGTERM and
  *     SIGKILL after kill_timeout (host->child_kill).
- *   stderr: logged line by line with the client's connection prefix,
+ *   stderr: logged line by line with the client's connection prefix
+ *     (stderr_burst lines at once, stderr_rate a second after that),
  *     never sent to the client.
  *
  * The environment is the [env] section plus the UCSPI variables (PROTO,
@@ -34,9 +35,11 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <asockd/plugin.h>
@@ -46,6 +49,15 @@
 #define DEF_PATH	"PATH=/usr/local/bin:/usr/bin:/bin"
 
 static const struct asockd_host *host;
+
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /* Limits an [exec] rlimit_* key sets. */
 static const struct {
@@ -75,6 +87,8 @@ struct exec {
 	long long		 nice;
 	long long		 max_instances;	/* 0: no limit */
 	double			 kill_timeout;
+	double			 stderr_rate;	/* lines/s logged; 0: all */
+	long long		 stderr_burst;
 	struct asockd_rlimit	 limits[NLIMITS];
 	size_t			 nlimits;
 	long long		 running;	/* children alive */
@@ -90,6 +104,9 @@ struct session {
 	int			 io_eof;	/* the program closed stdout */
 	char			 line[LINE_MAX_LOG];
 	size_t			 linelen;
+	double			 tokens;	/* stderr lines it may log */
+	double			 refilled;	/* when tokens were topped up */
+	unsigned long long	 unlogged;	/* lines over stderr_rate */
 };
 
 /*
@@ -338,7 +355,11 @@ exec_init(const struct asockd_host *h, struct asockd_instance *inst,
 	    h->ini_int(inst, "exec", "max_instances", 0,
 	    &ex->max_instances) < 0 ||
 	    h->ini_double(inst, "exec", "kill_timeout", 5,
-	    &ex->kill_timeout) < 0) {
+	    &ex->kill_timeout) < 0 ||
+	    h->ini_double(inst, "exec", "stderr_rate", 10,
+	    &ex->stderr_rate) < 0 ||
+	    h->ini_int(inst, "exec", "stderr_burst", 100,
+	    &ex->stderr_burst) < 0) {
 		r = -EINVAL;
 		goto fail;
 	}
@@ -442,6 +463,8 @@ exec_accept(struct asockd_conn *c)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	s->ex = ex;
+	s->tokens = (double)ex->stderr_burst;
+	s->refilled = now();
 	n = ex->nenv;
 	if (!ex->has_path)
 		ex->env[n++] = strdup(DEF_PATH);
@@ -488,18 +511,63 @@ exec_accept(struct asockd_conn *c)
 	return 0;
 }
 
-/* Log the complete lines of the program's stderr, tagged by client. */
+/* Log a line of the program's stderr, tagged by client. */
+static void
+err_log(struct session *s, const char *fmt, ...)
+{
+	char	 msg[LINE_MAX_LOG + 64];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->client != NULL)
+		host->conn_log(s->client, ASOCKD_LOG_NOTICE, "%s", msg);
+	else
+		host->log(s->ex->inst, ASOCKD_LOG_NOTICE, "%s", msg);
+}
+
+/* Say how many lines stderr_rate kept out of the log, if any. */
+static void
+err_unlogged(struct session *s)
+{
+	if (s->unlogged == 0)
+		return;
+	err_log(s, "stderr: %llu line(s) not logged (over stderr_rate %g/s,"
+	    " stderr_burst %lld)", s->unlogged, s->ex->stderr_rate,
+	    s->ex->stderr_burst);
+	s->unlogged = 0;
+}
+
+/*
+ * Log one line of the program's stderr, at most stderr_burst at once and
+ * stderr_rate a second after that (a token bucket per program): a
+ * program that writes a flood to its stderr cannot flood the log.  What
+ * is not logged is counted, and the count logged once lines pass again
+ * and when its stderr ends.
+ */
 static void
 err_line(struct session *s, const char *p, size_t len)
 {
+	struct exec	*ex = s->ex;
+	double		 t;
+
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
-	if (s->client != NULL)
-		host->conn_log(s->client, ASOCKD_LOG_NOTICE, "stderr: %.*s",
-		    (int)len, p);
-	else
-		host->log(s->ex->inst, ASOCKD_LOG_NOTICE, "stderr: %.*s",
-		    (int)len, p);
+	if (ex->stderr_rate > 0) {
+		t = now();
+		s->tokens += (t - s->refilled) * ex->stderr_rate;
+		if (s->tokens > (double)ex->stderr_burst)
+			s->tokens = (double)ex->stderr_burst;
+		s->refilled = t;
+		if (s->tokens < 1) {
+			s->unlogged++;
+			return;
+		}
+		s->tokens -= 1;
+		err_unlogged(s);
+	}
+	err_log(s, "stderr: %.*s", (int)len, p);
 }
 
 static void
@@ -631,6 +699,7 @@ exec_close(struct asockd_conn *c, int reason)
 		if (s->linelen > 0)
 			err_line(s, s->line, s->linelen);
 		s->linelen = 0;
+		err_unlogged(s);
 		s->err = NULL;
 	}
 	session_maybe_free(s);
@@ -651,6 +720,10 @@ static const struct asockd_setting exec_settings[] = {
 	    "programs running at once per worker; 0: no limit" },
 	{ "exec", "kill_timeout", ASOCKD_SET_DOUBLE, "5", 0, 3600, NULL,
 	    "seconds from SIGTERM to SIGKILL" },
+	{ "exec", "stderr_rate", ASOCKD_SET_DOUBLE, "10", 0, 1e6, NULL,
+	    "stderr lines a second a program may log after the burst; 0: all" },
+	{ "exec", "stderr_burst", ASOCKD_SET_INT, "100", 1, 1000000, NULL,
+	    "stderr lines a program may log at once" },
 	{ "exec", "rlimit_cpu", ASOCKD_SET_INT, NULL, 0, 9e18, NULL,
 	    "RLIMIT_CPU, seconds" },
 	{ "exec", "rlimit_as", ASOCKD_SET_INT, NULL, 0, 9e18, NULL,

@@ -326,6 +326,39 @@ START_TEST(test_stderr)
 }
 END_TEST
 
+/*
+ * A program that floods its stderr: stderr_burst lines are logged, the
+ * rest counted in one line at the end; with stderr_rate 0, every line.
+ */
+START_TEST(test_stderr_flood)
+{
+	char	 out[256];
+
+	start("[exec]\nstderr_burst = 5\nstderr_rate = 0.001\n"
+	    "command = /bin/sh -c \"i=0; while [ $i -lt 1000 ]; do"
+	    " echo line$i >&2; i=$((i + 1)); done; echo done\"\n");
+	talk("", out, sizeof(out));
+	ck_assert_str_eq(out, "done\n");
+	ck_assert_msg(h_log_wait(d, "stderr: 995 line(s) not logged (over"
+	    " stderr_rate 0.001/s, stderr_burst 5)", TMO), "%s",
+	    h_log_text(d));
+	ck_assert_int_eq(h_log_count(d, ": stderr: line"), 5);
+	ck_assert_int_eq(h_log_count(d, ": stderr: line4"), 1);
+	ck_assert_int_eq(h_log_count(d, ": stderr: line5"), 0);
+	stop();
+
+	start("[exec]\nstderr_rate = 0\n"
+	    "command = /bin/sh -c \"i=0; while [ $i -lt 300 ]; do"
+	    " echo line$i >&2; i=$((i + 1)); done; echo done\"\n");
+	talk("", out, sizeof(out));
+	ck_assert_str_eq(out, "done\n");
+	ck_assert(h_log_wait(d, ": stderr: line299", TMO));
+	ck_assert_int_eq(h_log_count(d, ": stderr: line"), 300);
+	ck_assert_int_eq(h_log_count(d, "not logged"), 0);
+	stop();
+}
+END_TEST
+
 START_TEST(test_exits_early)
 {
 	char	 out[256];
@@ -702,6 +735,7 @@ exec_suite(void)
 	tcase_add_test(tc, test_environment_unix);
 	tcase_add_test(tc, test_no_fd_leak);
 	tcase_add_test(tc, test_stderr);
+	tcase_add_test(tc, test_stderr_flood);
 	tcase_add_test(tc, test_exits_early);
 	tcase_add_test(tc, test_ignores_sigterm);
 	tcase_add_test(tc, test_client_reset);
