@@ -139,7 +139,7 @@ struct owner {
 	uint64_t		 id;
 	double			 seen;		/* last heard (monotonic) */
 	int			 gone_sent;	/* its gone published */
-	int			 complete;	/* a whole round while syncing */
+	int			 complete;	/* a whole round (syncing) */
 	TAILQ_ENTRY(owner)	 entry;
 };
 
