@@ -1503,8 +1503,12 @@ chat_message(struct asockd_conn *c, const void *msg, size_t len)
 	    (l = malloc(sizeof(*l) + len)) != NULL) {
 		l->len = len;
 		memcpy(l->data, msg, len);
-		if (TAILQ_EMPTY(&p->waitq))
+		if (TAILQ_EMPTY(&p->waitq)) {
+			host->conn_log(c, ASOCKD_LOG_DEBUG, "chat: the worker "
+			    "syncs with the room: holding its frames until "
+			    "it knows every member");
 			TAILQ_INSERT_TAIL(&chat->waiting, p, wentry);
+		}
 		TAILQ_INSERT_TAIL(&p->waitq, l, entry);
 		host->pause_receive(c, 1);
 		return;
