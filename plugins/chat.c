@@ -820,15 +820,19 @@ owner_drop(struct chat *chat, uint64_t id, int whole, uint64_t round,
     uint64_t upto)
 {
 	struct room *room;
-	struct member *m, *next;
+	struct member *m;
 	char *nick;
 
+	/* from the start after each one: its left may drop a member that
+	 * cannot keep up, and that one's left change the roster */
 	TAILQ_FOREACH(room, &chat->rooms, entry)
-		for (m = TAILQ_FIRST(&room->roster); m != NULL; m = next) {
-			next = TAILQ_NEXT(m, entry);
-			if (m->owner != id || (!whole &&
-			    (m->round == round || m->seq > upto)))
-				continue;
+		for (;;) {
+			TAILQ_FOREACH(m, &room->roster, entry)
+				if (m->owner == id && (whole ||
+				    (m->round != round && m->seq <= upto)))
+					break;
+			if (m == NULL)
+				break;
 			nick = m->nick;
 			TAILQ_REMOVE(&room->roster, m, entry);
 			free(m);
