@@ -13,11 +13,25 @@
  * every asockd that shares its bus (daemon.bus, a Redis).  Only joined
  * clients are in the room: they see every event, their own included, in
  * the order of the bus.  Every event goes out on the bus channel "chat"
- * as [room, event] (two MessagePack values) and comes back to every
- * worker through on_bus, which hands it to that worker's members: one
- * order for all of them, wherever they are connected.  When the bus
- * refuses an event (Redis down, a full queue) it is served to the
- * worker's own members only, so a room keeps working on each machine.
+ * as [room, event, token, owner, seq] (MessagePack values: the
+ * membership's token, the worker's random id, the worker's event count)
+ * and comes back to every worker through on_bus, which hands it to that
+ * worker's members: one order for all of them, wherever they are
+ * connected.  When the bus refuses an event (Redis down, a full queue)
+ * it is served to the worker's own members only, so a room keeps
+ * working on each machine.
+ *
+ * A nick is unique in the whole room.  Every worker keeps the room's
+ * roster (nick -> token, owner) from the events it applies, with the
+ * same rules in the same order everywhere (room_event): a joined of a
+ * nick the roster holds under another token is void, and its joiner's
+ * worker answers "nick in use"; a msg or left counts only under the
+ * roster's token.  Presence rounds (see "Presence" below, every
+ * presence_interval seconds) fill in what the bus did not carry, settle
+ * a nick taken twice while the bus was down (the lower token keeps it),
+ * and announce the members of a worker or node that died as left after
+ * EXPIRE_ROUNDS intervals.  A worker that starts later holds its
+ * clients' frames until it knows the whole room.
  * A client that has not joined sees nothing but the errors its own
  * commands cause, and on join the last `history` messages.  A bad
  * command is answered with ["error", why] and the connection stays open,
@@ -27,8 +41,8 @@
  * The history is kept by each worker from the events the bus delivers;
  * a worker that starts later gets it from the bus's backlog (the newest
  * ASOCKD_BUS_BACKLOG_MAX events of all rooms), so a client that joins on
- * one instance sees what was said on another.  Nicks are unique within
- * one worker's part of a room.
+ * one instance sees what was said on another (the presence events
+ * share that backlog).
  *
  * A member that cannot keep up is dropped: when a room message finds its
  * output queue over the listener's sndq_high (host->writable() is 0), it
@@ -37,8 +51,9 @@
  * it leave.  So one member that never reads costs the worker at most
  * sndq_high plus the socket buffers, however much the others say.
  *
- * Settings ([chat] in the plugin's INI file): max_nick, max_text (bytes)
- * and history (messages replayed on join).  See docs/chat.md.
+ * Settings ([chat] in the plugin's INI file): max_nick, max_text (bytes),
+ * history (messages replayed on join) and presence_interval (seconds).
+ * See docs/chat.md.
  */
 #include <sys/queue.h>
 
