@@ -1055,18 +1055,32 @@ presence_tick(struct asockd_timer *t, void *arg)
 	presence_round(chat);
 }
 
-/* This worker knows the whole room: run the frames that waited. */
+/*
+ * This worker knows the whole room: forget the owners that gave no
+ * round since our hello (the backlog's dead workers: the others let
+ * them go long ago), then run the frames that waited.
+ */
 static void
 synced(struct chat *chat)
 {
+	struct owner *o, *next;
 	struct peer *p;
 	struct line *l;
 
-	chat->synced = 1;
 	if (chat->st != NULL) {
 		host->timer_stop(chat->st);
 		chat->st = NULL;
 	}
+	/* (still unsynced: no member is told, there is none yet) */
+	for (o = TAILQ_FIRST(&chat->owners); o != NULL; o = next) {
+		next = TAILQ_NEXT(o, entry);
+		if (o->complete)
+			continue;
+		owner_drop(chat, o->id, 1, 0, 0);
+		TAILQ_REMOVE(&chat->owners, o, entry);
+		free(o);
+	}
+	chat->synced = 1;
 	while ((p = TAILQ_FIRST(&chat->waiting)) != NULL) {
 		TAILQ_REMOVE(&chat->waiting, p, wentry);
 		host->pause_receive(p->conn, 0);
