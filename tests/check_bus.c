@@ -623,6 +623,52 @@ START_TEST(test_local_worker_killed)
 END_TEST
 
 /*
+ * 70 members of 1,000-byte nicks on one worker: its presence round is
+ * over the bus's 64 KiB limit, so it goes in chunks, the last one
+ * flagged.  Were it refused, the other worker would declare it gone;
+ * were a chunk taken for the last, the members of the next ones would
+ * be dropped: either way the observer would see members leave.
+ */
+START_TEST(test_local_presence_chunks)
+{
+	static const char long_ini[] =
+		"[chat]\n"
+		"max_nick = 1024\n"
+		"history = 0\n"
+		"presence_interval = 0.2\n";
+	static unsigned char buf[70000];
+	static char nick[1001];
+	struct daemon *d;
+	int fd[70], obs, i, left = 0;
+	long pid;
+	ssize_t n;
+
+	d = start(NULL, long_ini);
+	obs = join(d, "obs");
+	pid = worker_of(d, obs);
+	memset(nick, 'n', sizeof(nick) - 1);
+	for (i = 0; i < 70; i++) {
+		fd[i] = conn_on(d, pid, 1);
+		snprintf(nick + 995, 6, "%05d", i);
+		cmd(fd[i], "join", nick, NULL);
+		ck_assert(wait_for(fd[i], "joined", nick, NULL));
+	}
+	/* 15 rounds and more: nobody leaves */
+	for (i = 0; i < 100000; i++) {
+		if ((n = frame(obs, buf, sizeof(buf), 3000)) < 0)
+			break;
+		left += n > 5 && memcmp(buf, "\x92\xa4left", 6) == 0;
+	}
+	ck_assert_int_eq(left, 0);
+	ck_assert_int_eq(h_log_count(d, "not heard from"), 0);
+	for (i = 0; i < 70; i++)
+		close(fd[i]);
+	close(obs);
+	stop(d);
+}
+END_TEST
+
+/*
  * A frame that comes while the worker is syncing (here: its Redis is
  * not there, so it waits 1.5 presence intervals for an answer) is held,
  * then run in order: not lost, not refused.
@@ -1305,6 +1351,7 @@ bus_suite(void)
 	tcase_add_test(tc, test_local_nick_race);
 	tcase_add_test(tc, test_local_worker_killed);
 	tcase_add_test(tc, test_sync_holds_frames);
+	tcase_add_test(tc, test_local_presence_chunks);
 	tcase_add_test(tc, test_redis_nick_unique);
 	tcase_add_test(tc, test_redis_worker_killed);
 	tcase_add_test(tc, test_redis_late_instance);
