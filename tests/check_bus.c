@@ -981,6 +981,88 @@ START_TEST(test_redis_late_instance)
 }
 END_TEST
 
+/*
+ * While redis-server is down each daemon serves its own members: x
+ * joins on both, na joins on a, lv leaves a.  Once it is back, the
+ * presence rounds mend the room: b's member sees na join and lv leave,
+ * and exactly one x is told "nick in use" (the same one everywhere:
+ * the lower token keeps it).
+ */
+START_TEST(test_redis_outage_reconcile)
+{
+	static const char slow_ini[] =
+		"[chat]\n"
+		"history = 0\n"
+		"presence_interval = 1.0\n";
+	static unsigned char buf[70000];
+	struct daemon *a, *b;
+	int oa, ob, xa, xb, na, lv, i, refused = 0, met = 0, seen = 0;
+	int x[2];
+	ssize_t n;
+
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_start();
+	a = start(bus_uri(), slow_ini);
+	b = start(bus_uri(), slow_ini);
+	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
+	ck_assert(h_log_wait(b, "bus: redis 127.0.0.1", TMO));
+	oa = join(a, "oa");
+	ob = join(b, "ob");
+	ck_assert(wait_for(oa, "joined", "ob", NULL));
+	lv = join(a, "lv");
+	ck_assert(wait_for(ob, "joined", "lv", NULL));
+
+	redis_kill();
+	for (i = 0; i < 100 && (h_log_count(a, "publishing fails until") < 2 ||
+	    h_log_count(b, "publishing fails until") < 2); i++)
+		usleep(50 * 1000);
+	xa = join(a, "x");
+	xb = join(b, "x");
+	na = join(a, "na");
+	close(lv);
+
+	redis_start();
+	ck_assert(h_log_wait(a, "connected again", 10000));
+	ck_assert(h_log_wait(b, "connected again", 10000));
+	/* (in either order) */
+	for (i = 0; i < 10000 && seen != 3; i++) {
+		if ((n = frame(ob, buf, sizeof(buf), 10000)) < 0)
+			break;
+		if (is(buf, n, "joined", "na", NULL))
+			seen |= 1;
+		if (is(buf, n, "left", "lv", NULL))
+			seen |= 2;
+	}
+	ck_assert_msg(seen == 3, "b's member did not see na join (%d) and "
+	    "lv leave (%d) during the outage", seen & 1, seen >> 1);
+	/* one of the two x is told, within seconds; the other is not */
+	x[0] = xa;
+	x[1] = xb;
+	for (i = 0; i < 2; i++)
+		while ((n = frame(x[i], buf, sizeof(buf), 5000)) > 0)
+			if (is(buf, n, "error", "nick in use", NULL)) {
+				refused++;
+				met = i;
+			}
+	ck_assert_int_eq(refused, 1);
+	/* the one still in the room is heard by both daemons' members */
+	cmd(x[!met], "say", "still here", NULL);
+	ck_assert(wait_for(oa, "msg", "x", "still here"));
+	ck_assert(wait_for(ob, "msg", "x", "still here"));
+	close(xa);
+	close(xb);
+	close(na);
+	close(oa);
+	close(ob);
+	stop(a);
+	stop(b);
+	redis_kill();
+}
+END_TEST
+
 /* ------------------------------------------------------------ calls */
 
 static void
@@ -1355,6 +1437,7 @@ bus_suite(void)
 	tcase_add_test(tc, test_redis_nick_unique);
 	tcase_add_test(tc, test_redis_worker_killed);
 	tcase_add_test(tc, test_redis_late_instance);
+	tcase_add_test(tc, test_redis_outage_reconcile);
 	suite_add_tcase(s, tc);
 	return (s);
 }
