@@ -142,6 +142,7 @@ struct line {
  */
 struct member {
 	char			*nick;
+	size_t			 len;		/* of nick */
 	uint64_t		 token;		/* of its membership */
 	uint64_t		 owner;		/* the worker it is on */
 	uint64_t		 seq;		/* owner's event that made it */
@@ -546,7 +547,7 @@ roster_find(struct room *room, const char *nick, size_t len)
 	struct member *m;
 
 	TAILQ_FOREACH(m, &room->roster, entry)
-		if (is(nick, len, m->nick))
+		if (m->len == len && memcmp(m->nick, nick, len) == 0)
 			return (m);
 	return (NULL);
 }
@@ -563,6 +564,7 @@ roster_add(struct room *room, const char *nick, size_t len, uint64_t token,
 		free(m);
 		return (NULL);
 	}
+	m->len = len;
 	m->token = token;
 	m->owner = owner;
 	m->seq = seq;
@@ -626,7 +628,6 @@ peer_timeout(struct asockd_timer *t, void *arg)
 	struct peer *p = arg;
 	struct client *cl, *next;
 	struct room *room;
-
 	struct member *m;
 
 	p->t = NULL;
