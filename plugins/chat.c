@@ -154,6 +154,7 @@ struct member {
 struct owner {
 	uint64_t		 id;
 	double			 seen;		/* last heard (monotonic) */
+	double			 interval;	/* its presence_interval */
 	int			 gone_sent;	/* its gone published */
 	int			 complete;	/* a whole round (syncing) */
 	TAILQ_ENTRY(owner)	 entry;
@@ -733,20 +734,22 @@ room_publish(struct asockd_conn *c, struct client *cl,
 /*
  * Presence.  Each worker (owner) says every presence_interval seconds
  * which members it holds: a round of ["here", round, last, upto,
- * nowners, room, nick, token, ...] events, each under the bus's size
- * limit, the last one with last = 1.  upto is the seq of the owner's
- * newest event it had applied when it made the round, so a member of
- * the owner that the round does not name is dropped only when the
- * event that made it is no newer (else the owner had not seen it yet).
- * A here fills in members the bus did not tell (a joined older than the
+ * nowners, interval_ms, room, nick, token, ...] events, each under the
+ * bus's size limit, the last one with last = 1.  upto is the seq of the
+ * owner's newest event it had applied when it made the round, so a
+ * member of the owner that the round does not name is dropped only when
+ * the event that made it is no newer (else the owner had not seen it
+ * yet).  nowners is how many live owners it knows, itself included.  A
+ * here fills in members the bus did not tell (a joined older than the
  * backlog, one served locally while the bus was down) and drops those
  * whose left was lost; two members of one nick (the bus was down) are
  * settled by the lower token, on every worker alike.  An owner not heard
- * from for EXPIRE_ROUNDS intervals is declared ["gone", owner]: its
- * members leave.  A worker starts unsynced: it says ["hello"], every
- * other worker answers with a round at once, and until it has a round
- * from every owner it was told about (or heard no one, or waited long
- * enough) it holds its clients' frames and takes each here as it comes.
+ * from for EXPIRE_ROUNDS intervals (its own or ours, the longer) is
+ * declared ["gone", owner]: its members leave.  A worker starts
+ * unsynced: it says ["hello"], every other worker answers with a round
+ * at once, and until it has a round from every owner it was told about
+ * (or heard no one, or waited long enough) it holds its clients' frames
+ * and takes each here as it comes.
  */
 
 /* Tell this worker's members of room [verb, nick]. */
@@ -884,14 +887,16 @@ apply_here(struct chat *chat, struct asockd_reader *r, uint32_t n,
 	struct owner *o;
 	const char *name, *nick;
 	size_t nlen, len;
-	uint64_t round, last, upto, nowners, token;
+	uint64_t round, last, upto, nowners, ms, token;
 	uint32_t i;
 
-	if (n < 5 || (n - 5) % 3 != 0 || host->rd_uint(r, &round) != 0 ||
+	if (n < 6 || (n - 6) % 3 != 0 || host->rd_uint(r, &round) != 0 ||
 	    host->rd_uint(r, &last) != 0 || host->rd_uint(r, &upto) != 0 ||
-	    host->rd_uint(r, &nowners) != 0)
+	    host->rd_uint(r, &nowners) != 0 || host->rd_uint(r, &ms) != 0)
 		return;
-	for (i = 5; i < n; i += 3) {
+	if (id != chat->owner && (o = owner_get(chat, id)) != NULL)
+		o->interval = ms / 1000.0;
+	for (i = 6; i < n; i += 3) {
 		if (host->rd_str(r, &name, &nlen) != 0 || nlen == 0 ||
 		    host->rd_str(r, &nick, &len) != 0 || len == 0 ||
 		    host->rd_uint(r, &token) != 0)
@@ -998,12 +1003,13 @@ presence_round(struct chat *chat)
 			bytes += strlen(e[j].room->name) +
 			    strlen(e[j].m->nick) + 16;
 		host->wr_reset(w);
-		host->wr_array(w, 5 + 3 * (uint32_t)(j - i));
+		host->wr_array(w, 6 + 3 * (uint32_t)(j - i));
 		host->wr_str(w, "here", 4);
 		host->wr_uint(w, chat->round);
 		host->wr_uint(w, j == n);
 		host->wr_uint(w, upto);
 		host->wr_uint(w, nowners);
+		host->wr_uint(w, (uint64_t)(chat->interval * 1000));
 		for (; i < j; i++) {
 			host->wr_str(w, e[i].room->name,
 			    strlen(e[i].room->name));
@@ -1033,15 +1039,18 @@ presence_tick(struct asockd_timer *t, void *arg)
 {
 	struct chat *chat = arg;
 	struct owner *o, *next;
-	double t0 = now(), dead = EXPIRE_ROUNDS * chat->interval;
+	double t0 = now(), dead = EXPIRE_ROUNDS * chat->interval, odead;
 
 	(void)t;
-	/* only while the bus works, and has long enough for all to talk */
+	/* only while the bus works, and has long enough for all to talk;
+	 * an owner with a longer interval than ours is given its own */
 	if (chat->own_seen > 0 && t0 - chat->own_seen < 2 * chat->interval &&
 	    t0 - chat->up_since >= dead)
 		for (o = TAILQ_FIRST(&chat->owners); o != NULL; o = next) {
 			next = TAILQ_NEXT(o, entry);
-			if (o->gone_sent || t0 - o->seen <= dead)
+			odead = EXPIRE_ROUNDS * (o->interval > chat->interval ?
+			    o->interval : chat->interval);
+			if (o->gone_sent || t0 - o->seen <= odead)
 				continue;
 			host->log(chat->inst, ASOCKD_LOG_INFO, "chat: worker "
 			    "%016llx not heard from for %.1f s: gone",
