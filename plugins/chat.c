@@ -154,6 +154,7 @@ struct member {
 struct owner {
 	uint64_t		 id;
 	double			 seen;		/* last heard (monotonic) */
+	uint64_t		 last;		/* its newest seq heard */
 	double			 interval;	/* its presence_interval */
 	int			 gone_sent;	/* its gone published */
 	int			 complete;	/* a whole round (syncing) */
@@ -745,7 +746,8 @@ room_publish(struct asockd_conn *c, struct client *cl,
  * whose left was lost; two members of one nick (the bus was down) are
  * settled by the lower token, on every worker alike.  An owner not heard
  * from for EXPIRE_ROUNDS intervals (its own or ours, the longer) is
- * declared ["gone", owner]: its members leave.  A worker starts
+ * declared ["gone", owner, its last seq heard]: its members leave, but
+ * for those its later events named.  A worker starts
  * unsynced: it says ["hello"], every other worker answers with a round
  * at once, and until it has a round from every owner it was told about
  * (or heard no one, or waited long enough) it holds its clients' frames
@@ -830,10 +832,15 @@ heard(struct chat *chat, uint64_t id, uint64_t seq)
 	if ((o = owner_get(chat, id)) != NULL) {
 		o->seen = t;
 		o->gone_sent = 0;
+		if (seq > o->last)
+			o->last = seq;
 	}
 }
 
-/* Drop owner id's members of every room (or those not in round). */
+/*
+ * Drop owner id's members of every room made or confirmed by its
+ * events up to upto (when not whole: those not named in round).
+ */
 static void
 owner_drop(struct chat *chat, uint64_t id, int whole, uint64_t round,
     uint64_t upto)
@@ -847,8 +854,8 @@ owner_drop(struct chat *chat, uint64_t id, int whole, uint64_t round,
 	TAILQ_FOREACH(room, &chat->rooms, entry)
 		for (;;) {
 			TAILQ_FOREACH(m, &room->roster, entry)
-				if (m->owner == id && (whole ||
-				    (m->round != round && m->seq <= upto)))
+				if (m->owner == id && m->seq <= upto &&
+				    (whole || m->round != round))
 					break;
 			if (m == NULL)
 				break;
@@ -913,6 +920,7 @@ apply_here(struct chat *chat, struct asockd_reader *r, uint32_t n,
 		}
 		if (m->token == token) {
 			m->owner = id;
+			m->seq = seq;
 			m->round = round;
 			continue;
 		}
@@ -1056,9 +1064,10 @@ presence_tick(struct asockd_timer *t, void *arg)
 			    "%016llx not heard from for %.1f s: gone",
 			    (unsigned long long)o->id, t0 - o->seen);
 			host->wr_reset(chat->pw);
-			host->wr_array(chat->pw, 2);
+			host->wr_array(chat->pw, 3);
 			host->wr_str(chat->pw, "gone", 4);
 			host->wr_uint(chat->pw, o->id);
+			host->wr_uint(chat->pw, o->last);
 			if (presence_send(chat) == 0)
 				o->gone_sent = 1;
 		}
@@ -1086,7 +1095,7 @@ synced(struct chat *chat)
 		next = TAILQ_NEXT(o, entry);
 		if (o->complete)
 			continue;
-		owner_drop(chat, o->id, 1, 0, 0);
+		owner_drop(chat, o->id, 1, 0, UINT64_MAX);
 		TAILQ_REMOVE(&chat->owners, o, entry);
 		free(o);
 	}
@@ -1133,7 +1142,7 @@ control(struct chat *chat, const void *ev, size_t evlen, uint64_t id,
 	struct owner *o;
 	const char *verb;
 	size_t vlen;
-	uint64_t gone;
+	uint64_t gone, last;
 	uint32_t n;
 
 	if (id == 0 || (r = host->rd_open(ev, evlen)) == NULL)
@@ -1148,14 +1157,20 @@ control(struct chat *chat, const void *ev, size_t evlen, uint64_t id,
 			presence_round(chat);
 	} else if (is(verb, vlen, "here"))
 		apply_here(chat, r, n, id, seq);
-	else if (is(verb, vlen, "gone") && n == 2 &&
-	    host->rd_uint(r, &gone) == 0 && gone != chat->owner) {
-		/* our own next round puts our members back if it was us */
-		owner_drop(chat, gone, 1, 0, 0);
+	else if (is(verb, vlen, "gone") && n == 3 &&
+	    host->rd_uint(r, &gone) == 0 && host->rd_uint(r, &last) == 0 &&
+	    gone != chat->owner) {
+		/*
+		 * What the owner said after the publisher last heard it
+		 * (a round: it was only slow) stays, so a second gone of
+		 * the same owner is harmless.  If it was us, our next
+		 * round puts our members back.
+		 */
+		owner_drop(chat, gone, 1, 0, last);
 		TAILQ_FOREACH(o, &chat->owners, entry)
 			if (o->id == gone)
 				break;
-		if (o != NULL) {
+		if (o != NULL && o->last <= last) {
 			TAILQ_REMOVE(&chat->owners, o, entry);
 			free(o);
 		}
