@@ -545,7 +545,7 @@ START_TEST(test_local_nick_race)
 {
 	static unsigned char buf[70000];
 	struct daemon *d;
-	int o1, o2, z1, z2, joined = 0, refused = 0, i, k;
+	int o1, o2, z1, z2, joined = 0, refused = 0, i, k, loser = 0;
 	int z[2];
 	long pid;
 	ssize_t n;
@@ -573,11 +573,21 @@ START_TEST(test_local_nick_race)
 			}
 			if (is(buf, n, "error", "nick in use", NULL)) {
 				refused++;
+				loser = i;
 				break;
 			}
 		}
 	ck_assert_int_eq(joined, 1);
 	ck_assert_int_eq(refused, 1);
+	/* the loser is not in the room, and may join under another nick;
+	 * its own events and replies are in step (a bad command's error
+	 * comes after its joined) */
+	cmd(z[loser], "join", "zed2", NULL);
+	cmd(z[loser], "say", "", NULL);
+	n = frame(z[loser], buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "joined", "zed2", NULL));
+	n = frame(z[loser], buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "error", "empty text", NULL));
 	ck_assert_int_eq(count_frames(o1, "joined", "zed", 1000), 1);
 	ck_assert_int_eq(count_frames(o2, "joined", "zed", 1000), 1);
 	close(z1);
@@ -625,6 +635,39 @@ worker_killed(const char *bus)
 START_TEST(test_local_worker_killed)
 {
 	worker_killed(NULL);
+}
+END_TEST
+
+/*
+ * A worker that only stopped (SIGSTOP) is declared gone: its member
+ * leaves for the others; once it runs again, it ignores the gone about
+ * itself and its next round brings the member back: the room sees it
+ * join again and hears it.
+ */
+START_TEST(test_local_worker_stopped_back)
+{
+	struct daemon *d;
+	int vic, obs;
+	long pid;
+
+	d = start(NULL, fast_ini);
+	vic = join(d, "vic");
+	pid = worker_of(d, vic);
+	obs = conn_on(d, pid, 1);
+	cmd(obs, "join", "obs", NULL);
+	ck_assert(wait_for(obs, "joined", "obs", NULL));
+	ck_assert_int_eq(kill((pid_t)pid, SIGSTOP), 0);
+	ck_assert_msg(wait_tmo(obs, "left", "vic", NULL, 10000),
+	    "the stopped worker's member was not announced gone");
+	ck_assert_int_eq(kill((pid_t)pid, SIGCONT), 0);
+	ck_assert_msg(wait_tmo(obs, "joined", "vic", NULL, 10000),
+	    "the member did not come back with its worker");
+	cmd(vic, "say", "back", NULL);
+	ck_assert(wait_for(vic, "msg", "vic", "back"));
+	ck_assert(wait_for(obs, "msg", "vic", "back"));
+	close(vic);
+	close(obs);
+	stop(d);
 }
 END_TEST
 
@@ -1440,6 +1483,7 @@ bus_suite(void)
 	tcase_add_test(tc, test_local_worker_killed);
 	tcase_add_test(tc, test_sync_holds_frames);
 	tcase_add_test(tc, test_local_presence_chunks);
+	tcase_add_test(tc, test_local_worker_stopped_back);
 	tcase_add_test(tc, test_redis_nick_unique);
 	tcase_add_test(tc, test_redis_worker_killed);
 	tcase_add_test(tc, test_redis_late_instance);
