@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "asockd/plugin.h"
 #include "harness.h"
 
 #define TMO	5000	/* ms for every receive that must succeed */
@@ -32,10 +33,24 @@ static const char ini_text[] =
 	"[chat]\n"
 	"history = 5\n";
 
+/* presence rounds every second: slow workers (valgrind) stay alive */
+static const char roster_ini[] =
+	"[chat]\n"
+	"history = 5\n"
+	"presence_interval = 1.0\n";
+
+/* every 0.2 s: a dead worker is declared in 0.6 s */
+static const char fast_ini[] =
+	"[chat]\n"
+	"history = 5\n"
+	"presence_interval = 0.2\n";
+
 static const char big_ini[] =
 	"[chat]\n"
 	"max_text = 60000\n"
 	"history = 0\n";
+
+static int	free_port(void);
 
 /* A daemon with two workers and one chat listener; bus may be NULL. */
 static struct daemon *
@@ -423,6 +438,315 @@ START_TEST(test_local_one_conn_order)
 }
 END_TEST
 
+/*
+ * A connection to d's room accepted by a worker other than pid (other
+ * 1) or by pid itself (other 0); not joined.
+ */
+static int
+conn_on(struct daemon *d, long pid, int other)
+{
+	int fd, i;
+
+	for (i = 0; i < NTRY; i++) {
+		fd = h_tcp_connect("127.0.0.1", h_port(d, "room"));
+		ck_assert_int_ge(fd, 0);
+		if ((worker_of(d, fd) != pid) == other)
+			return (fd);
+		close(fd);
+		usleep(10 * 1000);
+	}
+	ck_abort_msg("no connection landed on the %s worker",
+	    other ? "other" : "same");
+	return (-1);
+}
+
+/*
+ * Join fd as nick, again while the answer is "nick in use" (the room
+ * has not freed it yet): 1 once joined, 0 after 50 tries (10 s).
+ */
+static int
+join_free(int fd, const char *nick)
+{
+	static unsigned char buf[70000];
+	ssize_t n;
+	int i, k;
+
+	for (i = 0; i < 50; i++) {
+		cmd(fd, "join", nick, NULL);
+		for (k = 0; k < 100; k++) {
+			if ((n = frame(fd, buf, sizeof(buf), TMO)) < 0)
+				return (0);
+			if (is(buf, n, "joined", nick, NULL))
+				return (1);
+			if (is(buf, n, "error", "nick in use", NULL))
+				break;
+		}
+		usleep(200 * 1000);
+	}
+	return (0);
+}
+
+/* How many [verb, a] frames fd gets until it is quiet for tmo ms. */
+static int
+count_frames(int fd, const char *verb, const char *a, int tmo)
+{
+	static unsigned char buf[70000];
+	ssize_t n;
+	int i, count = 0;
+
+	for (i = 0; i < 10000; i++) {
+		if ((n = frame(fd, buf, sizeof(buf), tmo)) < 0)
+			break;
+		count += is(buf, n, verb, a, NULL);
+	}
+	return (count);
+}
+
+/*
+ * ann on one worker (or daemon a) holds the nick for the whole room:
+ * a client of the other worker (of daemon b) that joins as ann is told
+ * "nick in use"; once ann has left, it may.
+ */
+static void
+nick_unique(struct daemon *a, struct daemon *b)
+{
+	int ann, fd;
+
+	ann = join(a, "ann");
+	fd = a == b ? conn_on(b, worker_of(a, ann), 1) :
+	    h_tcp_connect("127.0.0.1", h_port(b, "room"));
+	ck_assert_int_ge(fd, 0);
+	cmd(fd, "join", "ann", NULL);
+	ck_assert_msg(wait_for(fd, "error", "nick in use", NULL),
+	    "a second ann on another worker");
+	cmd(ann, "leave", NULL);
+	ck_assert(wait_for(ann, "left", "ann", NULL));
+	ck_assert_msg(join_free(fd, "ann"), "ann is not free after leave");
+	close(ann);
+	close(fd);
+}
+
+START_TEST(test_local_nick_unique)
+{
+	struct daemon *d;
+
+	d = start(NULL, roster_ini);
+	nick_unique(d, d);
+	stop(d);
+}
+END_TEST
+
+/*
+ * Two clients on two workers join as zed at once: exactly one of them
+ * is in the room, the other is told "nick in use", and every member
+ * sees zed join once.
+ */
+START_TEST(test_local_nick_race)
+{
+	static unsigned char buf[70000];
+	struct daemon *d;
+	int o1, o2, z1, z2, joined = 0, refused = 0, i, k, loser = 0;
+	int z[2];
+	long pid;
+	ssize_t n;
+
+	d = start(NULL, roster_ini);
+	o1 = join(d, "o1");
+	pid = worker_of(d, o1);
+	o2 = conn_on(d, pid, 1);
+	cmd(o2, "join", "o2", NULL);
+	ck_assert(wait_for(o2, "joined", "o2", NULL));
+	ck_assert(wait_for(o1, "joined", "o2", NULL));
+	z1 = conn_on(d, pid, 0);
+	z2 = conn_on(d, pid, 1);
+	cmd(z1, "join", "zed", NULL);
+	cmd(z2, "join", "zed", NULL);
+	z[0] = z1;
+	z[1] = z2;
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < 100; k++) {
+			n = frame(z[i], buf, sizeof(buf), TMO);
+			ck_assert_msg(n > 0, "zed %d: no answer", i);
+			if (is(buf, n, "joined", "zed", NULL)) {
+				joined++;
+				break;
+			}
+			if (is(buf, n, "error", "nick in use", NULL)) {
+				refused++;
+				loser = i;
+				break;
+			}
+		}
+	ck_assert_int_eq(joined, 1);
+	ck_assert_int_eq(refused, 1);
+	/* the loser is not in the room, and may join under another nick;
+	 * its own events and replies are in step (a bad command's error
+	 * comes after its joined) */
+	cmd(z[loser], "join", "zed2", NULL);
+	cmd(z[loser], "say", "", NULL);
+	n = frame(z[loser], buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "joined", "zed2", NULL));
+	n = frame(z[loser], buf, sizeof(buf), TMO);
+	ck_assert(is(buf, n, "error", "empty text", NULL));
+	ck_assert_int_eq(count_frames(o1, "joined", "zed", 1000), 1);
+	ck_assert_int_eq(count_frames(o2, "joined", "zed", 1000), 1);
+	close(z1);
+	close(z2);
+	close(o1);
+	close(o2);
+	stop(d);
+}
+END_TEST
+
+/*
+ * A worker holding a member dies (SIGKILL): the room sees that member
+ * leave within seconds (presence rounds every 0.2 s) and its nick is
+ * free again.  The master starts a new worker meanwhile.
+ */
+static void
+worker_killed(const char *bus)
+{
+	struct daemon *d;
+	int vic, obs, fd;
+	long pid;
+
+	d = start(bus, fast_ini);
+	if (bus != NULL)
+		ck_assert(h_log_wait(d, "bus: redis 127.0.0.1", TMO));
+	vic = join(d, "vic");
+	pid = worker_of(d, vic);
+	obs = conn_on(d, pid, 1);
+	cmd(obs, "join", "obs", NULL);
+	ck_assert(wait_for(obs, "joined", "obs", NULL));
+	ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
+	ck_assert_msg(wait_tmo(obs, "left", "vic", NULL, 10000),
+	    "the dead worker's member was not announced gone");
+	close(vic);
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "room"));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(join_free(fd, "vic"), "vic is not free");
+	ck_assert(wait_for(obs, "joined", "vic", NULL));
+	close(fd);
+	close(obs);
+	ck_assert_int_eq(h_daemon_stop(d, 5000), 0);
+	h_daemon_free(d);
+}
+
+START_TEST(test_local_worker_killed)
+{
+	worker_killed(NULL);
+}
+END_TEST
+
+/*
+ * A worker that only stopped (SIGSTOP) is declared gone: its member
+ * leaves for the others; once it runs again, it ignores the gone about
+ * itself and its next round brings the member back: the room sees it
+ * join again and hears it.
+ */
+START_TEST(test_local_worker_stopped_back)
+{
+	struct daemon *d;
+	int vic, obs;
+	long pid;
+
+	d = start(NULL, fast_ini);
+	vic = join(d, "vic");
+	pid = worker_of(d, vic);
+	obs = conn_on(d, pid, 1);
+	cmd(obs, "join", "obs", NULL);
+	ck_assert(wait_for(obs, "joined", "obs", NULL));
+	ck_assert_int_eq(kill((pid_t)pid, SIGSTOP), 0);
+	ck_assert_msg(wait_tmo(obs, "left", "vic", NULL, 10000),
+	    "the stopped worker's member was not announced gone");
+	ck_assert_int_eq(kill((pid_t)pid, SIGCONT), 0);
+	ck_assert_msg(wait_tmo(obs, "joined", "vic", NULL, 10000),
+	    "the member did not come back with its worker");
+	cmd(vic, "say", "back", NULL);
+	ck_assert(wait_for(vic, "msg", "vic", "back"));
+	ck_assert(wait_for(obs, "msg", "vic", "back"));
+	close(vic);
+	close(obs);
+	stop(d);
+}
+END_TEST
+
+/*
+ * 70 members of 1,000-byte nicks on one worker: its presence round is
+ * over the bus's 64 KiB limit, so it goes in chunks, the last one
+ * flagged.  Were it refused, the other worker would declare it gone;
+ * were a chunk taken for the last, the members of the next ones would
+ * be dropped: either way the observer would see members leave.
+ */
+START_TEST(test_local_presence_chunks)
+{
+	static const char long_ini[] =
+		"[chat]\n"
+		"max_nick = 1024\n"
+		"history = 0\n"
+		"presence_interval = 0.5\n";
+	static unsigned char buf[70000];
+	static char nick[1001];
+	struct daemon *d;
+	int fd[70], obs, i, left = 0;
+	long pid;
+	ssize_t n;
+
+	d = start(NULL, long_ini);
+	obs = join(d, "obs");
+	pid = worker_of(d, obs);
+	memset(nick, 'n', sizeof(nick) - 1);
+	for (i = 0; i < 70; i++) {
+		fd[i] = conn_on(d, pid, 1);
+		snprintf(nick + 995, 6, "%05d", i);
+		cmd(fd[i], "join", nick, NULL);
+		ck_assert(wait_for(fd[i], "joined", nick, NULL));
+	}
+	/* 8 rounds and more (gone after 3): nobody leaves */
+	for (i = 0; i < 100000; i++) {
+		if ((n = frame(obs, buf, sizeof(buf), 4000)) < 0)
+			break;
+		left += n > 5 && memcmp(buf, "\x92\xa4left", 6) == 0;
+	}
+	ck_assert_int_eq(left, 0);
+	ck_assert_int_eq(h_log_count(d, "not heard from"), 0);
+	for (i = 0; i < 70; i++)
+		close(fd[i]);
+	close(obs);
+	stop(d);
+}
+END_TEST
+
+/*
+ * A frame that comes while the worker is syncing (here: its Redis is
+ * not there, so it waits 1.5 presence intervals for an answer) is held,
+ * then run in order: not lost, not refused.
+ */
+START_TEST(test_sync_holds_frames)
+{
+	static const char slow_ini[] =
+		"[chat]\n"
+		"presence_interval = 4.0\n";
+	char uri[64];
+	struct daemon *d;
+	int fd;
+
+	/* nothing listens there: the bus stays down */
+	snprintf(uri, sizeof(uri), "redis://127.0.0.1:%d", free_port());
+	d = start(uri, slow_ini);
+	fd = h_tcp_connect("127.0.0.1", h_port(d, "room"));
+	ck_assert_int_ge(fd, 0);
+	cmd(fd, "join", "early", NULL);
+	cmd(fd, "say", "first", NULL);
+	ck_assert(h_log_wait(d, "holding its frames until", TMO));
+	ck_assert_msg(wait_tmo(fd, "joined", "early", NULL, 15000),
+	    "the held join was not run");
+	ck_assert(wait_for(fd, "msg", "early", "first"));
+	close(fd);
+	stop(d);
+}
+END_TEST
+
 /* ------------------------------------------------------------ Redis */
 
 static pid_t	 redis_pid = -1;
@@ -624,6 +948,164 @@ START_TEST(test_redis_outage)
 	ck_assert_msg(found, "no message crossed after Redis came back");
 	close(fa);
 	close(fb);
+	stop(a);
+	stop(b);
+	redis_kill();
+}
+END_TEST
+
+/* Two daemons on one redis-server: one ann in the whole room. */
+START_TEST(test_redis_nick_unique)
+{
+	struct daemon *a, *b;
+
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_start();
+	a = start(bus_uri(), roster_ini);
+	b = start(bus_uri(), roster_ini);
+	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
+	ck_assert(h_log_wait(b, "bus: redis 127.0.0.1", TMO));
+	nick_unique(a, b);
+	stop(a);
+	stop(b);
+	redis_kill();
+}
+END_TEST
+
+START_TEST(test_redis_worker_killed)
+{
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_start();
+	worker_killed(bus_uri());
+	redis_kill();
+}
+END_TEST
+
+/*
+ * Daemon b starts after more than the backlog was said since ann
+ * joined on a: b learns ann from a's presence, not from the backlog,
+ * and its client cannot join as ann.
+ */
+START_TEST(test_redis_late_instance)
+{
+	struct daemon *a, *b;
+	int ann, talk, fd, i;
+	char text[32];
+
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_start();
+	a = start(bus_uri(), roster_ini);
+	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
+	ann = join(a, "ann");
+	talk = join(a, "talk");
+	for (i = 0; i <= ASOCKD_BUS_BACKLOG_MAX; i++) {
+		snprintf(text, sizeof(text), "m%d", i);
+		cmd(talk, "say", text, NULL);
+		if (i % 100 == 0)	/* keep both members' queues short */
+			ck_assert(wait_for(talk, "msg", "talk", text));
+	}
+	/* (the last one, m1000, is back: all of them were published) */
+	b = start(bus_uri(), roster_ini);
+	ck_assert(h_log_wait(b, "bus: redis 127.0.0.1", TMO));
+	fd = h_tcp_connect("127.0.0.1", h_port(b, "room"));
+	ck_assert_int_ge(fd, 0);
+	cmd(fd, "join", "ann", NULL);
+	ck_assert_msg(wait_for(fd, "error", "nick in use", NULL),
+	    "b did not know ann, older than the backlog");
+	close(fd);
+	close(talk);
+	close(ann);
+	stop(a);
+	stop(b);
+	redis_kill();
+}
+END_TEST
+
+/*
+ * While redis-server is down each daemon serves its own members: x
+ * joins on both, na joins on a, lv leaves a.  Once it is back, the
+ * presence rounds mend the room: b's member sees na join and lv leave,
+ * and exactly one x is told "nick in use" (the same one everywhere:
+ * the lower token keeps it).
+ */
+START_TEST(test_redis_outage_reconcile)
+{
+	static const char slow_ini[] =
+		"[chat]\n"
+		"history = 0\n"
+		"presence_interval = 1.0\n";
+	static unsigned char buf[70000];
+	struct daemon *a, *b;
+	int oa, ob, xa, xb, na, lv, i, refused = 0, met = 0, seen = 0;
+	int x[2];
+	ssize_t n;
+
+	if (!have_redis()) {
+		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+		return;
+	}
+	redis_start();
+	a = start(bus_uri(), slow_ini);
+	b = start(bus_uri(), slow_ini);
+	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
+	ck_assert(h_log_wait(b, "bus: redis 127.0.0.1", TMO));
+	oa = join(a, "oa");
+	ob = join(b, "ob");
+	ck_assert(wait_for(oa, "joined", "ob", NULL));
+	lv = join(a, "lv");
+	ck_assert(wait_for(ob, "joined", "lv", NULL));
+
+	redis_kill();
+	for (i = 0; i < 100 && (h_log_count(a, "publishing fails until") < 2 ||
+	    h_log_count(b, "publishing fails until") < 2); i++)
+		usleep(50 * 1000);
+	xa = join(a, "x");
+	xb = join(b, "x");
+	na = join(a, "na");
+	close(lv);
+
+	redis_start();
+	ck_assert(h_log_wait(a, "connected again", 10000));
+	ck_assert(h_log_wait(b, "connected again", 10000));
+	/* (in either order) */
+	for (i = 0; i < 10000 && seen != 3; i++) {
+		if ((n = frame(ob, buf, sizeof(buf), 10000)) < 0)
+			break;
+		if (is(buf, n, "joined", "na", NULL))
+			seen |= 1;
+		if (is(buf, n, "left", "lv", NULL))
+			seen |= 2;
+	}
+	ck_assert_msg(seen == 3, "b's member did not see na join (%d) and "
+	    "lv leave (%d) during the outage", seen & 1, seen >> 1);
+	/* one of the two x is told, within seconds; the other is not */
+	x[0] = xa;
+	x[1] = xb;
+	for (i = 0; i < 2; i++)
+		while ((n = frame(x[i], buf, sizeof(buf), 5000)) > 0)
+			if (is(buf, n, "error", "nick in use", NULL)) {
+				refused++;
+				met = i;
+			}
+	ck_assert_int_eq(refused, 1);
+	/* the one still in the room is heard by both daemons' members */
+	cmd(x[!met], "say", "still here", NULL);
+	ck_assert(wait_for(oa, "msg", "x", "still here"));
+	ck_assert(wait_for(ob, "msg", "x", "still here"));
+	close(xa);
+	close(xb);
+	close(na);
+	close(oa);
+	close(ob);
 	stop(a);
 	stop(b);
 	redis_kill();
@@ -996,6 +1478,16 @@ bus_suite(void)
 	tcase_add_test(tc, test_redis_auth);
 	tcase_add_test(tc, test_redis_two_daemons);
 	tcase_add_test(tc, test_redis_outage);
+	tcase_add_test(tc, test_local_nick_unique);
+	tcase_add_test(tc, test_local_nick_race);
+	tcase_add_test(tc, test_local_worker_killed);
+	tcase_add_test(tc, test_sync_holds_frames);
+	tcase_add_test(tc, test_local_presence_chunks);
+	tcase_add_test(tc, test_local_worker_stopped_back);
+	tcase_add_test(tc, test_redis_nick_unique);
+	tcase_add_test(tc, test_redis_worker_killed);
+	tcase_add_test(tc, test_redis_late_instance);
+	tcase_add_test(tc, test_redis_outage_reconcile);
 	suite_add_tcase(s, tc);
 	return (s);
 }
