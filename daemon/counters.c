@@ -21,6 +21,7 @@
  */
 #include <sys/mman.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,8 @@ const double		 ctr_bounds[CTR_BUCKETS - 1] = {
 struct ctr_listener	 ctr_sink;
 struct ctr_plugin	 ctr_psink;
 struct ctr_block	*ctr_shm;
+int			 ctr_tsc;		/* ctr_now() reads the TSC */
+double			 ctr_tick_ns = 1.0;	/* ns per ctr_now() tick */
 
 #define STALL_WINDOW	30.0
 
@@ -47,6 +50,8 @@ static ev_tstamp	 turn_start;
 /* Master: totals of the workers that are gone, by name. */
 static struct ctr_sum	 gone;
 
+static void	 tsc_calibrate(void);
+
 void
 ctr_init(int n)
 {
@@ -55,6 +60,7 @@ ctr_init(int n)
 	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ctr_shm == MAP_FAILED)
 		fatal("mmap counters");
+	tsc_calibrate();
 }
 
 void
@@ -196,8 +202,9 @@ ctr_sum_free(struct ctr_sum *s)
 	memset(s, 0, sizeof(*s));
 }
 
-uint64_t
-ctr_now_ns(void)
+#if !defined(ASOCKD_NO_COUNTERS) && (defined(__x86_64__) || defined(__i386__))
+static uint64_t
+mono_ns(void)
 {
 	struct timespec	 ts;
 
@@ -205,10 +212,49 @@ ctr_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void
-ctr_callback(struct ctr_plugin *p, uint64_t ns)
+/*
+ * Use the TSC for ctr_now() if the kernel does (its clocksource: then
+ * it is constant and synchronized across CPUs), with its rate measured
+ * against CLOCK_MONOTONIC over 2 ms.
+ */
+static void
+tsc_calibrate(void)
 {
-	int	 i;
+	char		 cs[32] = "";
+	uint64_t	 t0, t1, c0, c1;
+	FILE		*fp;
+
+	fp = fopen("/sys/devices/system/clocksource/clocksource0/"
+	    "current_clocksource", "r");
+	if (fp == NULL)
+		return;
+	if (fgets(cs, sizeof(cs), fp) == NULL || strcmp(cs, "tsc\n") != 0) {
+		fclose(fp);
+		return;
+	}
+	fclose(fp);
+	t0 = mono_ns();
+	c0 = __builtin_ia32_rdtsc();
+	while ((t1 = mono_ns()) - t0 < 2000000)
+		;
+	c1 = __builtin_ia32_rdtsc();
+	if (c1 <= c0)
+		return;
+	ctr_tick_ns = (double)(t1 - t0) / (double)(c1 - c0);
+	ctr_tsc = 1;
+}
+#else
+static void
+tsc_calibrate(void)
+{
+}
+#endif
+
+void
+ctr_callback(struct ctr_plugin *p, uint64_t ticks)
+{
+	uint64_t	 ns = (uint64_t)((double)ticks * ctr_tick_ns);
+	int		 i;
 
 	for (i = 0; i < CTR_BUCKETS - 1; i++)
 		if ((double)ns <= ctr_bounds[i] * 1e9)
