@@ -6,9 +6,12 @@
 #                  [--only "exec proxy"] [--bulk MB] [--exec-workers N]
 #
 #   exec   asockd's exec plugin (--exec-workers, default 1) vs xinetd
-#          (-dontfork, one process that forks per connection),
-#          bench/conn_rate with 8 connections at a time: connections/s
-#          for /bin/true and for a one-line echo (head -n 1)
+#          (-dontfork, one process that forks per connection), and
+#          bench/spawn_floor (the least a server can do: accept and
+#          posix_spawn, nothing else) as the ceiling any server could
+#          reach, bench/conn_rate with 8 connections at a time:
+#          connections/s for /bin/true and for a one-line echo
+#          (head -n 1)
 #   proxy  asockd's proxy plugin vs nginx's stream module, one worker
 #          each, both in front of bench/epoll_echo: round trips/s and
 #          server CPU per round trip (echo_load, 64 connections, 64-byte
@@ -42,6 +45,7 @@ done
 [ -n "$builddir" ] || { echo "inetd.sh: --builddir DIR" >&2; exit 2; }
 builddir=$(cd "$builddir" && pwd)
 for t in daemon/asockd bench/conn_rate bench/echo_load bench/epoll_echo \
+    bench/spawn_floor \
     plugins/.libs/exec.so plugins/.libs/proxy.so; do
 	[ -e "$builddir/$t" ] || {
 		echo "inetd.sh: $builddir/$t is missing (make bench-tools)" >&2
@@ -171,10 +175,15 @@ EOF
 	    -f "$work/xinetd.conf" -pidfile "$work/xinetd.pid"
 }
 
+exec_floor() {	# PORT COMMAND
+	# shellcheck disable=SC2086
+	start "$builddir/bench/spawn_floor" "$1" $2
+}
+
 exec_case() {	# NAME COMMAND MSG EXPECT
-	local r kind port line a= b=
+	local r kind port line a= b= f=
 	for r in $(seq "$rounds"); do
-		for kind in asockd xinetd; do
+		for kind in asockd xinetd floor; do
 			nport=$((nport + 1))
 			port=$((port_base + nport))
 			exec_$kind "$port" "$2"
@@ -185,13 +194,21 @@ exec_case() {	# NAME COMMAND MSG EXPECT
 			stop
 			echo "exec $1 $kind $line" >>"$raw"
 			v=$(echo "$line" | sed 's/.*conns_per_s=\([0-9]*\).*/\1/')
-			if [ $kind = asockd ]; then a="$a $v"; else b="$b $v"; fi
+			case $kind in
+			asockd) a="$a $v" ;;
+			xinetd) b="$b $v" ;;
+			*) f="$f $v" ;;
+			esac
 		done
 	done
 	a=$(echo $a | tr ' ' '\n' | median)
 	b=$(echo $b | tr ' ' '\n' | median)
-	printf "exec %-10s conns/s: asockd %7s  xinetd %7s  ratio %s\n" "$1" \
+	f=$(echo $f | tr ' ' '\n' | median)
+	printf "exec %-10s conns/s: asockd %7s  xinetd %7s  ratio %s" "$1" \
 	    "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+	printf "  (floor %s: %s of xinetd, asockd %s of floor)\n" "$f" \
+	    "$(awk -v a="$f" -v b="$b" 'BEGIN { printf "%.2f", a / b }')" \
+	    "$(awk -v a="$a" -v b="$f" 'BEGIN { printf "%.2f", a / b }')"
 }
 
 # --- proxy vs nginx stream ------------------------------------------------

@@ -1,24 +1,28 @@
 /*
  * child.c - child processes that plugins start (host->spawn).
  *
- * A child is started with fork() and execve().  The worker goes on at
- * once: it does not wait for the child to be scheduled, set itself up
- * and exec, as it would with vfork().  On a busy machine that wait was
- * the worker's bottleneck (0.4 to 0.8 ms per program with 8 programs
- * starting at a time on 2 CPUs, against 0.13 ms with one; a setsid()
- * in the vfork window alone took up to 0.27 ms, a scheduler autogroup
- * per session), while fork() copies the page tables of a worker that is
- * a few megabytes (docs/performance.md).  The child does only system
- * calls (the resolver's thread may hold locks): it resets every signal
- * handler (the parent blocks all signals around fork, so none of its
- * handlers runs before), makes a session of its own (so a kill reaches
- * a shell's children too), wires its standard descriptors, marks every
- * other one close-on-exec, applies the limits, nice value, directory
- * and ids, and execs.  The ids are set with the raw system calls, as
- * glibc's setuid() would signal threads the child does not have.
+ * A child is started with vfork() and execve(): the worker is suspended
+ * until the child has exec'd, and nothing of the worker is copied.  With
+ * fork() the worker paid for its own size on every program: copying its
+ * page tables and then the copy-on-write faults of its next writes, about
+ * 0.3 ms of the worker's CPU per program, which capped one worker at
+ * about 1,500 programs a second on the bench machine; with vfork() it
+ * runs at nine tenths of the rate of bench/spawn_floor, the least any
+ * server can do per connection (docs/performance.md).  So the child,
+ * which shares the worker's memory until the exec, does only system
+ * calls, on its own stack, and returns from nothing: it resets every
+ * signal handler (the parent blocks all signals around vfork, so none of
+ * its handlers runs in the child, and a signal that arrives once the
+ * child unblocks them, just before the exec, finds the default action),
+ * makes a session of its own (so a kill reaches a shell's children too),
+ * wires its standard descriptors, marks every other one close-on-exec,
+ * applies the limits, nice value, directory and ids, and execs.  The ids
+ * are set with the raw system calls, as glibc's setuid() would signal
+ * threads the child does not have (and the resolver's thread, which goes
+ * on running beside the child, is never touched).
  *
  * What is likely to fail (no such program, not executable, no such
- * directory) is checked before the fork and fails the call.  A step
+ * directory) is checked before the vfork and fails the call.  A step
  * that fails in the child after all writes its number and errno to a
  * close-on-exec pipe and _exits with 127; when the child is reaped the
  * host logs the step and the error, and the exit callback follows as for
@@ -96,7 +100,7 @@ child_fail(struct spawn_ctx *x, int step)
 	_exit(127);
 }
 
-/* In the forked child, up to the exec. */
+/* In the vforked child, up to the exec: system calls only. */
 static void __attribute__((noreturn))
 child_exec(struct spawn_ctx *x)
 {
@@ -341,7 +345,7 @@ child_spawn(struct asockd_instance *inst, const struct asockd_spawn *sp,
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((pid = fork()) == 0)
+	if ((pid = vfork()) == 0)
 		child_exec(&x);
 	r = pid == -1 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

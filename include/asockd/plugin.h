@@ -497,11 +497,12 @@ struct asockd_host {
 	/* --- child processes and foreign descriptors (ABI 1.3) --- */
 
 	/*
-	 * Start a program (fork + execve; the worker does not wait for the
-	 * exec).  The child gets a session and process group of its own,
-	 * SIGTERM when the worker dies (PR_SET_PDEATHSIG), default signal
-	 * handlers, an empty signal mask, the limits, nice
-	 * value, directory and ids of sp, and exactly three descriptors:
+	 * Start a program (vfork + execve: the worker waits only until the
+	 * child has exec'd, a few system calls).  The child gets a session
+	 * and process group of its own, SIGTERM when the worker dies
+	 * (PR_SET_PDEATHSIG), default signal handlers, an empty signal
+	 * mask, the limits, nice value, directory and ids of sp, and
+	 * exactly three descriptors:
 	 * with ASOCKD_SPAWN_STDIO its stdin and stdout are one end of a
 	 * socketpair whose other end is fds[0]; with ASOCKD_SPAWN_STDERR
 	 * its stderr is a socketpair whose other end is fds[1]; the ones
