@@ -125,16 +125,24 @@ pump(struct side *s)
 	return flush(s);
 }
 
-static int
-listen_on(int port)
+static struct sockaddr_in
+loopback(int port)
 {
 	struct sockaddr_in sin;
-	int fd, one = 1;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((unsigned short)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
+static int
+listen_on(int port)
+{
+	struct sockaddr_in sin = loopback(port);
+	int fd, one = 1;
+
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
@@ -148,13 +156,9 @@ listen_on(int port)
 static int
 connect_to(int port)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_in sin = loopback(port);
 	int fd, one = 1;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		perror("splice_relay: connect");
@@ -165,16 +169,46 @@ connect_to(int port)
 	return fd;
 }
 
+/* A client accepted as fd: its pair, connected to 127.0.0.1:up. */
+static void
+pair_new(int fd, int up)
+{
+	struct side *a, *b;
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((a = calloc(2, sizeof(*a))) == NULL)
+		exit(1);
+	b = a + 1;
+	a->fd = fd;
+	if ((b->fd = connect_to(up)) == -1) {
+		close(fd);
+		free(a);
+		return;
+	}
+	a->peer = b;
+	b->peer = a;
+	if (use_splice) {
+		if (pipe2(a->pipe, O_NONBLOCK) || pipe2(b->pipe, O_NONBLOCK))
+			exit(1);
+	} else if ((a->buf = malloc(BUFSZ)) == NULL ||
+	    (b->buf = malloc(BUFSZ)) == NULL)
+		exit(1);
+	watch(a, EPOLL_CTL_ADD);
+	watch(b, EPOLL_CTL_ADD);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct epoll_event ev, evs[64];
-	struct side *a, *b, *s, ls;
-	int lfd, up, fd, i, n, one = 1;
+	struct side *s, ls;
+	int lfd, up, fd, i, n;
 
 	if (argc != 4 || (strcmp(argv[1], "copy") != 0 &&
 	    strcmp(argv[1], "splice") != 0)) {
-		fprintf(stderr, "usage: splice_relay copy|splice PORT UPPORT\n");
+		fprintf(stderr, "usage: splice_relay copy|splice PORT"
+		    " UPPORT\n");
 		return 2;
 	}
 	use_splice = strcmp(argv[1], "splice") == 0;
@@ -197,35 +231,13 @@ main(int argc, char *argv[])
 			s = evs[i].data.ptr;
 			if (s == &ls) {
 				while ((fd = accept4(lfd, NULL, NULL,
-				    SOCK_NONBLOCK)) != -1) {
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
-					    &one, sizeof(one));
-					if ((a = calloc(2, sizeof(*a))) == NULL)
-						return 1;
-					b = a + 1;
-					a->fd = fd;
-					if ((b->fd = connect_to(up)) == -1) {
-						close(fd);
-						free(a);
-						continue;
-					}
-					a->peer = b;
-					b->peer = a;
-					if (use_splice) {
-						if (pipe2(a->pipe, O_NONBLOCK) ||
-						    pipe2(b->pipe, O_NONBLOCK))
-							return 1;
-					} else if ((a->buf = malloc(BUFSZ)) ==
-					    NULL || (b->buf = malloc(BUFSZ)) ==
-					    NULL)
-						return 1;
-					watch(a, EPOLL_CTL_ADD);
-					watch(b, EPOLL_CTL_ADD);
-				}
+				    SOCK_NONBLOCK)) != -1)
+					pair_new(fd, up);
 				continue;
 			}
 			/* writable: s's peer holds bytes for s */
-			if ((evs[i].events & EPOLLOUT) && flush(s->peer) == -1) {
+			if ((evs[i].events & EPOLLOUT) &&
+			    flush(s->peer) == -1) {
 				side_close(s);
 				continue;
 			}

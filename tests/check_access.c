@@ -924,10 +924,8 @@ START_TEST(test_haproxy)
 	pid_t		 pid;
 	int		 f1 = free_port(), f2 = free_port(), i, st, ok;
 
-	if (access("/usr/sbin/haproxy", X_OK) != 0) {
-		fprintf(stderr, "haproxy not installed: skipped\n");
+	if (!h_have("/usr/sbin/haproxy"))
 		return;
-	}
 	d = h_daemon_start(
 	    "daemon: { log_level = \"debug\"; workers = 2; };\n" PLUGINS
 	    "listeners: (\n"

@@ -809,6 +809,16 @@ redis_start(void)
 	ck_abort_msg("redis-server did not start on port %d", redis_port);
 }
 
+/* Start redis-server for a test: 1, or 0 (skipped) without one. */
+static int
+redis_up(void)
+{
+	if (!h_have("redis-server"))
+		return 0;
+	redis_start();
+	return 1;
+}
+
 static void
 redis_kill(void)
 {
@@ -817,12 +827,6 @@ redis_kill(void)
 		waitpid(redis_pid, NULL, 0);
 		redis_pid = -1;
 	}
-}
-
-static int
-have_redis(void)
-{
-	return (system("command -v redis-server >/dev/null 2>&1") == 0);
 }
 
 static char *
@@ -846,11 +850,8 @@ START_TEST(test_redis_two_daemons)
 	int fa, fb, fc, j;
 	char text[32];
 
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	a = start(bus_uri(), ini_text);
 	b = start(bus_uri(), ini_text);
 	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
@@ -905,11 +906,8 @@ START_TEST(test_redis_outage)
 	int fa, fb, i, found = 0;
 	char text[32];
 
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	a = start(bus_uri(), ini_text);
 	b = start(bus_uri(), ini_text);
 	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
@@ -959,11 +957,8 @@ START_TEST(test_redis_nick_unique)
 {
 	struct daemon *a, *b;
 
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	a = start(bus_uri(), roster_ini);
 	b = start(bus_uri(), roster_ini);
 	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
@@ -977,11 +972,8 @@ END_TEST
 
 START_TEST(test_redis_worker_killed)
 {
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	worker_killed(bus_uri());
 	redis_kill();
 }
@@ -998,11 +990,8 @@ START_TEST(test_redis_late_instance)
 	int ann, talk, fd, i;
 	char text[32];
 
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	a = start(bus_uri(), roster_ini);
 	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
 	ann = join(a, "ann");
@@ -1049,11 +1038,8 @@ START_TEST(test_redis_outage_reconcile)
 	int x[2];
 	ssize_t n;
 
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	a = start(bus_uri(), slow_ini);
 	b = start(bus_uri(), slow_ini);
 	ck_assert(h_log_wait(a, "bus: redis 127.0.0.1", TMO));
@@ -1324,11 +1310,8 @@ END_TEST
 
 START_TEST(test_two_subscribers_redis)
 {
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	two_subscribers(bus_uri());
 	redis_kill();
 }
@@ -1342,11 +1325,8 @@ END_TEST
 
 START_TEST(test_calls_redis)
 {
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
+	if (!redis_up())
 		return;
-	}
-	redis_start();
 	calls(bus_uri());
 	redis_kill();
 }
@@ -1362,12 +1342,9 @@ START_TEST(test_redis_auth)
 	char uri[96], *dir, conf[1024];
 	int fd;
 
-	if (!have_redis()) {
-		fprintf(stderr, "check_bus: no redis-server: skipped\n");
-		return;
-	}
 	redis_pass = "s3cret";
-	redis_start();
+	if (!redis_up())
+		return;
 	snprintf(uri, sizeof(uri), "redis://:s3cret@127.0.0.1:%d/3",
 	    redis_port);
 	calls(uri);

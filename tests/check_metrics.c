@@ -329,15 +329,6 @@ shell(const char *cmd, char *out, size_t len)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static int
-have(const char *prog)
-{
-	char	 cmd[256], out[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
-	return shell(cmd, out, sizeof(out)) == 0;
-}
-
 /* The exposition text passes promtool check metrics. */
 START_TEST(promtool_check)
 {
@@ -345,10 +336,8 @@ START_TEST(promtool_check)
 	char		 cmd[512], out[8192];
 	int		 mp, rc;
 
-	if (!have("promtool")) {
-		fprintf(stderr, "SKIP promtool_check: no promtool\n");
+	if (!h_have("promtool"))
 		return;
-	}
 	ck_assert_ptr_nonnull(d = h_daemon_start(conf, NULL));
 	mp = metrics_port(d);
 	echo_once(h_port(d, "echo"));
@@ -369,10 +358,8 @@ START_TEST(prometheus_scrape)
 	int		 mp, pp, i, found = 0;
 	pid_t		 pid;
 
-	if (!have("prometheus") || !have("curl")) {
-		fprintf(stderr, "SKIP prometheus_scrape: no prometheus/curl\n");
+	if (!h_have("prometheus") || !h_have("curl"))
 		return;
-	}
 	ck_assert_ptr_nonnull(d = h_daemon_start(conf, NULL));
 	mp = metrics_port(d);
 	for (i = 0; i < 7; i++)
@@ -466,14 +453,13 @@ START_TEST(documented)
 	rules = slurp("docs/asockd-alerts.yml");
 	ck_assert_msg(strstr(doc, rules) != NULL, "docs/observability.md"
 	    " does not hold docs/asockd-alerts.yml as it is");
-	if (have("promtool")) {
+	if (h_have("promtool")) {
 		snprintf(cmd, sizeof(cmd), "promtool check rules"
 		    " '%s/docs/asockd-alerts.yml' 2>&1",
 		    getenv("ASOCKD_SRCDIR"));
 		ck_assert_msg(shell(cmd, out, sizeof(out)) == 0, "%s", out);
 		ck_assert(strstr(out, "SUCCESS: 3 rules found") != NULL);
-	} else
-		fprintf(stderr, "SKIP promtool check rules: no promtool\n");
+	}
 	free(rules);
 	free(doc);
 	free(t);

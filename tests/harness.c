@@ -573,6 +573,34 @@ h_port(struct daemon *d, const char *name)
 }
 
 int
+h_have(const char *prog)
+{
+	const char	*ci = getenv("CI"), *path = getenv("PATH");
+	char		 full[PATH_MAX];
+	const char	*p, *e;
+
+	if (strchr(prog, '/') != NULL) {
+		if (access(prog, X_OK) == 0)
+			return 1;
+	} else
+		for (p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0';
+		    p = *e != '\0' ? e + 1 : e) {
+			e = strchr(p, ':');
+			if (e == NULL)
+				e = p + strlen(p);
+			snprintf(full, sizeof(full), "%.*s/%s", (int)(e - p),
+			    p, prog);
+			if (e > p && access(full, X_OK) == 0)
+				return 1;
+		}
+	ck_assert_msg(ci == NULL || strcmp(ci, "true") != 0,
+	    "%s is not installed, and CI must have it (scripts/install-deps)",
+	    prog);
+	fprintf(stderr, "SKIP: %s is not installed\n", prog);
+	return 0;
+}
+
+int
 h_run(char *const argv[], char *out, size_t outlen)
 {
 	char		*args[H_MAX_ARGS], sink[4096];

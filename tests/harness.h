@@ -66,6 +66,14 @@ char		*h_log_text(struct daemon *);
  */
 int		 h_run(char *const argv[], char *out, size_t outlen);
 
+/*
+ * Is the outside program prog (a name on PATH, or a path) there?  1; or
+ * 0 after a "SKIP" line on stderr for the test that needs it -- except
+ * in CI (CI=true), where scripts/install-deps installs every program the
+ * suites use, so a missing one fails the test instead.
+ */
+int		 h_have(const char *prog);
+
 /* Blocking client sockets with 5 s send/receive timeouts; -1 on failure. */
 /* host: an IPv4 or IPv6 literal */
 int		 h_tcp_connect(const char *host, int port);
