@@ -647,6 +647,21 @@ START_TEST(test_tls_info)
 	    "cert=1\nsubject=CN=test client\nsha256=%s\nverify=0 \n", fp);
 	ck_assert_msg(strstr(out, want) != NULL, "%s\nwant:\n%s", out, want);
 
+	/*
+	 * The server's default TLS 1.3 order: AES-128-GCM first, though
+	 * OpenSSL's client offers AES-256-GCM first; one session ticket
+	 * per handshake (OpenSSL's default would send two).
+	 */
+	sh(out, sizeof(out), "echo x | openssl s_client -connect "
+	    "127.0.0.1:%d -servername localhost -ign_eof -tls1_3 2>&1",
+	    h_port(d, "info"));
+	ck_assert_msg(strstr(out, "cipher=TLS_AES_128_GCM_SHA256\n") != NULL,
+	    "%s", out);
+	for (n = 0, p = out; (p = strstr(p, "New Session Ticket arrived")) !=
+	    NULL; p++)
+		n++;
+	ck_assert_msg(n == 1, "%zd tickets: %s", n, out);
+
 	/* TLS 1.2, no SNI, no ALPN, no certificate */
 	sh(out, sizeof(out), "echo x | openssl s_client -connect "
 	    "127.0.0.1:%d -noservername -quiet -ign_eof -tls1_2",
