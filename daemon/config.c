@@ -239,8 +239,9 @@ static const struct ckey keys[] = {
 	{ SC_TLS, "ciphers", KT_STRING, 0, 0, 0, NULL, T(ciphers),
 	    "TLS 1.2 cipher list, OpenSSL syntax; unset: OpenSSL's default" },
 	{ SC_TLS, "ciphersuites", KT_STRING, 0, 0, 0, NULL, T(ciphersuites),
-	    "TLS 1.3 cipher suites, OpenSSL syntax; unset: OpenSSL's "
-	    "default" },
+	    "TLS 1.3 cipher suites, OpenSSL syntax, in the server's order; "
+	    "unset: TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+	    "TLS_CHACHA20_POLY1305_SHA256" },
 	{ SC_TLS, "alpn", KT_LIST, 0, 0, 0, NULL, T(alpn),
 	    "ALPN protocols offered, in order of preference, e.g. "
 	    "[ \"http/1.1\" ]; a client offering none of them is refused; "

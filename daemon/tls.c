@@ -199,8 +199,8 @@ ticket_derive(const struct tls_ctxs *x, const char *label, uint64_t period,
 		    ERR_get_error()));
 }
 
-/* The keys of a period, derived once (two digests per period, not per
- * ticket: a handshake issues two tickets). */
+/* The keys of a period, derived once (three digests per period, not
+ * three per ticket). */
 static const struct tkey *
 ticket_key(struct tls_ctxs *x, uint64_t period)
 {
