@@ -797,8 +797,9 @@ struct asockd_timer {
 };
 
 /*
- * The layout stays in this header, not in conn.c, because two more units
- * of the core room need it: connect.c swaps the fd and watchers of each
+ * The layout stays in this header, not in conn.c, because more units of
+ * the core room need it: conn_read.c and conn_tls.c are conn.c's read
+ * path and TLS handshake, connect.c swaps the fd and watchers of each
  * attempt, timer.c links its timers to the connection.  Accessors there
  * would cost a call on connect's and the timers' paths for nothing.  The
  * rooms above the core (hostapi.c, plugin.c, the process room) go
@@ -869,6 +870,22 @@ struct asockd_conn *conn_attach(struct asockd_instance *, int fd,
 	    const char *peer, void *udata);
 /* The outbound connect finished: err 0 or -errno. */
 void	 conn_connected(struct asockd_conn *, int err);
+/*
+ * An accepted connection is set up (a TLS one once its handshake is done,
+ * conn_tls.c): call on_accept, then start reading or close it.
+ */
+void	 conn_accepted(struct asockd_conn *);
+/*
+ * The one teardown path: stop every watcher, call on_close once, close
+ * the fd (with a reset for an abort), log and free -- unless a callback
+ * holds c, which then finishes it.  For the core's own watcher callbacks
+ * (conn_tls.c); everyone else asks with conn_close() or conn_abort().
+ */
+void	 conn_finish(struct asockd_conn *, int reason);
+/* The write watcher's callback: connect completion, flushing the queue. */
+void	 conn_write_cb(struct ev_loop *, ev_io *, int);
+/* The socket error err as a close reason (reset, timeout or error). */
+int	 conn_errno_reason(int err);
 int	 conn_send(struct asockd_conn *, const void *, size_t);
 /* Bytes an outbound connection sends first, once connected (a PROXY
  * header); 0, or -EISCONN when it is no longer connecting. */
@@ -879,7 +896,6 @@ int	 conn_send_frame(struct asockd_conn *, const void *, size_t);
 void	 conn_close(struct asockd_conn *, int reason);
 void	 conn_abort(struct asockd_conn *, int reason);
 int	 conn_shutdown_write(struct asockd_conn *);
-void	 conn_pause_receive(struct asockd_conn *, int);
 /* Reference held around plugin callbacks; a deferred close runs at 0. */
 void	 conn_ref(struct asockd_conn *);
 void	 conn_unref(struct asockd_conn *);
@@ -914,8 +930,6 @@ void	 conn_set_udata(struct asockd_conn *, void *);
 void	*conn_udata(const struct asockd_conn *);
 struct asockd_instance *conn_instance(const struct asockd_conn *);
 struct asockd_listener *conn_listener(const struct asockd_conn *);
-/* host->tls_info: 0 (out->tls 0 for plaintext), or -ENOTCONN. */
-int	 conn_tls_info(const struct asockd_conn *, struct asockd_tls_info *);
 /* conn_send_frame to every live connection of l; the first error. */
 int	 conn_broadcast_frame(struct asockd_listener *, const void *, size_t);
 /* Set up the EPOLLPRI watcher for out-of-band data. */
@@ -935,6 +949,35 @@ struct asockd_conn *conn_next(struct asockd_listener *,
 	    struct asockd_conn *prev);
 /* This process's connection id, or NULL. */
 struct asockd_conn *conn_find(uint64_t id);
+
+/* ---------------------------------------------------------- conn_read.c */
+
+/* The read watcher's callback: read, deliver, keep the rest. */
+void	 conn_read_cb(struct ev_loop *, ev_io *, int);
+/*
+ * Reading from c is held for c's own output queue being over its
+ * high-water mark (not for a plugin with ASOCKD_F_OWN_FLOW).
+ */
+int	 conn_read_held(const struct asockd_conn *);
+/* c's read watcher runs again: have it called for bytes TLS holds. */
+void	 conn_read_kick(struct asockd_conn *);
+/* Paused, blocked or queued input of c may flow again: read or deliver. */
+void	 conn_input_resume(struct asockd_conn *);
+/* Take c off the run queue (before it is freed); c->pending stays. */
+void	 conn_read_unqueue(struct asockd_conn *);
+/* host->pause_receive: stop (paused != 0) or resume handing c input. */
+void	 conn_pause_receive(struct asockd_conn *, int paused);
+
+/* ----------------------------------------------------------- conn_tls.c */
+
+/* Start the server handshake of c, accepted on a listener with tls. */
+void	 conn_tls_accept(struct asockd_conn *);
+/* Start the client handshake of c, a connected tls:// connection. */
+void	 conn_tls_connect(struct asockd_conn *);
+/* c's idle timer fired while it was handshaking: log, fail, close. */
+void	 conn_tls_timeout(struct asockd_conn *);
+/* host->tls_info: 0 (out->tls 0 for plaintext), or -ENOTCONN. */
+int	 conn_tls_info(const struct asockd_conn *, struct asockd_tls_info *);
 
 /* ---------------------------------------------------------------- sendq.c */
 

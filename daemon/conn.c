@@ -1,13 +1,15 @@
 /*
- * conn.c - stream connections: lifecycle, the read path, sends, closing.
+ * conn.c - stream connections: lifecycle and state (accept, the outcome
+ * of an outbound connect, attach), references, sends, closing, idle
+ * timeouts, out-of-band data, and what the rooms above may read of one.
  *
  * The path of a byte: libev reports the socket readable (conn_read_cb);
- * the host reads into one shared buffer (rbuf), hands the bytes to the
- * plugin's on_receive (or splits them into messages for on_message), and
- * keeps only what the plugin did not consume in a per-connection buffer.
- * The plugin answers with host->send (conn_send): written at once when the
- * output queue is empty, the rest copied into the queue (sendq.c) and
- * written by conn_write_cb when the socket is writable again.
+ * the read path (conn_read.c) hands the bytes to the plugin's on_receive
+ * or on_message.  The plugin answers with host->send (conn_send): written
+ * at once when the output queue is empty, the rest copied into the queue
+ * (sendq.c) and written by conn_write_cb when the socket is writable
+ * again.  A TLS connection first goes through its handshake (conn_tls.c),
+ * which hands it back to conn_accepted() or conn_connected().
  *
  * Re-entrancy: every plugin callback runs inside CB_CALL() (cb.c) with a
  * reference held on its connection.  A close or abort asked for while any
@@ -17,21 +19,11 @@
  * ever starts inside another ("no notifications within notifications"),
  * and no connection is freed while the plugin may still hold it.
  *
- * Fairness: one connection gets a bounded share of each loop turn.  A
- * framed connection is handed at most TURN_MSGS messages or TURN_BYTES
- * bytes per turn; what is left stays in its input buffer, its read watcher
- * stops (so the buffer does not grow), and it goes on the run queue, which
- * an ev_check watcher serves once per loop turn (an ev_idle watcher keeps
- * the loop from blocking in poll meanwhile).  The order of bytes and
- * messages is unchanged, and end of stream is only read once the buffered
- * messages are delivered, so on_close still follows the last byte.  A read
- * takes at most ASOCKD_READ_BUF new bytes.
- *
  * Teardown has one path, conn_finish(), which stops every watcher before
  * the fd is closed, calls on_close once, and logs the connection's line.
  * It never frees a connection that is held (refs > 0: the close is left
- * to the holder) and unlinks it from the reap list and the run queue, so
- * no list keeps a pointer to freed memory.
+ * to the holder) and unlinks it from the reap list and the run queue
+ * (conn_read.c's), so no list keeps a pointer to freed memory.
  */
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -47,40 +39,20 @@
 
 #include "asockd.h"
 
-#define INBUF_MIN	4096
-#define TURN_MSGS	64		/* messages per connection per turn */
-#define TURN_BYTES	(64 * 1024)	/* message bytes per turn */
-
 unsigned int		 conn_count;
 unsigned long long	 conn_overflows;
 static uint64_t		 next_id;
-static unsigned char	 rbuf[ASOCKD_READ_BUF];
 static TAILQ_HEAD(, asockd_conn) outbound = TAILQ_HEAD_INITIALIZER(outbound);
 
 /* Connections whose close was requested inside a callback. */
 static TAILQ_HEAD(, asockd_conn) reaplist = TAILQ_HEAD_INITIALIZER(reaplist);
 
-/* Connections with messages left over from an earlier turn. */
-static TAILQ_HEAD(, asockd_conn) runq = TAILQ_HEAD_INITIALIZER(runq);
-static unsigned int	 runq_len;
-static ev_check		 runq_check;
-static ev_idle		 runq_idle;
-
 static int		 oob_epfd = -1;
 static void		(*gone_hook)(void);	/* conn_on_gone() */
 static ev_io		 oob_io;
 
-static void	 conn_read_cb(struct ev_loop *, ev_io *, int);
-static void	 conn_write_cb(struct ev_loop *, ev_io *, int);
 static void	 conn_idle_cb(struct ev_loop *, ev_timer *, int);
-static void	 conn_finish(struct asockd_conn *, int);
 static void	 conn_request_close(struct asockd_conn *, int, int);
-static void	 runq_remove(struct asockd_conn *);
-static void	 runq_cb(struct ev_loop *, ev_check *, int);
-static void	 runq_idle_cb(struct ev_loop *, ev_idle *, int);
-static void	 conn_sched(struct asockd_conn *);
-static void	 conn_input_resume(struct asockd_conn *);
-static void	 conn_accepted(struct asockd_conn *);
 
 /*
  * Output not yet on the wire: the queue, and for TLS the ciphertext of
@@ -90,30 +62,6 @@ static int
 conn_unsent(const struct asockd_conn *c)
 {
 	return c->sendq.len > 0 || (c->tls != NULL && tls_want_write(c->tls));
-}
-
-/*
- * The read watcher runs again: TLS may hold decrypted bytes the socket no
- * longer signals, so make libev call us once more for them.
- */
-static void
-conn_read_kick(struct asockd_conn *c)
-{
-	if (c->tls != NULL && ev_is_active(&c->rio) && tls_pending(c->tls))
-		ev_feed_event(proc.loop, &c->rio, EV_READ);
-}
-
-/*
- * Reading from c is held because c's own output queue is over its
- * high-water mark -- unless its plugin paces reading itself
- * (ASOCKD_F_OWN_FLOW: a proxy, where holding a side's reads for that
- * side's own output would deadlock against an upstream that answers
- * only while its answers are read).
- */
-static int
-rx_held(const struct asockd_conn *c)
-{
-	return c->blocked && !(c->inst->desc->flags & ASOCKD_F_OWN_FLOW);
 }
 
 static const char *const state_names[] = {
@@ -238,17 +186,6 @@ struct asockd_listener *
 conn_listener(const struct asockd_conn *c)
 {
 	return c->listener;
-}
-
-int
-conn_tls_info(const struct asockd_conn *c, struct asockd_tls_info *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (c->state == CONN_CONNECTING && c->listener == NULL)
-		return -ENOTCONN;
-	if (c->tls != NULL)
-		tls_info(c->tls, out);
-	return 0;
 }
 
 int
@@ -501,68 +438,6 @@ conn_open(struct asockd_conn *c)
 	conn_oob_register(c);
 }
 
-/* The handshake is over: the watchers go back to the read/write paths. */
-static void
-conn_hs_over(struct asockd_conn *c)
-{
-	c->handshaking = 0;
-	ev_io_stop(proc.loop, &c->rio);
-	ev_io_stop(proc.loop, &c->wio);
-	ev_timer_stop(proc.loop, &c->idle);
-	ev_set_cb(&c->rio, conn_read_cb);
-	ev_set_cb(&c->wio, conn_write_cb);
-	c->last_active = ev_now(proc.loop);
-}
-
-/*
- * A TLS connection's handshake: the read and write watchers call this
- * instead of the read and write paths until it is done, and the idle
- * timer counts handshake_timeout.  The plugin hears of the connection
- * only once it is done (on_accept); a failure is one log line.
- */
-static void
-conn_hs_cb(struct ev_loop *l, ev_io *w, int revents)
-{
-	struct asockd_conn	*c = w->data;
-	unsigned int		 supp;
-	int			 r;
-
-	if (tls_want_write(c->tls) && tls_flush(c->tls) == -1)
-		r = -1;
-	else
-		r = tls_handshake(c->tls);
-	if (r == 0) {
-		if (tls_want_write(c->tls))
-			ev_io_start(l, &c->wio);
-		else
-			ev_io_stop(l, &c->wio);
-		return;
-	}
-	if (r == -1 && c->listener == NULL) {
-		conn_log(c, LOG_NOTICE, "TLS handshake failed: %s",
-		    tls_error(c->tls));
-		conn_hs_over(c);
-		conn_connected(c, -EPROTO);
-		return;
-	}
-	if (r == -1) {
-		if (tls_log_ok(c->peer, &supp))
-			conn_log(c, LOG_NOTICE, "TLS handshake failed: %s%s",
-			    tls_error(c->tls), supp ? " (more failures from "
-			    "this address were not logged)" : "");
-		c->close_reason = ASOCKD_CLOSE_LOCAL;
-		conn_finish(c, ASOCKD_CLOSE_LOCAL);	/* the alert goes out */
-		return;
-	}
-	conn_hs_over(c);
-	conn_log(c, LOG_DEBUG, "TLS handshake done");
-	/* either may free c; conn_open() flushes the handshake's tail */
-	if (c->listener == NULL)
-		conn_connected(c, 0);	/* on_connect */
-	else
-		conn_accepted(c);	/* on_accept */
-}
-
 void
 conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
     socklen_t salen, struct policy_peer *pp)
@@ -585,18 +460,11 @@ conn_accept(struct asockd_listener *l, int fd, const struct sockaddr *sa,
 		conn_accepted(c);
 		return;
 	}
-	/* CONN_CONNECTING until the handshake is done */
-	c->tls = tls_server(l->conf->tls, fd);
-	c->handshaking = 1;
-	ev_set_cb(&c->rio, conn_hs_cb);
-	ev_set_cb(&c->wio, conn_hs_cb);
-	ev_io_start(proc.loop, &c->rio);
-	ev_timer_set(&c->idle, l->conf->tls->handshake_timeout, 0.);
-	ev_timer_start(proc.loop, &c->idle);
+	conn_tls_accept(c);	/* conn_accepted() once it is done */
 }
 
 /* The connection is set up (and its handshake done): tell the plugin. */
-static void
+void
 conn_accepted(struct asockd_conn *c)
 {
 	struct asockd_listener	*l = c->listener;
@@ -695,15 +563,7 @@ conn_connected(struct asockd_conn *c, int err)
 	 */
 	if (err == 0 && c->tls_host != NULL && c->tls == NULL &&
 	    (c->sendq.len == 0 || (err = conn_preface_flush(c)) == 0)) {
-		c->tls = tls_client(c->fd, c->tls_host);
-		c->handshaking = 1;
-		ev_set_cb(&c->rio, conn_hs_cb);
-		ev_set_cb(&c->wio, conn_hs_cb);
-		ev_io_start(proc.loop, &c->rio);
-		ev_timer_set(&c->idle, DEF_HANDSHAKE_TIMEOUT, 0.);
-		ev_timer_start(proc.loop, &c->idle);
-		/* the ClientHello goes out now */
-		conn_hs_cb(proc.loop, &c->wio, EV_WRITE);
+		conn_tls_connect(c);	/* the ClientHello goes out now */
 		return;
 	}
 	if (err == 0) {
@@ -737,8 +597,8 @@ conn_preface(struct asockd_conn *c, const void *p, size_t len)
 }
 
 /* The socket error errno as a close reason. */
-static int
-errno_reason(int err)
+int
+conn_errno_reason(int err)
 {
 	if (err == ECONNRESET || err == EPIPE)
 		return ASOCKD_CLOSE_RESET;
@@ -781,7 +641,7 @@ conn_abort(struct asockd_conn *c, int reason)
 }
 
 /* The one teardown path. */
-static void
+void
 conn_finish(struct asockd_conn *c, int reason)
 {
 	const struct asockd_plugin	*d = c->inst->desc;
@@ -802,7 +662,7 @@ conn_finish(struct asockd_conn *c, int reason)
 		TAILQ_REMOVE(&reaplist, c, reap_entry);
 		c->reaping = 0;
 	}
-	runq_remove(c);
+	conn_read_unqueue(c);
 	conn_set_state(c, CONN_CLOSED);
 	ev_io_stop(proc.loop, &c->rio);
 	ev_io_stop(proc.loop, &c->wio);
@@ -864,306 +724,6 @@ conn_finish(struct asockd_conn *c, int reason)
 		gone_hook();
 }
 
-/* Input buffer limit: raw max_input, or room for one whole frame. */
-static size_t
-conn_inlimit(struct asockd_conn *c)
-{
-	struct listener_conf	*lc;
-
-	if (c->listener == NULL)
-		return DEF_MAX_INPUT;
-	lc = c->listener->conf;
-	switch (lc->framing) {
-	case FRAMING_LINE:
-		return lc->max_input > lc->max_line + 2 ?
-		    lc->max_input : lc->max_line + 2;
-	case FRAMING_LENGTH:
-	case FRAMING_ARCHIVE:
-		return lc->max_input > lc->max_frame + 4 ?
-		    lc->max_input : lc->max_frame + 4;
-	default:
-		return lc->max_input;
-	}
-}
-
-/*
- * Hand data to the plugin; returns the bytes consumed, or -1 when the peer
- * broke the framing (the connection is then being aborted).  A framed
- * connection gets at most one turn's share (TURN_MSGS, TURN_BYTES), and
- * nothing while it is paused or over its high-water mark: then c->pending
- * says that whole messages may be left.
- */
-static ssize_t
-conn_deliver(struct asockd_conn *c, const unsigned char *data, size_t len)
-{
-	const struct asockd_plugin	*d = c->inst->desc;
-	const unsigned char		*msg;
-	const char			*why;
-	size_t				 off = 0, msglen, consumed;
-	ssize_t				 n;
-	int				 framing, nmsg = 0;
-
-	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
-	if (framing == FRAMING_RAW) {
-		CTR_ADD(c->ctr->msgs_in, 1);
-		if (d->on_receive == NULL)
-			return len;
-		CB_CALL_P(c->inst,
-		    consumed = d->on_receive(c, data, len));
-		if (consumed > len) {
-			conn_log(c, LOG_WARNING, "plugin %s consumed %zu of %zu"
-			    " bytes", c->inst->name, consumed, len);
-			consumed = len;
-		}
-		return consumed;
-	}
-	c->pending = 0;
-	while (off < len && c->close_reason == 0) {
-		if (c->rpaused || rx_held(c) || nmsg == TURN_MSGS ||
-		    off >= TURN_BYTES) {
-			/* the rest waits for a later turn (runq_cb) */
-			c->pending = 1;
-			break;
-		}
-		n = frame_next(framing, data + off, len - off,
-		    framing == FRAMING_LINE ? c->listener->conf->max_line :
-		    c->listener->conf->max_frame, &msg, &msglen, &why);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			CTR_ADD(c->ctr->framing_errors, 1);
-			conn_log(c, LOG_NOTICE, "framing error: %s", why);
-			conn_abort(c, ASOCKD_CLOSE_PROTOCOL);
-			return -1;
-		}
-		off += n;
-		nmsg++;
-		CTR_ADD(c->ctr->msgs_in, 1);
-		if (d->on_message != NULL) {
-			CB_CALL_P(c->inst, d->on_message(c, msg, msglen));
-		}
-	}
-	return off;
-}
-
-/* Keep the len - consumed unconsumed bytes of data for the next round. */
-static void
-conn_keep(struct asockd_conn *c, const unsigned char *data, size_t len,
-    size_t consumed)
-{
-	size_t	 left = len - consumed;
-
-	if (data != c->in) {
-		if (left == 0)
-			return;
-		if (c->incap < left) {
-			c->incap = left < INBUF_MIN ? INBUF_MIN : left;
-			free(c->in);
-			c->in = xmalloc(c->incap);
-		}
-		memcpy(c->in, data + consumed, left);
-		c->inlen = left;
-		return;
-	}
-	if (left == 0) {
-		/* an idle connection keeps no buffer */
-		free(c->in);
-		c->in = NULL;
-		c->inlen = c->incap = 0;
-		return;
-	}
-	if (consumed > 0)
-		memmove(c->in, c->in + consumed, left);
-	c->inlen = left;
-}
-
-static void
-conn_eof(struct asockd_conn *c)
-{
-	const struct asockd_plugin	*d = c->inst->desc;
-	int				 framing;
-
-	c->eof = 1;
-	ev_io_stop(proc.loop, &c->rio);
-	framing = c->listener ? c->listener->conf->framing : FRAMING_RAW;
-	if (c->inlen > 0 && framing != FRAMING_RAW) {
-		CTR_ADD(c->ctr->framing_errors, 1);
-		conn_log(c, LOG_NOTICE, "framing error: truncated %s at end"
-		    " of stream (%zu bytes)", framing == FRAMING_LINE ?
-		    "line" : "frame", c->inlen);
-		conn_abort(c, ASOCKD_CLOSE_PROTOCOL);
-		return;
-	}
-	if (c->inlen > 0)
-		conn_log(c, LOG_DEBUG, "%zu unconsumed bytes at end of stream",
-		    c->inlen);
-	if (d->on_eof != NULL) {
-		CB_CALL_P(c->inst, d->on_eof(c));
-	} else
-		conn_close(c, ASOCKD_CLOSE_PEER);
-}
-
-static void
-conn_read_cb(struct ev_loop *l, ev_io *w, int revents)
-{
-	struct asockd_conn	*c = w->data;
-	unsigned char		*buf;
-	size_t			 cap, limit;
-	ssize_t			 n, consumed;
-
-	if (c->inlen == 0) {
-		buf = rbuf;
-		cap = sizeof(rbuf);
-	} else {
-		limit = conn_inlimit(c);
-		if (c->inlen >= limit) {
-			conn_log(c, LOG_NOTICE, "input buffer full (%zu bytes)"
-			    " and the plugin consumes nothing", c->inlen);
-			conn_abort(c, ASOCKD_CLOSE_PROTOCOL);
-			return;
-		}
-		if (c->incap - c->inlen < INBUF_MIN && c->incap < limit) {
-			c->incap = c->incap * 2 > limit ? limit : c->incap * 2;
-			c->in = xrealloc(c->in, c->incap);
-		}
-		buf = c->in + c->inlen;
-		cap = c->incap - c->inlen;
-		if (cap > ASOCKD_READ_BUF)
-			cap = ASOCKD_READ_BUF;	/* a bounded share per turn */
-	}
-	if (c->tls == NULL)
-		n = recv(c->fd, buf, cap, 0);
-	else {
-		if (tls_write_wants_read(c->tls))
-			ev_io_start(l, &c->wio);	/* the write goes on */
-		n = tls_read(c->tls, buf, cap);
-		if (tls_want_write(c->tls))
-			ev_io_start(l, &c->wio);	/* e.g. a key update */
-	}
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
-		if (c->tls != NULL)
-			conn_log(c, errno == EPROTO ? LOG_NOTICE : LOG_DEBUG,
-			    "TLS: %s", tls_error(c->tls));
-		else
-			conn_log(c, LOG_DEBUG, "recv: %s", strerror(errno));
-		conn_abort(c, errno == EPROTO ? ASOCKD_CLOSE_PROTOCOL :
-		    errno_reason(errno));
-		return;
-	}
-	conn_ref(c);
-	if (n == 0) {
-		if (c->rec != NULL)
-			record_mark(c->rec, RECORD_EOF, ev_now(l), 0);
-		conn_eof(c);
-		conn_unref(c);
-		return;
-	}
-	c->bytes_in += n;
-	CTR_ADD(c->ctr->bytes_in, n);
-	c->last_active = ev_now(l);
-	if (c->rec != NULL)
-		record_read(c->rec, ev_now(l), buf, n);
-	if (buf == rbuf) {
-		consumed = conn_deliver(c, rbuf, n);
-		if (consumed >= 0 && c->state != CONN_CLOSED)
-			conn_keep(c, rbuf, n, consumed);
-	} else {
-		c->inlen += n;
-		consumed = conn_deliver(c, c->in, c->inlen);
-		if (consumed >= 0 && c->state != CONN_CLOSED)
-			conn_keep(c, c->in, c->inlen, consumed);
-	}
-	if (consumed >= 0 && c->pending)
-		conn_sched(c);
-	else if (c->tls != NULL && c->state == CONN_OPEN)
-		conn_read_kick(c);
-	conn_unref(c);
-}
-
-/*
- * Messages are left in c's buffer: stop reading (the buffer must not grow
- * and end of stream must wait for them) and serve c again next turn, now
- * unless it is paused or blocked (conn_input_resume() then calls us).
- */
-static void
-conn_sched(struct asockd_conn *c)
-{
-	ev_io_stop(proc.loop, &c->rio);
-	if (c->runq || c->state != CONN_OPEN || c->close_reason != 0 ||
-	    c->rpaused || rx_held(c))
-		return;
-	if (runq_len++ == 0) {
-		/* both are stopped while the queue is empty */
-		ev_check_init(&runq_check, runq_cb);
-		ev_idle_init(&runq_idle, runq_idle_cb);	/* poll won't block */
-		ev_check_start(proc.loop, &runq_check);
-		ev_idle_start(proc.loop, &runq_idle);
-	}
-	c->runq = 1;
-	TAILQ_INSERT_TAIL(&runq, c, run_entry);
-}
-
-static void
-runq_remove(struct asockd_conn *c)
-{
-	if (!c->runq)
-		return;
-	TAILQ_REMOVE(&runq, c, run_entry);
-	c->runq = 0;
-	if (--runq_len == 0) {
-		ev_check_stop(proc.loop, &runq_check);
-		ev_idle_stop(proc.loop, &runq_idle);
-	}
-}
-
-static void
-runq_idle_cb(struct ev_loop *l, ev_idle *w, int revents)
-{
-	/* nothing: an active idle watcher only makes poll return at once */
-}
-
-/* Once per loop turn: one more share for each connection on the queue. */
-static void
-runq_cb(struct ev_loop *l, ev_check *w, int revents)
-{
-	struct asockd_conn	*c;
-	unsigned int		 n = runq_len;
-	ssize_t			 consumed;
-
-	/* those queued again go to the tail: each is served once a turn */
-	while (n-- > 0 && (c = TAILQ_FIRST(&runq)) != NULL) {
-		runq_remove(c);
-		conn_ref(c);
-		consumed = conn_deliver(c, c->in, c->inlen);
-		if (consumed >= 0 && c->state != CONN_CLOSED)
-			conn_keep(c, c->in, c->inlen, consumed);
-		if (consumed >= 0) {
-			if (c->pending)
-				conn_sched(c);
-			else
-				conn_input_resume(c);
-		}
-		conn_unref(c);
-	}
-}
-
-/* Paused, blocked or queued input may flow again: read or deliver. */
-static void
-conn_input_resume(struct asockd_conn *c)
-{
-	if (c->state != CONN_OPEN || c->close_reason != 0 || c->rpaused ||
-	    rx_held(c))
-		return;
-	if (c->pending)
-		conn_sched(c);
-	else if (!c->eof) {
-		ev_io_start(proc.loop, &c->rio);
-		conn_read_kick(c);
-	}
-}
-
 static void
 conn_drained(struct asockd_conn *c)
 {
@@ -1202,7 +762,7 @@ conn_drained(struct asockd_conn *c)
 	}
 }
 
-static void
+void
 conn_write_cb(struct ev_loop *l, ev_io *w, int revents)
 {
 	struct asockd_conn	*c = w->data;
@@ -1224,7 +784,7 @@ conn_write_cb(struct ev_loop *l, ev_io *w, int revents)
 		conn_log(c, LOG_DEBUG, "%s: %s", c->tls ? "TLS write" :
 		    "sendmsg", strerror(errno));
 		c->aborting = 1;
-		conn_finish(c, errno_reason(errno));
+		conn_finish(c, conn_errno_reason(errno));
 		return;
 	}
 	if (n > 0) {
@@ -1271,7 +831,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 				err = errno;
 				conn_log(c, LOG_DEBUG, "send: %s",
 				    strerror(err));
-				conn_abort(c, errno_reason(err));
+				conn_abort(c, conn_errno_reason(err));
 				return -err;
 			}
 			n = 0;
@@ -1316,7 +876,7 @@ conn_write(struct asockd_conn *c, const struct iovec *iov, int cnt,
 		if (c->rec != NULL)
 			record_mark(c->rec, RECORD_BLOCKED,
 			    ev_now(proc.loop), 1);
-		if (rx_held(c))
+		if (conn_read_held(c))
 			ev_io_stop(proc.loop, &c->rio);
 	}
 	return 0;
@@ -1371,40 +931,14 @@ conn_shutdown_write(struct asockd_conn *c)
 	return 0;
 }
 
-void
-conn_pause_receive(struct asockd_conn *c, int paused)
-{
-	c->rpaused = paused != 0;
-	if (c->state != CONN_OPEN)
-		return;
-	if (paused) {
-		ev_io_stop(proc.loop, &c->rio);
-		runq_remove(c);		/* pending stays set */
-	} else
-		conn_input_resume(c);
-}
-
 static void
 conn_idle_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	struct asockd_conn	*c = w->data;
 	double			 timeout, left;
-	unsigned int		 supp;
 
-	if (c->handshaking && c->listener == NULL) {
-		conn_log(c, LOG_NOTICE, "TLS handshake timed out after %.1f s",
-		    DEF_HANDSHAKE_TIMEOUT);
-		conn_hs_over(c);
-		conn_connected(c, -ETIMEDOUT);
-		return;
-	}
 	if (c->handshaking) {
-		if (tls_log_ok(c->peer, &supp))
-			conn_log(c, LOG_NOTICE, "TLS handshake timed out after"
-			    " %.1f s",
-			    c->listener->conf->tls->handshake_timeout);
-		c->close_reason = ASOCKD_CLOSE_LOCAL;
-		conn_finish(c, ASOCKD_CLOSE_LOCAL);
+		conn_tls_timeout(c);
 		return;
 	}
 	timeout = c->listener->conf->idle_timeout;

@@ -1,10 +1,10 @@
 /*
  * record.c - the listener option record = "DIR": one file per connection
  * of what happened to it, for asockd-replay(1) to play into a plugin
- * under libasockd-test.  conn.c calls record_* from its accept, read,
- * backpressure and close paths only when the connection has a recorder
- * (c->rec, NULL when the option is off), so recording costs nothing
- * unless it is on.
+ * under libasockd-test.  conn.c and conn_read.c call record_* from the
+ * accept, read, backpressure and close paths only when a connection has a
+ * recorder (c->rec, NULL when the option is off), so recording costs
+ * nothing unless it is on.
  *
  * The file (docs/testing-plugins.md, "Record and replay") is the magic
  * line "ASOCKDREC1\n", then events: a type byte, the microseconds since

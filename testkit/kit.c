@@ -491,7 +491,7 @@ deliver_msg(struct asockd_test *t, struct asockd_conn *c)
 	return 0;
 }
 
-/* Hand c what its input holds, as conn.c's read path does. */
+/* Hand c what its input holds, as conn_read.c's read path does. */
 void
 kit_deliver(struct asockd_conn *c)
 {
