@@ -26,12 +26,12 @@
  * same rules in the same order everywhere (room_event): a joined of a
  * nick the roster holds under another token is void, and its joiner's
  * worker answers "nick in use"; a msg or left counts only under the
- * roster's token.  Presence rounds (see "Presence" below, every
- * presence_interval seconds) fill in what the bus did not carry, settle
- * a nick taken twice while the bus was down (the lower token keeps it),
- * and announce the members of a worker or node that died as left after
- * EXPIRE_ROUNDS intervals.  A worker that starts later holds its
- * clients' frames until it knows the whole room.
+ * roster's token.  The presence rounds that keep every roster whole
+ * (what the bus did not carry, a nick taken twice while it was down, the
+ * members of a worker that died) and the sync of a worker that starts
+ * later, which holds its clients' frames until it knows the whole room,
+ * are in chat_presence.c.
+ *
  * A client that has not joined sees nothing but the errors its own
  * commands cause, and on join the last `history` messages.  A bad
  * command is answered with ["error", why] and the connection stays open,
@@ -54,6 +54,11 @@
  * Settings ([chat] in the plugin's INI file): max_nick, max_text (bytes),
  * history (messages replayed on join) and presence_interval (seconds).
  * See docs/chat.md.
+ *
+ * This file owns the plugin's descriptor and hooks, the commands, the
+ * rooms with their clients and history, and the events on the bus;
+ * chat_presence.c the roster and the presence rounds; chat.h the structs
+ * and functions the two share.
  */
 #include <sys/queue.h>
 
@@ -67,6 +72,7 @@
 #include <unistd.h>
 
 #include "asockd/plugin.h"
+#include "chat.h"
 
 /* Error replies to one frame before the connection is closed. */
 #define MAX_FRAME_ERRORS	16
@@ -76,149 +82,10 @@
 /* Seconds a connection waits for its own events to come back. */
 #define BUS_WAIT		5.0
 
-/* An owner not heard from for this many presence intervals is gone. */
-#define EXPIRE_ROUNDS		3
-/* Seconds a newcomer waits for answers once its own hello is back. */
-#define ALONE_WAIT		0.25
-/* Seconds between a newcomer's checks of its sync deadlines. */
-#define SYNC_TICK		0.05
-/* Bytes of one presence message, under ASOCKD_BUS_MSG_MAX with room. */
-#define HERE_MAX		(ASOCKD_BUS_MSG_MAX - 4096)
-
-/*
- * A membership of a connection in a room.  JOINING until its own
- * ["joined"] comes back through the bus (it gets only messages until
- * then: those said before it joined), LEAVING from ["leave"] until its
- * own ["left"] comes back (so it still gets what was said before).
- * VOID once its join lost the nick to another member ("nick in use"):
- * it gets nothing and goes once its events still on the bus are back.
- */
-enum { JOINING, MEMBER, LEAVING, VOID };
-
-struct client {
-	struct asockd_conn	*conn;
-	struct peer		*peer;
-	struct room		*room;
-	char			*nick;
-	uint64_t		 token;		/* tags its events on the bus */
-	unsigned int		 pending;	/* its events on the bus */
-	int			 state;
-	int			 behind;	/* to be dropped */
-	TAILQ_ENTRY(client)	 entry;
-};
-
-/*
- * A connection (its udata, from its first frame).  A reply that goes
- * straight to it (an error) waits in held while its own events are on
- * the bus, so it sees everything in the order its commands ran.
- */
-struct peer {
-	struct client		*cl;		/* JOINING or MEMBER, or NULL */
-	uint64_t		 sent, back;	/* own events on the bus */
-	unsigned int		 nleaving;	/* its LEAVING memberships */
-	TAILQ_HEAD(, line)	 held;
-	struct asockd_timer	*t;		/* gives up on lost events */
-	struct chat		*chat;
-	struct asockd_conn	*conn;
-	int			 eof;		/* close once all are back */
-	TAILQ_HEAD(, line)	 waitq;		/* frames held until synced */
-	TAILQ_ENTRY(peer)	 wentry;	/* in chat->waiting */
-};
-
-/* A saved ["msg", nick, text] frame payload, for the history; or a held
- * reply, to go once `after` of its connection's events are back. */
-struct line {
-	size_t			 len;
-	uint64_t		 after;
-	struct room		*replay;	/* held: replay its history */
-	TAILQ_ENTRY(line)	 entry;
-	unsigned char		 data[];
-};
-
-/*
- * A member of the room on any worker of any instance, as the bus's
- * events made it (the roster): every worker applies the same events in
- * the same order with the same rules, so every roster agrees.
- */
-struct member {
-	char			*nick;
-	size_t			 len;		/* of nick */
-	uint64_t		 token;		/* of its membership */
-	uint64_t		 owner;		/* the worker it is on */
-	uint64_t		 seq;		/* owner's event that made it */
-	uint64_t		 round;		/* last round naming it */
-	TAILQ_ENTRY(member)	 entry;
-};
-
-/* Another worker (a plugin instance anywhere on the bus). */
-struct owner {
-	uint64_t		 id;
-	double			 seen;		/* last heard (monotonic) */
-	uint64_t		 last;		/* its newest seq heard */
-	double			 interval;	/* its presence_interval */
-	int			 gone_sent;	/* its gone published */
-	int			 complete;	/* a whole round (syncing) */
-	TAILQ_ENTRY(owner)	 entry;
-};
-
-/* The clients, roster and history of one room (a listener name). */
-struct room {
-	char			*name;
-	TAILQ_HEAD(, client)	 clients;
-	TAILQ_HEAD(, member)	 roster;
-	TAILQ_HEAD(, line)	 history;
-	long long		 nhistory;
-	int			 dropping;	/* room_drop() runs */
-	TAILQ_ENTRY(room)	 entry;
-};
-
-/* Plugin-wide state (*pdata of init). */
-struct chat {
-	long long		 max_nick;
-	long long		 max_text;
-	long long		 history;
-	struct asockd_writer	*w;	/* reused for every message */
-	struct asockd_writer	*bw;	/* [room, event, token, owner, seq] */
-	struct asockd_writer	*pw;	/* presence events */
-	struct asockd_instance	*inst;
-	int			 bus;	/* subscribed to CHANNEL */
-	uint64_t		 token;	/* the last one given out */
-	TAILQ_HEAD(, room)	 rooms;
-	/* Presence (see "Presence" below). */
-	double			 interval;	/* presence_interval */
-	uint64_t		 owner;		/* this worker's id */
-	uint64_t		 seq;		/* its last event published */
-	uint64_t		 upto;		/* its last event applied */
-	uint64_t		 round;		/* its last presence round */
-	struct asockd_timer	*pt;		/* every interval */
-	struct asockd_timer	*st;		/* while syncing */
-	TAILQ_HEAD(, owner)	 owners;
-	double			 own_seen;	/* own event last back */
-	double			 up_since;	/* own events back since */
-	/* syncing: until synced, frames wait in their peer's waitq */
-	int			 synced;
-	int			 hello_sent;
-	double			 sub_at, hello_at, hello_back;
-	uint64_t		 need;		/* owners others know */
-	int			 answered;	/* a here from another owner */
-	TAILQ_HEAD(, peer)	 waiting;
-	/* The connection whose frame chat_message is running, and how it
-	 * goes: errors sent for this frame, and 1 once the rest of the frame
-	 * must not run (closed after too many errors, or dropped). */
-	struct asockd_conn	*cur;
-	int			 cur_errors;
-	int			 cur_stop;
-};
-
-static const struct asockd_host	*host;
+/* Declared in chat.h. */
+const struct asockd_host	*host;
 
 static int	check(struct asockd_instance *, const struct chat *);
-static double	now(void);
-static void	presence_tick(struct asockd_timer *, void *);
-static void	sync_tick(struct asockd_timer *, void *);
-static int	bus_send(struct chat *, const char *, const void *, size_t,
-		    uint64_t);
-static void	say_hello(struct chat *);
 
 static int
 chat_init(const struct asockd_host *h, struct asockd_instance *inst,
@@ -276,14 +143,8 @@ chat_init(const struct asockd_host *h, struct asockd_instance *inst,
 	*pdata = chat;
 	/* alone on this worker: no one else to agree with */
 	chat->synced = !chat->bus;
-	if (chat->bus) {
-		chat->sub_at = now();
-		chat->pt = h->timer_start(inst, NULL, chat->interval,
-		    chat->interval, presence_tick, chat);
-		chat->st = h->timer_start(inst, NULL, SYNC_TICK, SYNC_TICK,
-		    sync_tick, chat);
-		say_hello(chat);
-	}
+	if (chat->bus)
+		presence_start(chat);
 	return (0);
 }
 
@@ -326,15 +187,11 @@ chat_fini(struct asockd_instance *inst)
 	struct chat *chat = host->instance_data(inst);
 	struct room *room;
 	struct member *m;
-	struct owner *o;
 	struct line *l;
 
 	/* Every connection was closed (and its client freed) by now, and
 	 * the host stopped our timers. */
-	while ((o = TAILQ_FIRST(&chat->owners)) != NULL) {
-		TAILQ_REMOVE(&chat->owners, o, entry);
-		free(o);
-	}
+	presence_fini(chat);
 	while ((room = TAILQ_FIRST(&chat->rooms)) != NULL) {
 		while ((l = TAILQ_FIRST(&room->history)) != NULL) {
 			TAILQ_REMOVE(&room->history, l, entry);
@@ -355,9 +212,8 @@ chat_fini(struct asockd_instance *inst)
 	free(chat);
 }
 
-/* Seconds on the monotonic clock. */
-static double
-now(void)
+double
+chat_now(void)
 {
 	struct timespec ts;
 
@@ -371,8 +227,7 @@ chat_of(struct asockd_conn *c)
 	return (host->instance_data(host->conn_instance(c)));
 }
 
-/* The room called name, created on first use. */
-static struct room *
+struct room *
 room_named(struct chat *chat, const char *name, size_t len)
 {
 	struct room *room;
@@ -404,16 +259,14 @@ room_get(struct asockd_conn *c)
 	return (room_named(chat_of(c), name, strlen(name)));
 }
 
-/* 1 if s[0..len) is word. */
-static int
-is(const char *s, size_t len, const char *word)
+int
+chat_is(const char *s, size_t len, const char *word)
 {
 	return (s != NULL && len == strlen(word) && memcmp(s, word, len) == 0);
 }
 
-/* Build [word, a, b] (a and b may be NULL) in the shared writer. */
-static struct asockd_writer *
-build(struct chat *chat, const char *word, const char *a, size_t alen,
+struct asockd_writer *
+chat_build(struct chat *chat, const char *word, const char *a, size_t alen,
     const char *b, size_t blen)
 {
 	struct asockd_writer *w = chat->w;
@@ -428,9 +281,8 @@ build(struct chat *chat, const char *word, const char *a, size_t alen,
 	return (w);
 }
 
-/* Send a reply to c alone, after its own events still on the bus. */
-static void
-reply(struct asockd_conn *c, struct asockd_writer *w)
+void
+chat_reply(struct asockd_conn *c, struct asockd_writer *w)
 {
 	struct peer *p = host->udata(c);
 	struct line *l;
@@ -497,21 +349,17 @@ send_error(struct asockd_conn *c, const char *why)
 		    MAX_FRAME_ERRORS);
 		if (p != NULL)
 			flush_held(c, p);
-		host->wr_send(c, build(chat, "error", why, strlen(why),
+		host->wr_send(c, chat_build(chat, "error", why, strlen(why),
 		    NULL, 0));
 		host->close(c);
 		return;
 	}
-	reply(c, build(chat, "error", why, strlen(why), NULL, 0));
+	chat_reply(c, chat_build(chat, "error", why, strlen(why), NULL, 0));
 }
 
 static void	leave(struct asockd_conn *, struct client *, int);
-static void	room_send(struct room *, const void *, size_t, int, uint64_t,
-		    int);
 static void	room_remember(struct chat *, struct room *, const void *,
 		    size_t);
-
-enum { EV_OTHER, EV_MSG, EV_JOINED, EV_LEFT };
 
 /*
  * Which event data (one MessagePack value) is, and its nick (pointing
@@ -531,55 +379,15 @@ event_kind(const void *data, size_t len, const char **nick, size_t *nlen)
 	if (host->rd_array(r, &n) == 0 && n >= 2 &&
 	    host->rd_str(r, &s, &slen) == 0 &&
 	    host->rd_str(r, nick, nlen) == 0) {
-		if (n == 3 && is(s, slen, "msg"))
+		if (n == 3 && chat_is(s, slen, "msg"))
 			kind = EV_MSG;
-		else if (n == 2 && is(s, slen, "joined"))
+		else if (n == 2 && chat_is(s, slen, "joined"))
 			kind = EV_JOINED;
-		else if (n == 2 && is(s, slen, "left"))
+		else if (n == 2 && chat_is(s, slen, "left"))
 			kind = EV_LEFT;
 	}
 	host->rd_free(r);
 	return (kind);
-}
-
-/* The roster's entry for nick, or NULL. */
-static struct member *
-roster_find(struct room *room, const char *nick, size_t len)
-{
-	struct member *m;
-
-	TAILQ_FOREACH(m, &room->roster, entry)
-		if (m->len == len && memcmp(m->nick, nick, len) == 0)
-			return (m);
-	return (NULL);
-}
-
-static struct member *
-roster_add(struct room *room, const char *nick, size_t len, uint64_t token,
-    uint64_t owner, uint64_t seq)
-{
-	struct member *m;
-
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return (NULL);
-	if ((m->nick = strndup(nick, len)) == NULL) {
-		free(m);
-		return (NULL);
-	}
-	m->len = len;
-	m->token = token;
-	m->owner = owner;
-	m->seq = seq;
-	TAILQ_INSERT_TAIL(&room->roster, m, entry);
-	return (m);
-}
-
-static void
-roster_remove(struct room *room, struct member *m)
-{
-	TAILQ_REMOVE(&room->roster, m, entry);
-	free(m->nick);
-	free(m);
 }
 
 /*
@@ -645,7 +453,7 @@ peer_timeout(struct asockd_timer *t, void *arg)
 		else {
 			cl->state = VOID;
 			p->cl = NULL;
-			host->wr_send(p->conn, build(p->chat, "error",
+			host->wr_send(p->conn, chat_build(p->chat, "error",
 			    "nick in use", 11, NULL, 0));
 		}
 	}
@@ -676,14 +484,9 @@ peer_timeout(struct asockd_timer *t, void *arg)
 		host->close(p->conn);
 }
 
-/*
- * Publish [room, event, token, owner, seq] (room "" for the presence
- * events): 0, or -1 when there is no bus or it refused.  Every event of
- * this worker gets the next seq, published or not.
- */
-static int
-bus_send(struct chat *chat, const char *room, const void *ev, size_t evlen,
-    uint64_t token)
+int
+chat_bus_send(struct chat *chat, const char *room, const void *ev,
+    size_t evlen, uint64_t token)
 {
 	const void *data;
 	size_t len;
@@ -719,7 +522,7 @@ room_publish(struct asockd_conn *c, struct client *cl,
 
 	ev = host->wr_data(w, &evlen);
 	cl->pending++;
-	if (bus_send(chat, cl->room->name, ev, evlen, cl->token) == 0) {
+	if (chat_bus_send(chat, cl->room->name, ev, evlen, cl->token) == 0) {
 		if (p != NULL && p->sent++ == p->back && p->t == NULL)
 			p->t = host->timer_start(host->conn_instance(c), c,
 			    BUS_WAIT, 0, peer_timeout, p);
@@ -730,452 +533,6 @@ room_publish(struct asockd_conn *c, struct client *cl,
 	chat->upto = chat->seq;
 	room_event(chat, cl->room, ev, evlen, cl->token, chat->owner,
 	    chat->seq);
-}
-
-/*
- * Presence.  Each worker (owner) says every presence_interval seconds
- * which members it holds: a round of ["here", round, last, upto,
- * nowners, interval_ms, room, nick, token, ...] events, each under the
- * bus's size limit, the last one with last = 1.  upto is the seq of the
- * owner's newest event it had applied when it made the round, so a
- * member of the owner that the round does not name is dropped only when
- * the event that made it is no newer (else the owner had not seen it
- * yet).  nowners is how many live owners it knows, itself included.  A
- * here fills in members the bus did not tell (a joined older than the
- * backlog, one served locally while the bus was down) and drops those
- * whose left was lost; two members of one nick (the bus was down) are
- * settled by the lower token, on every worker alike.  An owner not heard
- * from for EXPIRE_ROUNDS intervals (its own or ours, the longer) is
- * declared ["gone", owner, its last seq heard]: its members leave, but
- * for those its later events named.  A worker starts
- * unsynced: it says ["hello"], every other worker answers with a round
- * at once, and until it has a round from every owner it was told about
- * (or heard no one, or waited long enough) it holds its clients' frames
- * and takes each here as it comes.
- */
-
-/* Tell this worker's members of room [verb, nick]. */
-static void
-announce(struct chat *chat, struct room *room, const char *verb,
-    const char *nick, size_t len)
-{
-	const void *data;
-	size_t dlen;
-
-	if (!chat->synced)
-		return;
-	data = host->wr_data(build(chat, verb, nick, len, NULL, 0), &dlen);
-	room_send(room, data, dlen, is(verb, strlen(verb), "joined") ?
-	    EV_JOINED : EV_LEFT, 0, 1);
-}
-
-/* This worker's member with token lost its nick: out of the room. */
-static void
-unjoin(struct chat *chat, struct room *room, uint64_t token)
-{
-	struct client *cl;
-
-	TAILQ_FOREACH(cl, &room->clients, entry)
-		if (cl->token == token)
-			break;
-	if (cl == NULL || cl->state == VOID)
-		return;
-	host->conn_log(cl->conn, ASOCKD_LOG_INFO, "chat: %s: nick in use "
-	    "on another worker: out of the room", cl->nick);
-	if (cl->state == LEAVING && cl->peer != NULL)
-		cl->peer->nleaving--;
-	if (cl->peer != NULL && cl->peer->cl == cl) {
-		cl->peer->cl = NULL;
-		reply(cl->conn, build(chat, "error", "nick in use", 11, NULL,
-		    0));
-	}
-	if (cl->pending > 0) {
-		cl->state = VOID;
-		return;
-	}
-	TAILQ_REMOVE(&room->clients, cl, entry);
-	free(cl->nick);
-	free(cl);
-}
-
-static struct owner *
-owner_get(struct chat *chat, uint64_t id)
-{
-	struct owner *o;
-
-	TAILQ_FOREACH(o, &chat->owners, entry)
-		if (o->id == id)
-			return (o);
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return (NULL);
-	o->id = id;
-	TAILQ_INSERT_TAIL(&chat->owners, o, entry);
-	return (o);
-}
-
-/* An event of owner id came (before it is applied). */
-static void
-heard(struct chat *chat, uint64_t id, uint64_t seq)
-{
-	struct owner *o;
-	double t = now();
-
-	if (id == chat->owner) {
-		if (seq > chat->upto)
-			chat->upto = seq;
-		/* own events back after a gap: the bus was away */
-		if (t - chat->own_seen > 2 * chat->interval)
-			chat->up_since = t;
-		chat->own_seen = t;
-		return;
-	}
-	if ((o = owner_get(chat, id)) != NULL) {
-		o->seen = t;
-		o->gone_sent = 0;
-		if (seq > o->last)
-			o->last = seq;
-	}
-}
-
-/*
- * Drop owner id's members of every room made or confirmed by its
- * events up to upto (when not whole: those not named in round).
- */
-static void
-owner_drop(struct chat *chat, uint64_t id, int whole, uint64_t round,
-    uint64_t upto)
-{
-	struct room *room;
-	struct member *m;
-	char *nick;
-
-	/* from the start after each one: its left may drop a member that
-	 * cannot keep up, and that one's left change the roster */
-	TAILQ_FOREACH(room, &chat->rooms, entry)
-		for (;;) {
-			TAILQ_FOREACH(m, &room->roster, entry)
-				if (m->owner == id && m->seq <= upto &&
-				    (whole || m->round != round))
-					break;
-			if (m == NULL)
-				break;
-			nick = m->nick;
-			TAILQ_REMOVE(&room->roster, m, entry);
-			free(m);
-			announce(chat, room, "left", nick, strlen(nick));
-			free(nick);
-		}
-}
-
-static void	synced(struct chat *);
-static void	chat_message(struct asockd_conn *, const void *, size_t);
-static void	chat_eof(struct asockd_conn *);
-
-/* A whole round came from another owner while syncing: enough? */
-static void
-sync_check(struct chat *chat)
-{
-	struct owner *o;
-	uint64_t n = 1;
-
-	TAILQ_FOREACH(o, &chat->owners, entry)
-		n += o->complete;
-	if (n >= chat->need)
-		synced(chat);
-}
-
-/* Apply one here (r is after its verb; n values in the array). */
-static void
-apply_here(struct chat *chat, struct asockd_reader *r, uint32_t n,
-    uint64_t id, uint64_t seq)
-{
-	struct room *room;
-	struct member *m;
-	struct owner *o;
-	const char *name, *nick;
-	size_t nlen, len;
-	uint64_t round, last, upto, nowners, ms, token;
-	uint32_t i;
-
-	if (n < 6 || (n - 6) % 3 != 0 || host->rd_uint(r, &round) != 0 ||
-	    host->rd_uint(r, &last) != 0 || host->rd_uint(r, &upto) != 0 ||
-	    host->rd_uint(r, &nowners) != 0 || host->rd_uint(r, &ms) != 0)
-		return;
-	if (id != chat->owner && (o = owner_get(chat, id)) != NULL)
-		o->interval = ms / 1000.0;
-	for (i = 6; i < n; i += 3) {
-		if (host->rd_str(r, &name, &nlen) != 0 || nlen == 0 ||
-		    host->rd_str(r, &nick, &len) != 0 || len == 0 ||
-		    host->rd_uint(r, &token) != 0)
-			return;
-		if ((room = room_named(chat, name, nlen)) == NULL)
-			continue;
-		if ((m = roster_find(room, nick, len)) == NULL) {
-			if ((m = roster_add(room, nick, len, token, id,
-			    seq)) != NULL) {
-				m->round = round;
-				announce(chat, room, "joined", nick, len);
-			}
-			continue;
-		}
-		if (m->token == token) {
-			m->owner = id;
-			m->seq = seq;
-			m->round = round;
-			continue;
-		}
-		/* one nick, two members: the lower token keeps it (or,
-		 * while this worker syncs, the owner's own word) */
-		if (!chat->synced || token < m->token) {
-			if (m->owner == chat->owner)
-				unjoin(chat, room, m->token);
-			m->token = token;
-			m->owner = id;
-			m->seq = seq;
-			m->round = round;
-		} else if (id == chat->owner)
-			unjoin(chat, room, token);
-	}
-	if (!last)
-		return;
-	owner_drop(chat, id, 0, round, upto);
-	if (chat->synced || id == chat->owner || chat->hello_back == 0)
-		return;
-	/* an answer to our hello, or a round after it */
-	chat->answered = 1;
-	if (nowners > chat->need)
-		chat->need = nowners;
-	if ((o = owner_get(chat, id)) != NULL)
-		o->complete = 1;
-	sync_check(chat);
-}
-
-/* Publish a presence event already in chat->pw; 0 or -1. */
-static int
-presence_send(struct chat *chat)
-{
-	const void *data;
-	size_t len;
-
-	data = host->wr_data(chat->pw, &len);
-	return (bus_send(chat, "", data, len, 0));
-}
-
-/* 1 if this worker has a member of room with token (here names it). */
-static int
-holds(struct room *room, uint64_t token)
-{
-	struct client *cl;
-
-	TAILQ_FOREACH(cl, &room->clients, entry)
-		if (cl->token == token)
-			return (cl->state == MEMBER || cl->state == LEAVING);
-	return (0);
-}
-
-/* Publish this worker's round: its members, in chunks. */
-static void
-presence_round(struct chat *chat)
-{
-	struct ent { struct room *room; struct member *m; } *e = NULL, *ne;
-	struct asockd_writer *w = chat->pw;
-	struct room *room;
-	struct member *m;
-	struct owner *o;
-	size_t n = 0, cap = 0, i, j, bytes;
-	uint64_t nowners = 1, upto = chat->upto;
-
-	TAILQ_FOREACH(o, &chat->owners, entry)
-		nowners++;
-	TAILQ_FOREACH(room, &chat->rooms, entry)
-		TAILQ_FOREACH(m, &room->roster, entry) {
-			if (m->owner != chat->owner || !holds(room, m->token))
-				continue;
-			if (n == cap) {
-				cap = cap ? 2 * cap : 16;
-				if ((ne = realloc(e, cap * sizeof(*e))) ==
-				    NULL) {
-					free(e);
-					return;
-				}
-				e = ne;
-			}
-			e[n].room = room;
-			e[n++].m = m;
-		}
-	chat->round++;
-	i = 0;
-	do {
-		/* a room and a nick are at most 2 x 1024 bytes: one fits */
-		for (j = i, bytes = 64; j < n && bytes < HERE_MAX; j++)
-			bytes += strlen(e[j].room->name) +
-			    strlen(e[j].m->nick) + 16;
-		host->wr_reset(w);
-		host->wr_array(w, 6 + 3 * (uint32_t)(j - i));
-		host->wr_str(w, "here", 4);
-		host->wr_uint(w, chat->round);
-		host->wr_uint(w, j == n);
-		host->wr_uint(w, upto);
-		host->wr_uint(w, nowners);
-		host->wr_uint(w, (uint64_t)(chat->interval * 1000));
-		for (; i < j; i++) {
-			host->wr_str(w, e[i].room->name,
-			    strlen(e[i].room->name));
-			host->wr_str(w, e[i].m->nick, strlen(e[i].m->nick));
-			host->wr_uint(w, e[i].m->token);
-		}
-		presence_send(chat);
-	} while (i < n);
-	free(e);
-}
-
-static void
-say_hello(struct chat *chat)
-{
-	host->wr_reset(chat->pw);
-	host->wr_array(chat->pw, 1);
-	host->wr_str(chat->pw, "hello", 5);
-	if (presence_send(chat) == 0) {
-		chat->hello_sent = 1;
-		chat->hello_at = now();
-	}
-}
-
-/* Every interval: declare the owners not heard from, then a round. */
-static void
-presence_tick(struct asockd_timer *t, void *arg)
-{
-	struct chat *chat = arg;
-	struct owner *o, *next;
-	double t0 = now(), dead = EXPIRE_ROUNDS * chat->interval, odead;
-
-	(void)t;
-	/* only while the bus works, and has long enough for all to talk;
-	 * an owner with a longer interval than ours is given its own */
-	if (chat->own_seen > 0 && t0 - chat->own_seen < 2 * chat->interval &&
-	    t0 - chat->up_since >= dead)
-		for (o = TAILQ_FIRST(&chat->owners); o != NULL; o = next) {
-			next = TAILQ_NEXT(o, entry);
-			odead = EXPIRE_ROUNDS * (o->interval > chat->interval ?
-			    o->interval : chat->interval);
-			if (o->gone_sent || t0 - o->seen <= odead)
-				continue;
-			host->log(chat->inst, ASOCKD_LOG_INFO, "chat: worker "
-			    "%016llx not heard from for %.1f s: gone",
-			    (unsigned long long)o->id, t0 - o->seen);
-			host->wr_reset(chat->pw);
-			host->wr_array(chat->pw, 3);
-			host->wr_str(chat->pw, "gone", 4);
-			host->wr_uint(chat->pw, o->id);
-			host->wr_uint(chat->pw, o->last);
-			if (presence_send(chat) == 0)
-				o->gone_sent = 1;
-		}
-	presence_round(chat);
-}
-
-/*
- * This worker knows the whole room: forget the owners that gave no
- * round since our hello (the backlog's dead workers: the others let
- * them go long ago), then run the frames that waited.
- */
-static void
-synced(struct chat *chat)
-{
-	struct owner *o, *next;
-	struct peer *p;
-	struct line *l;
-
-	if (chat->st != NULL) {
-		host->timer_stop(chat->st);
-		chat->st = NULL;
-	}
-	/* (still unsynced: no member is told, there is none yet) */
-	for (o = TAILQ_FIRST(&chat->owners); o != NULL; o = next) {
-		next = TAILQ_NEXT(o, entry);
-		if (o->complete)
-			continue;
-		owner_drop(chat, o->id, 1, 0, UINT64_MAX);
-		TAILQ_REMOVE(&chat->owners, o, entry);
-		free(o);
-	}
-	chat->synced = 1;
-	while ((p = TAILQ_FIRST(&chat->waiting)) != NULL) {
-		TAILQ_REMOVE(&chat->waiting, p, wentry);
-		host->pause_receive(p->conn, 0);
-		/* a close asked for meanwhile waits for this callback */
-		while ((l = TAILQ_FIRST(&p->waitq)) != NULL) {
-			TAILQ_REMOVE(&p->waitq, l, entry);
-			chat_message(p->conn, l->data, l->len);
-			free(l);
-		}
-		if (p->eof)
-			chat_eof(p->conn);
-	}
-}
-
-/* While syncing: the deadlines of docs/chat.md "Presence". */
-static void
-sync_tick(struct asockd_timer *t, void *arg)
-{
-	struct chat *chat = arg;
-	double t0 = now(), most = 1.5 * chat->interval;
-
-	(void)t;
-	if (chat->synced)
-		return;
-	if (!chat->hello_sent)
-		say_hello(chat);
-	if ((!chat->hello_sent && t0 - chat->sub_at >= most) ||
-	    (chat->hello_sent && t0 - chat->hello_at >= most) ||
-	    (chat->hello_back > 0 && !chat->answered &&
-	    t0 - chat->hello_back >= ALONE_WAIT))
-		synced(chat);
-}
-
-/* A presence event from owner id. */
-static void
-control(struct chat *chat, const void *ev, size_t evlen, uint64_t id,
-    uint64_t seq)
-{
-	struct asockd_reader *r;
-	struct owner *o;
-	const char *verb;
-	size_t vlen;
-	uint64_t gone, last;
-	uint32_t n;
-
-	if (id == 0 || (r = host->rd_open(ev, evlen)) == NULL)
-		return;
-	if (host->rd_array(r, &n) != 0 || n < 1 ||
-	    host->rd_str(r, &verb, &vlen) != 0)
-		;
-	else if (is(verb, vlen, "hello")) {
-		if (id == chat->owner)
-			chat->hello_back = now();
-		else
-			presence_round(chat);
-	} else if (is(verb, vlen, "here"))
-		apply_here(chat, r, n, id, seq);
-	else if (is(verb, vlen, "gone") && n == 3 &&
-	    host->rd_uint(r, &gone) == 0 && host->rd_uint(r, &last) == 0 &&
-	    gone != chat->owner) {
-		/*
-		 * What the owner said after the publisher last heard it
-		 * (a round: it was only slow) stays, so a second gone of
-		 * the same owner is harmless.  If it was us, our next
-		 * round puts our members back.
-		 */
-		owner_drop(chat, gone, 1, 0, last);
-		TAILQ_FOREACH(o, &chat->owners, entry)
-			if (o->id == gone)
-				break;
-		if (o != NULL && o->last <= last) {
-			TAILQ_REMOVE(&chat->owners, o, entry);
-			free(o);
-		}
-	}
-	host->rd_free(r);
 }
 
 /*
@@ -1206,9 +563,9 @@ chat_bus(struct asockd_instance *inst, const char *channel,
 	    (host->rd_uint(r, &owner) == 0 &&
 	    host->rd_uint(r, &seq) == 0))) {
 		if (owner != 0)
-			heard(chat, owner, seq);
+			presence_heard(chat, owner, seq);
 		if (nlen == 0)
-			control(chat, ev, evlen, owner, seq);
+			presence_control(chat, ev, evlen, owner, seq);
 		else if ((room = room_named(chat, name, nlen)) != NULL)
 			room_event(chat, room, ev, evlen, token, owner, seq);
 	} else
@@ -1267,7 +624,7 @@ room_drop(struct room *room)
  * data may be the shared writer's: it is not used again once it has
  * gone to everyone.
  */
-static void
+void
 room_send(struct room *room, const void *data, size_t len, int kind,
     uint64_t token, int deliver)
 {
@@ -1402,7 +759,7 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 	}
 	TAILQ_FOREACH(cl, &room->clients, entry)
 		if (cl->state != LEAVING && cl->state != VOID &&
-		    is(nick, len, cl->nick)) {
+		    chat_is(nick, len, cl->nick)) {
 			send_error(c, "nick in use");
 			return;
 		}
@@ -1447,7 +804,7 @@ cmd_join(struct asockd_conn *c, const char *nick, size_t len)
 		TAILQ_INSERT_TAIL(&p->held, l, entry);
 	}
 	TAILQ_INSERT_TAIL(&room->clients, cl, entry);
-	room_publish(c, cl, build(chat, "joined", nick, len, NULL, 0));
+	room_publish(c, cl, chat_build(chat, "joined", nick, len, NULL, 0));
 }
 
 static void
@@ -1470,7 +827,7 @@ cmd_say(struct asockd_conn *c, const char *text, size_t len)
 		send_error(c, "text too long");
 		return;
 	}
-	w = build(chat, "msg", cl->nick, strlen(cl->nick), text, len);
+	w = chat_build(chat, "msg", cl->nick, strlen(cl->nick), text, len);
 	room_publish(c, cl, w);
 }
 
@@ -1485,7 +842,7 @@ leave(struct asockd_conn *c, struct client *cl, int closing)
 {
 	struct asockd_writer *w;
 
-	w = build(chat_of(c), "left", cl->nick, strlen(cl->nick), NULL, 0);
+	w = chat_build(chat_of(c), "left", cl->nick, strlen(cl->nick), NULL, 0);
 	if (cl->peer != NULL && cl->peer->cl == cl)
 		cl->peer->cl = NULL;
 	if (!closing) {
@@ -1530,14 +887,14 @@ command(struct asockd_conn *c, struct asockd_reader *r)
 
 	if (n == 0 || s[0] == NULL)
 		send_error(c, "malformed message: no command");
-	else if (!is(s[0], len[0], "join") && !is(s[0], len[0], "say") &&
-	    !is(s[0], len[0], "leave"))
+	else if (!chat_is(s[0], len[0], "join") &&
+	    !chat_is(s[0], len[0], "say") && !chat_is(s[0], len[0], "leave"))
 		send_error(c, "unknown command");
-	else if (!strings || n != (is(s[0], len[0], "leave") ? 1 : 2))
+	else if (!strings || n != (chat_is(s[0], len[0], "leave") ? 1 : 2))
 		send_error(c, "malformed message: wrong arguments");
-	else if (is(s[0], len[0], "join"))
+	else if (chat_is(s[0], len[0], "join"))
 		cmd_join(c, s[1], len[1]);
-	else if (is(s[0], len[0], "say"))
+	else if (chat_is(s[0], len[0], "say"))
 		cmd_say(c, s[1], len[1]);
 	else if (((struct peer *)host->udata(c))->cl == NULL)
 		send_error(c, "not joined");
@@ -1547,7 +904,7 @@ command(struct asockd_conn *c, struct asockd_reader *r)
 }
 
 /* One frame: every MessagePack value in it is a command. */
-static void
+void
 chat_message(struct asockd_conn *c, const void *msg, size_t len)
 {
 	struct chat *chat = chat_of(c);
@@ -1592,7 +949,7 @@ chat_message(struct asockd_conn *c, const void *msg, size_t len)
  * The client ended its stream: close once its own events are back (and
  * the replies held behind them sent), not before.
  */
-static void
+void
 chat_eof(struct asockd_conn *c)
 {
 	struct peer *p = host->udata(c);
