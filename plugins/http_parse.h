@@ -39,6 +39,9 @@ struct http_limits {
 	size_t		 max_header;	/* header block, with line ends */
 };
 
+/* Not exported from http.so: the plugin's descriptor is its only symbol. */
+#define HTTP_HIDDEN	__attribute__((visibility("hidden")))
+
 /* Outcomes of http_parse(). */
 enum http_parse_result {
 	HTTP_PARSE_OK,		/* a whole head that a GET/HEAD server serves */
@@ -47,7 +50,7 @@ enum http_parse_result {
 };
 
 /* Fill the character tables; call once before http_parse. */
-void	 http_parse_init(void);
+HTTP_HIDDEN void http_parse_init(void);
 /*
  * Parse the request head at the front of [p, p + len).  OK: *used is the
  * length of the head (with any empty lines before it, RFC 9112 2.2).
@@ -57,16 +60,16 @@ void	 http_parse_init(void);
  * or a method other than GET and HEAD is an error (405, 413, 501): the
  * server reads no bodies.
  */
-enum http_parse_result http_parse(struct http_request *r, const char *p,
-	    size_t len, const struct http_limits *lim, size_t *used,
-	    const char **status);
+HTTP_HIDDEN enum http_parse_result http_parse(struct http_request *r,
+	    const char *p, size_t len, const struct http_limits *lim,
+	    size_t *used, const char **status);
 /*
  * Decode the path of r (percent-decoded, no query) into buf.  Returns 0,
  * -1 for a malformed path (400), -2 for a path that would leave a
  * document root ("." or ".." segment, NUL or backslash; 404), -3 when it
  * does not fit in buflen (404: no file has such a name).
  */
-int	 http_path_decode(const struct http_request *r, char *buf,
+HTTP_HIDDEN int http_path_decode(const struct http_request *r, char *buf,
 	    size_t buflen);
 
 #endif /* HTTP_PARSE_H */
