@@ -86,28 +86,7 @@ wait_port() {
 	exit 1
 }
 
-# PID and its children (workers).
-tree() {
-	local p all=$1
-	for p in /proc/[0-9]*/stat; do
-		if [ "$(awk '{ sub(/^.*\) /, ""); print $2 }' $p 2>/dev/null)" \
-		    = "$1" ]; then
-			p=${p#/proc/}
-			all="$all ${p%/stat}"
-		fi
-	done
-	echo $all
-}
-
-cpu_ticks() {
-	local p t=0 v
-	for p in "$@"; do
-		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' \
-		    /proc/$p/stat 2>/dev/null) || v=0
-		t=$((t + ${v:-0}))
-	done
-	echo $t
-}
+. "$srcdir/bench/lib.sh"
 
 server=
 nport=0
@@ -262,7 +241,7 @@ proxy_cases() {
 			proxy_$kind "$port" "$up"
 			wait_port "$port"
 			sleep 0.3
-			pids=$(tree "$server")
+			pids=$(tree_pids "$server")
 			c0=$(cpu_ticks $pids)
 			line=$("$builddir/bench/echo_load" -p "$port" -c 64 \
 			    -P 1 -s 64 -d "$dur" -w 1) || true

@@ -147,16 +147,9 @@ kill -0 $npid 2>/dev/null || { cat "$dir/nginx.out" "$dir/nginx-error.log" >&2; 
 kill -0 $epid 2>/dev/null || { cat "$dir/echo.log" >&2; exit 1; }
 kill -0 $rpid 2>/dev/null || { cat "$dir/ref.log" >&2; exit 1; }
 
-# CPU ticks (user + system) of a process and its children
-ticks() {
-	local t=0 p v
-	for p in $1 $(pgrep -P "$1"); do
-		v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) ||
-		    continue
-		t=$((t + ${v:-0}))
-	done
-	echo $t
-}
+. "$srcdir/bench/lib.sh"
+# CPU ticks (user + system) of a server and its workers
+ticks() { cpu_ticks $(tree_pids "$1"); }
 
 # run PID PORT ARGS...: prints "req/s cpu-us-per-request"
 run() {

@@ -14,12 +14,14 @@
  * a per-session buffer (obuf) instead of failing with a retry.  So OpenSSL
  * never asks to repeat a write with the same arguments (no WANT_WRITE on a
  * read or a write: what it wrote is always taken), the ciphertext waiting
- * is at most TLS_CORK_MAX bytes (a few records: tls_writev() of more than
- * one record's plaintext gathers their ciphertext and sends it with one
- * send(2), not one per record), and tls_writev() takes no new plaintext
+ * is at most TLS_CORK_MAX bytes, and tls_writev() takes no new plaintext
  * until it has gone out: the connection's send queue keeps the plaintext,
- * and its backpressure works as for a plain socket.  A write that wants to read
- * (renegotiation, which is refused) is reported by tls_write_wants_read().
+ * and its backpressure works as for a plain socket.  A tls_writev() of
+ * more than one record's plaintext gathers their ciphertext in one
+ * buffer of the process and sends it with one send(2), not one per
+ * record; only what the kernel does not take stays with the session.  A
+ * write that wants to read (renegotiation, which is refused) is reported
+ * by tls_write_wants_read().
  *
  * Session tickets: every worker of a generation derives the same ticket
  * keys from a random seed the master draws before it forks, one key per
@@ -97,50 +99,94 @@ static EVP_CIPHER	*aes_cbc;		/* the ticket cipher */
 
 /* ---------------------------------------------------------------- BIO */
 
-static int
-bio_write(BIO *b, const char *buf, int len)
-{
-	struct tls	*t = BIO_get_data(b);
-	ssize_t		 n = 0;
-	size_t		 left;
+/*
+ * The ciphertext of a gathered tls_writev(), shared by every session of
+ * the process (one runs at a time): it is sent before tls_writev()
+ * returns, and what the kernel does not take moves to the session's own
+ * obuf, so an idle session keeps nothing of it.
+ */
+static unsigned char	 gather[TLS_CORK_MAX];
+static size_t		 glen;
 
-	BIO_clear_retry_flags(b);
-	if (t->werr != 0)
-		return -1;
-	if (t->olen == 0 && !t->cork) {
-		do
-			n = send(t->fd, buf, len, MSG_NOSIGNAL);
-		while (n == -1 && errno == EINTR);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				t->werr = errno;
-				return -1;
-			}
-			n = 0;
-		}
-		if (n == len)
-			return len;	/* the common case: nothing kept */
-	}
-	/* keep the rest: OpenSSL must never retry a write */
-	left = (size_t)len - (size_t)n;
+/* Keep buf[0..len) in t's obuf until the socket takes it. */
+static void
+obuf_keep(struct tls *t, const void *buf, size_t len)
+{
 	if (t->ooff > 0 && t->ooff == t->olen)
 		t->ooff = t->olen = 0;
-	if (t->ocap - t->olen < left) {
+	if (t->ocap - t->olen < len) {
 		if (t->ooff > 0) {
 			memmove(t->obuf, t->obuf + t->ooff,
 			    t->olen - t->ooff);
 			t->olen -= t->ooff;
 			t->ooff = 0;
 		}
-		if (t->ocap - t->olen < left) {
-			t->ocap = t->olen + left;
-			if (t->cork && t->ocap < TLS_CORK_MAX)
-				t->ocap = TLS_CORK_MAX;
+		if (t->ocap - t->olen < len) {
+			t->ocap = t->olen + len;
 			t->obuf = xrealloc(t->obuf, t->ocap);
 		}
 	}
-	memcpy(t->obuf + t->olen, buf + n, left);
-	t->olen += left;
+	memcpy(t->obuf + t->olen, buf, len);
+	t->olen += len;
+}
+
+/* Send what fits of buf: the bytes sent, or -1 (t->werr set). */
+static ssize_t
+sock_send(struct tls *t, const void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	do
+		n = send(t->fd, buf, len, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			t->werr = errno;
+			return -1;
+		}
+		n = 0;
+	}
+	return n;
+}
+
+/*
+ * Send the gathered records: 0 when all went, 1 when the socket is full
+ * (the rest is in obuf), -1 on an error.
+ */
+static int
+gather_flush(struct tls *t)
+{
+	ssize_t	 n;
+
+	if (glen == 0)
+		return 0;
+	n = sock_send(t, gather, glen);
+	if (n >= 0 && (size_t)n < glen)
+		obuf_keep(t, gather + n, glen - (size_t)n);
+	glen = 0;
+	return n == -1 ? -1 : t->olen > t->ooff;
+}
+
+static int
+bio_write(BIO *b, const char *buf, int len)
+{
+	struct tls	*t = BIO_get_data(b);
+	ssize_t		 n = 0;
+
+	BIO_clear_retry_flags(b);
+	if (t->werr != 0)
+		return -1;
+	if (t->cork && glen + (size_t)len <= sizeof(gather)) {
+		memcpy(gather + glen, buf, len);
+		glen += (size_t)len;
+		return len;
+	}
+	if (t->cork && gather_flush(t) == -1)
+		return -1;
+	if (t->olen == t->ooff && (n = sock_send(t, buf, len)) == -1)
+		return -1;
+	if (n < len)	/* keep the rest: OpenSSL must never retry a write */
+		obuf_keep(t, buf + n, (size_t)(len - n));
 	return len;
 }
 
@@ -738,8 +784,10 @@ tls_fail(struct tls *t, int sslerr)
 	if (vr != X509_V_OK) {
 		size_t	 n = strlen(t->err);
 
-		snprintf(t->err + n, sizeof(t->err) - n, " (client "
-		    "certificate: %s)", X509_verify_cert_error_string(vr));
+		/* ours is the server's side, or the client's (tls://) */
+		snprintf(t->err + n, sizeof(t->err) - n, " (%s certificate:"
+		    " %s)", SSL_is_server(t->ssl) ? "client" : "server",
+		    X509_verify_cert_error_string(vr));
 	}
 }
 
@@ -838,7 +886,7 @@ tls_flush(struct tls *t)
 		t->ooff += n;
 	}
 	t->olen = t->ooff = 0;
-	if (t->ocap > TLS_CORK_MAX) {
+	if (t->ocap > TLS_REC * 2) {
 		/* a burst is over: an idle session keeps a small buffer */
 		free(t->obuf);
 		t->obuf = NULL;
@@ -895,6 +943,7 @@ tls_writev(struct tls *t, const struct iovec *iov, int cnt)
 			if (total > 0)
 				break;
 			t->cork = 0;
+			glen = 0;
 			tls_fail(t, e);
 			errno = t->werr ? t->werr : EPROTO;
 			return -1;
@@ -913,9 +962,9 @@ tls_writev(struct tls *t, const struct iovec *iov, int cnt)
 			}
 		}
 		if (t->cork) {
-			if (t->olen - t->ooff + TLS_REC + 256 <= TLS_CORK_MAX)
+			if (glen + TLS_REC + 256 <= sizeof(gather))
 				continue;	/* room for one more */
-			if (tls_flush(t) == -1)
+			if (gather_flush(t) == -1)
 				break;	/* werr: the next call reports it */
 		}
 		if (t->olen > t->ooff)
@@ -923,7 +972,7 @@ tls_writev(struct tls *t, const struct iovec *iov, int cnt)
 	}
 	if (t->cork) {
 		t->cork = 0;
-		(void)tls_flush(t);	/* what stays shows in tls_want_write */
+		(void)gather_flush(t);	/* what stays shows in tls_want_write */
 	}
 	return total;
 }

@@ -747,15 +747,12 @@ exchange(int fd, const void *payload, size_t len, unsigned char *buf,
     size_t cap)
 {
 	unsigned char	 hdr[4] = { len >> 24, len >> 16, len >> 8, len };
-	size_t		 n;
+	ssize_t		 r;
 
 	ck_assert_int_eq(h_write_all(fd, hdr, 4), 4);
 	ck_assert_int_eq(h_write_all(fd, payload, len), (ssize_t)len);
-	ck_assert_int_eq(h_read_n(fd, hdr, 4, 5000), 4);
-	n = (size_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
-	ck_assert_uint_le(n, cap);
-	ck_assert_int_eq(h_read_n(fd, buf, n, 5000), (ssize_t)n);
-	return n;
+	ck_assert_int_ge(r = h_read_frame(fd, buf, cap, 5000), 0);
+	return (size_t)r;
 }
 
 /*

@@ -132,21 +132,6 @@ cmd(int fd, ...)
 	ck_assert_int_eq(h_write_all(fd, buf, n + 4), (ssize_t)n + 4);
 }
 
-/* Read one frame; its length, or -1 at EOF, reset or timeout. */
-static ssize_t
-frame(int fd, unsigned char *buf, size_t cap, int timeout_ms)
-{
-	unsigned char hdr[4];
-	size_t len;
-
-	if (h_read_n(fd, hdr, 4, timeout_ms) != 4)
-		return (-1);
-	len = (size_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
-	ck_assert_uint_le(len, cap);
-	if (h_read_n(fd, buf, len, timeout_ms) != (ssize_t)len)
-		return (-1);
-	return ((ssize_t)len);
-}
 
 /* 1 when buf[0..len) is exactly [a, b...]. */
 static int
@@ -171,7 +156,7 @@ wait_tmo(int fd, const char *verb, const char *a, const char *b, int tmo)
 	int i;
 
 	for (i = 0; i < 10000; i++) {
-		if ((n = frame(fd, buf, sizeof(buf), tmo)) < 0)
+		if ((n = h_read_frame(fd, buf, sizeof(buf), tmo)) < 0)
 			return (0);
 		if (b != NULL ? is(buf, n, verb, a, b, NULL) :
 		    is(buf, n, verb, a, NULL))
@@ -238,7 +223,7 @@ read_msgs(int fd, int want, char *seq, size_t cap)
 	size_t off = strlen(seq), nl;
 
 	for (i = 0; i < 10000 && got < want; i++) {
-		n = frame(fd, buf, sizeof(buf), TMO);
+		n = h_read_frame(fd, buf, sizeof(buf), TMO);
 		ck_assert_msg(n > 0, "%d of %d messages", got, want);
 		/* [msg, nick, text]: 0x93 0xa3 "msg" ... */
 		if (n < 5 || buf[0] != 0x93 || memcmp(buf + 1, "\xa3msg", 4))
@@ -342,7 +327,8 @@ START_TEST(test_local_slow)
 		/* every fast member gets it; left events may come between */
 		for (k = 0; k < nfast; k++)
 			for (i = 0; i < 4; i++) {
-				n = frame(fast[k], buf, sizeof(buf), TMO);
+				n = h_read_frame(fast[k], buf, sizeof(buf),
+				    TMO);
 				ck_assert_int_gt(n, 0);
 				if (is(buf, n, "left", "slow", NULL)) {
 					left += k == other;
@@ -418,21 +404,21 @@ START_TEST(test_local_one_conn_order)
 	ck_assert_int_eq(h_write_all(fd, bad, sizeof(bad)), sizeof(bad));
 	cmd(fd, "leave", NULL);
 	cmd(fd, "join", "q", NULL);
-	n = frame(fd, buf, sizeof(buf), TMO);
+	n = h_read_frame(fd, buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "joined", "a", NULL));
-	n = frame(fd, buf, sizeof(buf), TMO);
+	n = h_read_frame(fd, buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "msg", "a", "hi", NULL));
-	n = frame(fd, buf, sizeof(buf), TMO);
+	n = h_read_frame(fd, buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "error", "malformed message: not an array",
 	    NULL));
-	n = frame(fd, buf, sizeof(buf), TMO);
+	n = h_read_frame(fd, buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "left", "a", NULL));
-	n = frame(fd, buf, sizeof(buf), TMO);
+	n = h_read_frame(fd, buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "msg", "a", "hi", NULL));	/* the replay */
-	n = frame(fd, buf, sizeof(buf), TMO);
+	n = h_read_frame(fd, buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "joined", "q", NULL));
 	/* and nothing more */
-	ck_assert_int_lt(frame(fd, buf, sizeof(buf), 300), 0);
+	ck_assert_int_lt(h_read_frame(fd, buf, sizeof(buf), 300), 0);
 	close(fd);
 	stop(d);
 }
@@ -474,7 +460,7 @@ join_free(int fd, const char *nick)
 	for (i = 0; i < 50; i++) {
 		cmd(fd, "join", nick, NULL);
 		for (k = 0; k < 100; k++) {
-			if ((n = frame(fd, buf, sizeof(buf), TMO)) < 0)
+			if ((n = h_read_frame(fd, buf, sizeof(buf), TMO)) < 0)
 				return (0);
 			if (is(buf, n, "joined", nick, NULL))
 				return (1);
@@ -495,7 +481,7 @@ count_frames(int fd, const char *verb, const char *a, int tmo)
 	int i, count = 0;
 
 	for (i = 0; i < 10000; i++) {
-		if ((n = frame(fd, buf, sizeof(buf), tmo)) < 0)
+		if ((n = h_read_frame(fd, buf, sizeof(buf), tmo)) < 0)
 			break;
 		count += is(buf, n, verb, a, NULL);
 	}
@@ -565,7 +551,7 @@ START_TEST(test_local_nick_race)
 	z[1] = z2;
 	for (i = 0; i < 2; i++)
 		for (k = 0; k < 100; k++) {
-			n = frame(z[i], buf, sizeof(buf), TMO);
+			n = h_read_frame(z[i], buf, sizeof(buf), TMO);
 			ck_assert_msg(n > 0, "zed %d: no answer", i);
 			if (is(buf, n, "joined", "zed", NULL)) {
 				joined++;
@@ -584,9 +570,9 @@ START_TEST(test_local_nick_race)
 	 * comes after its joined) */
 	cmd(z[loser], "join", "zed2", NULL);
 	cmd(z[loser], "say", "", NULL);
-	n = frame(z[loser], buf, sizeof(buf), TMO);
+	n = h_read_frame(z[loser], buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "joined", "zed2", NULL));
-	n = frame(z[loser], buf, sizeof(buf), TMO);
+	n = h_read_frame(z[loser], buf, sizeof(buf), TMO);
 	ck_assert(is(buf, n, "error", "empty text", NULL));
 	ck_assert_int_eq(count_frames(o1, "joined", "zed", 1000), 1);
 	ck_assert_int_eq(count_frames(o2, "joined", "zed", 1000), 1);
@@ -704,7 +690,7 @@ START_TEST(test_local_presence_chunks)
 	}
 	/* 8 rounds and more (gone after 3): nobody leaves */
 	for (i = 0; i < 100000; i++) {
-		if ((n = frame(obs, buf, sizeof(buf), 4000)) < 0)
+		if ((n = h_read_frame(obs, buf, sizeof(buf), 4000)) < 0)
 			break;
 		left += n > 5 && memcmp(buf, "\x92\xa4left", 6) == 0;
 	}
@@ -1064,7 +1050,7 @@ START_TEST(test_redis_outage_reconcile)
 	ck_assert(h_log_wait(b, "connected again", 10000));
 	/* (in either order) */
 	for (i = 0; i < 10000 && seen != 3; i++) {
-		if ((n = frame(ob, buf, sizeof(buf), 10000)) < 0)
+		if ((n = h_read_frame(ob, buf, sizeof(buf), 10000)) < 0)
 			break;
 		if (is(buf, n, "joined", "na", NULL))
 			seen |= 1;
@@ -1077,7 +1063,7 @@ START_TEST(test_redis_outage_reconcile)
 	x[0] = xa;
 	x[1] = xb;
 	for (i = 0; i < 2; i++)
-		while ((n = frame(x[i], buf, sizeof(buf), 5000)) > 0)
+		while ((n = h_read_frame(x[i], buf, sizeof(buf), 5000)) > 0)
 			if (is(buf, n, "error", "nick in use", NULL)) {
 				refused++;
 				met = i;
@@ -1421,7 +1407,7 @@ START_TEST(test_local_stopped_worker)
 	for (sent = 0; sent < 300; sent++) {
 		cmd(fd[talker], "say", text, NULL);
 		for (i = 0; i < 4; i++) {
-			n = frame(fd[talker], buf, sizeof(buf), TMO);
+			n = h_read_frame(fd[talker], buf, sizeof(buf), TMO);
 			ck_assert_msg(n > 0, "talker starved at %d", sent);
 			if (n == 1 + 4 + 3 + 3 + (ssize_t)sizeof(text) - 1)
 				break;

@@ -378,24 +378,6 @@ raw_cmd(int fd, const char *verb, const char *arg, size_t arglen)
 	ck_assert_int_eq(h_write_all(fd, buf, n), (ssize_t)n);
 }
 
-/*
- * Read one frame into buf (cap bytes); its length, or -1 at EOF, a reset
- * or after timeout_ms.
- */
-static ssize_t
-raw_frame(int fd, unsigned char *buf, size_t cap, int timeout_ms)
-{
-	unsigned char hdr[4];
-	size_t len;
-
-	if (h_read_n(fd, hdr, 4, timeout_ms) != 4)
-		return (-1);
-	len = (size_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
-	ck_assert_uint_le(len, cap);
-	if (h_read_n(fd, buf, len, timeout_ms) != (ssize_t)len)
-		return (-1);
-	return ((ssize_t)len);
-}
 
 /*
  * The frame buf[0..len) is exactly one value, the array of the strings
@@ -471,10 +453,10 @@ START_TEST(test_slow_member)
 	free(path);
 	ck_assert(slow >= 0 && fast >= 0);
 	raw_cmd(slow, "join", "slow", 4);
-	n = raw_frame(slow, buf, sizeof(buf), TMO);
+	n = h_read_frame(slow, buf, sizeof(buf), TMO);
 	ck_assert(frame_is(buf, n, "joined", "slow", NULL));
 	raw_cmd(fast, "join", "fast", 4);
-	n = raw_frame(fast, buf, sizeof(buf), TMO);
+	n = h_read_frame(fast, buf, sizeof(buf), TMO);
 	ck_assert(frame_is(buf, n, "joined", "fast", NULL));
 	memset(text, 'x', sizeof(text));
 	usleep(100 * 1000);
@@ -485,7 +467,7 @@ START_TEST(test_slow_member)
 	for (sent = 0; sent < 600; sent++) {
 		raw_cmd(fast, "say", text, sizeof(text));
 		for (i = 0; i < 3; i++) {
-			n = raw_frame(fast, buf, sizeof(buf), TMO);
+			n = h_read_frame(fast, buf, sizeof(buf), TMO);
 			ck_assert_int_gt(n, 0);
 			if (frame_is(buf, n, "left", "slow", NULL)) {
 				left++;
@@ -534,7 +516,7 @@ START_TEST(test_error_flood)
 	ck_assert_int_eq(h_write_all(fd, frame, sizeof(frame)),
 	    (ssize_t)sizeof(frame));
 	while (errors < 1000 &&
-	    (n = raw_frame(fd, buf, sizeof(buf), TMO)) > 0) {
+	    (n = h_read_frame(fd, buf, sizeof(buf), TMO)) > 0) {
 		if (frame_is(buf, n, "error",
 		    "too many errors in one frame: closing", NULL)) {
 			last = 1;
@@ -554,7 +536,7 @@ END_TEST
 
 /* Expect the next frame on fd to be the array of the strings given. */
 #define EXPECT(fd, ...)	do {						\
-	n = raw_frame((fd), buf, sizeof(buf), TMO);			\
+	n = h_read_frame((fd), buf, sizeof(buf), TMO);			\
 	ck_assert_msg(frame_is(buf, n, __VA_ARGS__, NULL),		\
 	    "unexpected frame of %zd bytes", n);			\
 } while (0)

@@ -837,6 +837,21 @@ read_until(int fd, void *buf, size_t n, int timeout_ms, int *eof)
 }
 
 ssize_t
+h_read_frame(int fd, void *buf, size_t cap, int timeout_ms)
+{
+	unsigned char	 hdr[4];
+	size_t		 len;
+
+	if (h_read_n(fd, hdr, 4, timeout_ms) != 4)
+		return -1;
+	len = (size_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	ck_assert_uint_le(len, cap);
+	if (h_read_n(fd, buf, len, timeout_ms) != (ssize_t)len)
+		return -1;
+	return (ssize_t)len;
+}
+
+ssize_t
 h_read_n(int fd, void *buf, size_t n, int timeout_ms)
 {
 	int	 eof;

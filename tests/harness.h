@@ -88,6 +88,12 @@ ssize_t		 h_write_all(int fd, const void *buf, size_t len);
 /* Read until n bytes, EOF or timeout_ms; returns bytes read (or -1 when
  * nothing could be read because of an error). */
 ssize_t		 h_read_n(int fd, void *buf, size_t n, int timeout_ms);
+/*
+ * Read one length-prefixed frame (4-byte big-endian length, as framing =
+ * "length" and "archive") into buf (cap bytes; a longer one fails the
+ * test): its length, or -1 at EOF, a reset or after timeout_ms.
+ */
+ssize_t		 h_read_frame(int fd, void *buf, size_t cap, int timeout_ms);
 /* Read until EOF (or max bytes, or timeout); returns bytes read. */
 ssize_t		 h_read_eof(int fd, void *buf, size_t max, int timeout_ms);
 /* 1 when the peer closed (read returns 0) within timeout_ms. */
